@@ -1,0 +1,3 @@
+//! Implementations of the ports. `local` is the embedded backend (`wagate local`).
+
+pub mod local;

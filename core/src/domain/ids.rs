@@ -1,0 +1,174 @@
+//! Identifiers: session ids chosen by clients (validated), and ids wagate makes itself.
+
+use std::fmt;
+
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use serde::{Deserialize, Serialize};
+
+use super::ValidationError;
+
+/// A random alphanumeric token of `len` characters.
+pub fn random_token(len: usize) -> String {
+    rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}
+
+/// A WhatsApp message id in the form WhatsApp Web uses (`3EB0` + 16 upper-case hex digits).
+/// It is fixed when a job is accepted so a redelivered job is the same message.
+pub fn wa_message_id() -> String {
+    let n: u64 = rand::rng().random();
+    format!("3EB0{n:016X}")
+}
+
+/// A session id: 1–64 characters of `[A-Za-z0-9_-]`. It names queues, blobs and store keys,
+/// hence the narrow charset.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SessionId(String);
+
+impl SessionId {
+    pub const MAX_LEN: usize = 64;
+
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(ValidationError::new("sessionId", "must not be empty"));
+        }
+        if s.len() > Self::MAX_LEN {
+            return Err(ValidationError::new(
+                "sessionId",
+                format!("must be at most {} characters", Self::MAX_LEN),
+            ));
+        }
+        if !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(ValidationError::new(
+                "sessionId",
+                "may contain only letters, digits, '-' and '_'",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// A fresh id for a session created without one.
+    pub fn generate() -> Self {
+        Self(format!("s-{}", random_token(12).to_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for SessionId {
+    type Error = ValidationError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<SessionId> for String {
+    fn from(id: SessionId) -> Self {
+        id.0
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+macro_rules! generated_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn generate() -> Self {
+                Self(format!("{}{}", $prefix, random_token(20)))
+            }
+            /// Wraps an id read back from storage or a URL path (not checked: an unknown id
+            /// simply finds nothing).
+            pub fn from_string(s: impl Into<String>) -> Self {
+                Self(s.into())
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+generated_id!(
+    /// The id of one accepted send (`msg_…`), returned by the API with 202.
+    JobId,
+    "msg_"
+);
+generated_id!(
+    /// The id of one event; webhook receivers dedup on it (`X-Webhook-Id`).
+    EventId,
+    "evt_"
+);
+generated_id!(
+    /// The id of an API key record, derived from its hash; it owns the sessions the key creates.
+    KeyId,
+    "key_"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_id_accepts_the_documented_charset() {
+        assert_eq!(SessionId::parse("shop_1-A").unwrap().as_str(), "shop_1-A");
+        assert_eq!(SessionId::parse("  padded ").unwrap().as_str(), "padded");
+    }
+
+    #[test]
+    fn session_id_rejects_empty_long_and_odd_characters() {
+        assert!(SessionId::parse("").is_err());
+        assert!(SessionId::parse(&"a".repeat(65)).is_err());
+        assert!(SessionId::parse(&"a".repeat(64)).is_ok());
+        for bad in ["a b", "a/b", "../x", "é", "a.b"] {
+            assert!(SessionId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn generated_ids_are_valid_and_distinct() {
+        let a = SessionId::generate();
+        let b = SessionId::generate();
+        assert_ne!(a, b);
+        assert!(SessionId::parse(a.as_str()).is_ok());
+        assert!(JobId::generate().as_str().starts_with("msg_"));
+    }
+
+    #[test]
+    fn wa_message_ids_look_like_whatsapp_web_ids() {
+        let id = wa_message_id();
+        assert_eq!(id.len(), 20);
+        assert!(id.starts_with("3EB0"));
+        assert!(
+            id[4..]
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_lowercase())
+        );
+        assert_ne!(id, wa_message_id());
+    }
+}

@@ -1,0 +1,23 @@
+//! The domain: identifiers, recipients, the outbound message model and its validation, jobs,
+//! sessions, events and API keys. Nothing here does I/O.
+
+mod apikey;
+mod error;
+mod event;
+mod ids;
+mod jid;
+mod job;
+mod message;
+mod session;
+
+pub use apikey::{ApiKey, ApiKeyRecord, KeyHash, Role};
+pub use error::ValidationError;
+pub use event::{Event, EventKind};
+pub use ids::{EventId, JobId, KeyId, SessionId, random_token, wa_message_id};
+pub use jid::{Jid, JidKind, normalize_phone};
+pub use job::{Job, JobState};
+pub use message::{
+    Button, Contact, ListRow, ListSection, MediaKind, MediaSource, MessageContent, OutboundMessage,
+    Quoted,
+};
+pub use session::{Account, Session, SessionStatus};

@@ -1,0 +1,25 @@
+//! The ports: what wagate needs from storage, as traits. The embedded adapters
+//! (`adapters::local`) and the AWS adapters implement the same traits and pass the same
+//! contract suite.
+
+mod blobs;
+mod queue;
+mod store;
+
+pub use blobs::Blobs;
+pub use queue::{Queue, QueueKind, QueueMessage, QueueSpec, names};
+pub use store::{CounterHit, DeadLetter, Store};
+
+/// What can go wrong in an adapter. `Throttled` is worth retrying soon (the API answers 503
+/// with `Retry-After`); anything else is an internal error.
+#[derive(Debug, thiserror::Error)]
+pub enum PortError {
+    #[error("backend throttled the request")]
+    Throttled,
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error(transparent)]
+    Backend(#[from] anyhow::Error),
+}
+
+pub type PortResult<T> = Result<T, PortError>;

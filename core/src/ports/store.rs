@@ -1,0 +1,123 @@
+//! The state store: API keys, sessions, jobs, idempotency records, limit counters, runtime
+//! config and dead letters. Every method is one atomic operation, so two processes sharing a
+//! store (two Lambdas, or the API and the host) cannot both pass a limit.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::PortResult;
+use crate::{
+    Account, ApiKeyRecord, Job, JobId, JobState, KeyHash, KeyId, Session, SessionId, SessionStatus,
+};
+
+/// The outcome of one hit on a windowed counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CounterHit {
+    /// Whether the hit was counted (the limit was not reached).
+    pub allowed: bool,
+    /// The count after this hit (unchanged when refused).
+    pub count: u64,
+    /// When the window ends and the count starts again from zero (ms since epoch).
+    pub reset_at_ms: i64,
+}
+
+/// An event whose webhook delivery gave up; an admin can list and replay it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// The event id.
+    pub id: String,
+    pub session_id: String,
+    /// The queued event, as it was in the events queue.
+    pub body: String,
+    pub attempts: u32,
+    pub last_error: String,
+    pub failed_at: i64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- API keys
+    /// Inserts or replaces the record with the same hash.
+    async fn put_api_key(&self, key: &ApiKeyRecord) -> PortResult<()>;
+    async fn api_key_by_hash(&self, hash: &KeyHash) -> PortResult<Option<ApiKeyRecord>>;
+    async fn list_api_keys(&self) -> PortResult<Vec<ApiKeyRecord>>;
+    /// Returns whether a key was deleted.
+    async fn delete_api_key(&self, id: &KeyId) -> PortResult<bool>;
+
+    // --- sessions
+    /// Inserts the session unless one with the same id exists; returns whether it did.
+    async fn create_session(&self, session: &Session) -> PortResult<bool>;
+    async fn get_session(&self, id: &SessionId) -> PortResult<Option<Session>>;
+    /// All sessions, or those owned by `owner`, ordered by id.
+    async fn list_sessions(&self, owner: Option<&KeyId>) -> PortResult<Vec<Session>>;
+    /// Sets status, QR, pairing code and account together; returns false if the session is gone.
+    async fn set_session_state(
+        &self,
+        id: &SessionId,
+        status: SessionStatus,
+        qr: Option<&str>,
+        pairing_code: Option<&str>,
+        account: Option<&Account>,
+    ) -> PortResult<bool>;
+    /// Sets (or clears, with `None`) the session's webhook; returns false if the session is gone.
+    async fn set_session_webhook(
+        &self,
+        id: &SessionId,
+        url: Option<&str>,
+        secret: Option<&str>,
+    ) -> PortResult<bool>;
+    async fn delete_session(&self, id: &SessionId) -> PortResult<bool>;
+
+    // --- jobs
+    /// Inserts the job unless one with the same id exists; returns whether it did.
+    async fn create_job(&self, job: &Job) -> PortResult<bool>;
+    async fn get_job(&self, id: &JobId) -> PortResult<Option<Job>>;
+    /// Moves a job to `state` (attempts, error and sent_at as given); returns false if gone.
+    async fn update_job(
+        &self,
+        id: &JobId,
+        state: JobState,
+        attempts: u32,
+        error: Option<&str>,
+        sent_at: Option<i64>,
+    ) -> PortResult<bool>;
+
+    // --- idempotency
+    /// Records `value` under `key` unless the key already holds one younger than `ttl_ms`;
+    /// returns the value already held, or `None` when this call recorded it.
+    async fn claim_idempotency(
+        &self,
+        key: &str,
+        value: &str,
+        ttl_ms: i64,
+        now_ms: i64,
+    ) -> PortResult<Option<String>>;
+    /// Replaces the value of a claimed key (e.g. with the final response).
+    async fn complete_idempotency(&self, key: &str, value: &str) -> PortResult<()>;
+
+    // --- counters (rate limit, quota, cooldown)
+    /// Atomically counts one hit on `key` unless `limit` hits were counted in the current
+    /// window. A window starts at the first hit after the previous one ended and lasts
+    /// `window_ms`.
+    async fn hit_counter(
+        &self,
+        key: &str,
+        limit: u64,
+        window_ms: i64,
+        now_ms: i64,
+    ) -> PortResult<CounterHit>;
+    /// Takes back one hit counted in the current window (a send refused by a later check).
+    async fn unhit_counter(&self, key: &str, now_ms: i64) -> PortResult<()>;
+
+    // --- runtime config (changed by admins without a restart)
+    async fn get_config(&self, key: &str) -> PortResult<Option<Value>>;
+    async fn set_config(&self, key: &str, value: &Value) -> PortResult<()>;
+    async fn all_config(&self) -> PortResult<serde_json::Map<String, Value>>;
+
+    // --- dead letters
+    async fn put_dead_letter(&self, dl: &DeadLetter) -> PortResult<()>;
+    async fn list_dead_letters(&self, limit: usize) -> PortResult<Vec<DeadLetter>>;
+    /// Removes and returns one dead letter (for replay).
+    async fn take_dead_letter(&self, id: &str) -> PortResult<Option<DeadLetter>>;
+}

@@ -1,0 +1,1 @@
+//! wagate session host.

@@ -1,0 +1,2 @@
+//! The `wagate` binary.
+fn main() {}
