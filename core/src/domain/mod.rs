@@ -2,6 +2,7 @@
 //! sessions, events and API keys. Nothing here does I/O.
 
 mod apikey;
+mod command;
 mod error;
 mod event;
 mod ids;
@@ -11,6 +12,7 @@ mod message;
 mod session;
 
 pub use apikey::{ApiKey, ApiKeyRecord, KeyHash, Role};
+pub use command::{HostCommand, SimIncoming};
 pub use error::ValidationError;
 pub use event::{Event, EventKind};
 pub use ids::{EventId, JobId, KeyId, SessionId, random_token, wa_message_id};
