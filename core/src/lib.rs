@@ -7,6 +7,8 @@
 
 pub mod adapters;
 pub mod clock;
+pub mod contract;
+pub mod dispatch;
 pub mod domain;
 pub mod policy;
 pub mod ports;

@@ -1,0 +1,1 @@
+//! The webhook dispatcher: events queue → signed POST → ack, retry or dead letter.
