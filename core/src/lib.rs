@@ -9,6 +9,7 @@ pub mod adapters;
 pub mod clock;
 pub mod contract;
 pub mod dispatch;
+pub mod env;
 pub mod domain;
 pub mod policy;
 pub mod ports;

@@ -1,1 +1,66 @@
-//! wagate HTTP API.
+//! wagate's HTTP API. [`app`] builds the one axum `Router` that every way of running wagate
+//! shares: `wagate local` serves it with `axum::serve`, the Lambda functions hand it to
+//! `lambda_http`, and tests call it with `oneshot`.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+mod layers;
+pub mod routes;
+pub mod send;
+pub mod settings;
+pub mod state;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::response::Html;
+use axum::routing::{get, post};
+
+pub use config::ApiConfig;
+pub use state::AppState;
+
+/// The placeholder page until the UI has its own issue done.
+const UI_PAGE: &str = include_str!("../../ui/index.html");
+
+/// The whole API.
+pub fn app(state: AppState) -> Router {
+    let upload = Router::new()
+        .route("/media/file", post(routes::upload::media_file))
+        .layer(DefaultBodyLimit::max(state.config.max_upload_bytes));
+
+    let mut api = Router::new()
+        .nest("/sessions", routes::sessions::router())
+        .nest("/messages", upload.merge(routes::messages::router()))
+        .nest("/webhooks", routes::webhooks::router())
+        .nest(
+            "/admin",
+            routes::admin::router().layer(middleware::from_fn(auth::require_admin)),
+        );
+    if state.config.dev_routes {
+        api = api.nest("/dev", routes::dev::router());
+    }
+    // Layer order: authentication (and the rate limit) runs before any handler; the JSON
+    // body limit applies to every route but the upload one, which set its own above.
+    let api = api
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .layer(DefaultBodyLimit::max(state.config.max_json_bytes));
+
+    let router = Router::new()
+        .nest("/api", api)
+        .merge(routes::health::router())
+        .route("/ui", get(|| async { Html(UI_PAGE) }))
+        .route("/ui/", get(|| async { Html(UI_PAGE) }))
+        .fallback(|| async {
+            error::ApiError::not_found(
+                "route_not_found",
+                "no such route; see the README for the API",
+            )
+        })
+        .with_state(state.clone());
+    layers::apply(router, &state.config)
+}

@@ -50,6 +50,15 @@ impl MediaKind {
         }
     }
 
+    /// The largest file accepted for this kind by default (WhatsApp's own limits).
+    pub fn default_max_bytes(self) -> u64 {
+        match self {
+            Self::Image => 5 * 1024 * 1024,
+            Self::Video | Self::Audio => 16 * 1024 * 1024,
+            Self::Document => 100 * 1024 * 1024,
+        }
+    }
+
     /// The kind a file most likely is, from its MIME type (used when a client gives none).
     pub fn from_mimetype(mime: &str) -> Self {
         match mime.split('/').next() {

@@ -1,0 +1,201 @@
+//! `/api/admin`: runtime settings, API keys and dead letters. Admin keys only (the router
+//! adds the guard).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use wagate_core::clock::now_ms;
+use wagate_core::ports::names;
+use wagate_core::{ApiKey, ApiKeyRecord, KeyId, Role};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::settings::{self, DEFAULT_WEBHOOK, RATE_LIMIT, WebhookSetting, validate_setting};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/config", get(get_config).post(set_config))
+        .route("/ratelimit", get(get_rate_limit).post(set_rate_limit))
+        .route("/webhook", get(get_webhook).post(set_webhook))
+        .route("/keys", get(list_keys).post(create_key))
+        .route("/keys/{id}", delete(delete_key))
+        .route("/dead-letters", get(dead_letters))
+        .route("/dead-letters/{id}/replay", post(replay))
+}
+
+/// The settings in force (secrets shown only as `hasSecret`).
+async fn get_config(State(state): State<AppState>) -> ApiResult<axum::Json<Value>> {
+    let s = state.settings.get(state.store.as_ref()).await?;
+    let webhook: Option<WebhookSetting> = state
+        .store
+        .get_config(DEFAULT_WEBHOOK)
+        .await?
+        .and_then(|v| serde_json::from_value(v).ok());
+    Ok(axum::Json(json!({
+        settings::RATE_LIMIT: s.rate_limit,
+        settings::QUOTA: s.quota,
+        settings::COOLDOWN_MS: s.cooldown_ms,
+        DEFAULT_WEBHOOK: webhook.map(|w| json!({ "url": w.url, "hasSecret": w.secret.is_some() })),
+    })))
+}
+
+/// Sets any of `rateLimit`, `quota`, `cooldownMs`, `defaultWebhook`; all are checked before
+/// any is stored.
+async fn set_config(
+    State(state): State<AppState>,
+    Json(body): Json<Map<String, Value>>,
+) -> ApiResult<axum::Json<Value>> {
+    if body.is_empty() {
+        return Err(ApiError::bad_request(
+            "validation_error",
+            "give at least one setting",
+        ));
+    }
+    for (k, v) in &body {
+        validate_setting(k, v).map_err(|m| ApiError::bad_request("validation_error", m))?;
+    }
+    for (k, v) in &body {
+        state.store.set_config(k, v).await?;
+    }
+    state.settings.invalidate();
+    get_config(State(state)).await
+}
+
+async fn get_rate_limit(State(state): State<AppState>) -> ApiResult<axum::Json<Value>> {
+    let s = state.settings.get(state.store.as_ref()).await?;
+    Ok(axum::Json(json!(s.rate_limit)))
+}
+
+async fn set_rate_limit(
+    State(state): State<AppState>,
+    Json(body): Json<Value>,
+) -> ApiResult<axum::Json<Value>> {
+    validate_setting(RATE_LIMIT, &body)
+        .map_err(|m| ApiError::bad_request("validation_error", m))?;
+    state.store.set_config(RATE_LIMIT, &body).await?;
+    state.settings.invalidate();
+    get_rate_limit(State(state)).await
+}
+
+async fn get_webhook(State(state): State<AppState>) -> ApiResult<axum::Json<Value>> {
+    let w: Option<WebhookSetting> = state
+        .store
+        .get_config(DEFAULT_WEBHOOK)
+        .await?
+        .and_then(|v| serde_json::from_value(v).ok());
+    Ok(axum::Json(
+        json!({ "webhookUrl": w.as_ref().map(|w| &w.url), "hasWebhookSecret": w.is_some_and(|w| w.secret.is_some()) }),
+    ))
+}
+
+async fn set_webhook(
+    State(state): State<AppState>,
+    Json(body): Json<Value>,
+) -> ApiResult<axum::Json<Value>> {
+    // Accept the seed's `{ webhookUrl, webhookSecret }` as well as `{ url, secret }`.
+    let pick = |a: &str, b: &str| body.get(a).or_else(|| body.get(b)).cloned();
+    let value =
+        json!({ "url": pick("url", "webhookUrl"), "secret": pick("secret", "webhookSecret") });
+    let value = match value {
+        Value::Object(mut m) => {
+            m.retain(|_, v| !v.is_null());
+            Value::Object(m)
+        }
+        other => other,
+    };
+    validate_setting(DEFAULT_WEBHOOK, &value)
+        .map_err(|m| ApiError::bad_request("validation_error", m))?;
+    state.store.set_config(DEFAULT_WEBHOOK, &value).await?;
+    get_webhook(State(state)).await
+}
+
+fn key_view(k: &ApiKeyRecord) -> Value {
+    json!({ "id": k.id, "role": k.role, "label": k.label, "createdAt": k.created_at })
+}
+
+async fn list_keys(State(state): State<AppState>) -> ApiResult<axum::Json<Value>> {
+    let keys = state.store.list_api_keys().await?;
+    Ok(axum::Json(
+        json!({ "keys": keys.iter().map(key_view).collect::<Vec<_>>() }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct NewKey {
+    #[serde(default = "user_role")]
+    role: Role,
+    #[serde(default)]
+    label: String,
+}
+
+fn user_role() -> Role {
+    Role::User
+}
+
+/// Creates a key; the only time its secret is shown.
+async fn create_key(
+    State(state): State<AppState>,
+    Json(body): Json<NewKey>,
+) -> ApiResult<Response> {
+    if body.label.len() > 100 {
+        return Err(ApiError::bad_request(
+            "validation_error",
+            "label: at most 100 characters",
+        ));
+    }
+    let key = ApiKey::generate();
+    let rec = ApiKeyRecord::new(&key, body.role, body.label, now_ms());
+    state.store.put_api_key(&rec).await?;
+    let mut view = key_view(&rec);
+    view["key"] = json!(key.expose());
+    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
+}
+
+async fn delete_key(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    if !state
+        .store
+        .delete_api_key(&KeyId::from_string(id.clone()))
+        .await?
+    {
+        return Err(ApiError::not_found(
+            "key_not_found",
+            format!("key '{id}' not found"),
+        ));
+    }
+    Ok(axum::Json(json!({ "id": id, "deleted": true })))
+}
+
+async fn dead_letters(State(state): State<AppState>) -> ApiResult<axum::Json<Value>> {
+    let list = state.store.list_dead_letters(500).await?;
+    Ok(axum::Json(
+        json!({ "deadLetters": list, "count": list.len() }),
+    ))
+}
+
+/// Puts a dead letter back on the events queue for another round of delivery attempts.
+async fn replay(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let Some(dl) = state.store.take_dead_letter(&id).await? else {
+        return Err(ApiError::not_found(
+            "dead_letter_not_found",
+            format!("dead letter '{id}' not found"),
+        ));
+    };
+    let dedup = format!("{}:replay:{}", dl.id, now_ms());
+    if let Err(e) = state.queue.send(names::EVENTS, &dedup, &dl.body).await {
+        // Put it back so the replay can be tried again.
+        state.store.put_dead_letter(&dl).await?;
+        return Err(e.into());
+    }
+    Ok(axum::Json(json!({ "id": id, "replayed": true })))
+}

@@ -1,0 +1,35 @@
+//! Shapes shared by request bodies: values PHP and JS clients send in more than one form.
+
+use serde::{Deserialize, Deserializer};
+
+/// A phone number or JID sent as a string or as a bare number (`"to": 628123456789`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loose(pub String);
+
+impl<'de> Deserialize<'de> for Loose {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            S(String),
+            U(u64),
+        }
+        match Raw::deserialize(d).map_err(|_| {
+            serde::de::Error::custom("expected a phone number or JID as a string or a whole number")
+        })? {
+            Raw::S(s) => Ok(Self(s)),
+            Raw::U(n) => Ok(Self(n.to_string())),
+        }
+    }
+}
+
+/// A quoted reply: `quoted: { id, participant?, text? }` or `quotedMessageId`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotedBody {
+    pub id: String,
+    #[serde(default)]
+    pub participant: Option<Loose>,
+    #[serde(default)]
+    pub text: Option<String>,
+}

@@ -1,0 +1,105 @@
+//! `/api/dev`: drives the simulated WhatsApp network (scan a QR, receive a message) for demos
+//! and end-to-end tests. Mounted only when the simulated connector is in use.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::Deserialize;
+use serde_json::json;
+use wagate_core::{HostCommand, Jid, SimIncoming};
+
+use super::body::Loose;
+use super::send_command;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::send::load_session;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sessions/{id}/scan", post(scan))
+        .route("/sessions/{id}/incoming", post(incoming))
+}
+
+/// A phone scans the session's current QR (or enters its pairing code).
+async fn scan(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let s = load_session(&state, &caller, &id).await?;
+    if s.qr.is_none() && s.pairing_code.is_none() {
+        return Err(ApiError::conflict(
+            "nothing_to_scan",
+            format!(
+                "session '{}' shows no QR or pairing code (status {})",
+                s.id,
+                s.status.as_str()
+            ),
+        ));
+    }
+    send_command(
+        &state,
+        HostCommand::SimScan {
+            session_id: s.id.clone(),
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "sessionId": s.id, "scanned": true })),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IncomingBody {
+    from: Loose,
+    #[serde(default)]
+    chat: Option<Loose>,
+    text: String,
+    #[serde(default)]
+    from_me: bool,
+    #[serde(default)]
+    push_name: Option<String>,
+}
+
+/// A message arrives for the session from `from` (in `chat`, if given).
+async fn incoming(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<IncomingBody>,
+) -> ApiResult<Response> {
+    let s = load_session(&state, &caller, &id).await?;
+    let from = Jid::parse_field(&body.from.0, "from")?;
+    let chat = body
+        .chat
+        .as_ref()
+        .map(|c| Jid::parse_field(&c.0, "chat"))
+        .transpose()?;
+    let incoming = SimIncoming {
+        from: from.to_string(),
+        chat: chat.map(|c| c.to_string()),
+        text: body.text,
+        from_me: body.from_me,
+        push_name: body.push_name,
+    };
+    send_command(
+        &state,
+        HostCommand::SimIncoming {
+            session_id: s.id.clone(),
+            incoming,
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "sessionId": s.id, "injected": true })),
+    )
+        .into_response())
+}

@@ -1,0 +1,60 @@
+//! Health routes, without authentication: `/health`, `/health/live`, `/health/ready`, `/ping`.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use wagate_core::clock::now_ms;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .route("/ping", get(ping))
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    let store_ok = state.store.get_config("__health").await.is_ok();
+    let status = if store_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if store_ok { "ok" } else { "degraded" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptimeSecs": state.started.elapsed().as_secs(),
+        "checks": { "store": store_ok },
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+async fn live() -> axum::Json<serde_json::Value> {
+    axum::Json(json!({ "status": "ok" }))
+}
+
+/// Ready when the store and the queues answer.
+async fn ready(State(state): State<AppState>) -> Response {
+    let store_ok = state.store.get_config("__health").await.is_ok();
+    let queue_ok = state
+        .queue
+        .depth(wagate_core::ports::names::EVENTS)
+        .await
+        .is_ok();
+    let ok = store_ok && queue_ok;
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(json!({ "status": if ok { "ready" } else { "not_ready" }, "checks": { "store": store_ok, "queue": queue_ok } }))).into_response()
+}
+
+async fn ping() -> axum::Json<serde_json::Value> {
+    axum::Json(json!({ "message": "pong", "ts": now_ms() }))
+}

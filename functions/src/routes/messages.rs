@@ -1,0 +1,463 @@
+//! The message routes: one per message kind, each turning its body into an
+//! `OutboundMessage` and handing it to the shared enqueue path.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde::Deserialize;
+use wagate_core::{
+    Button, Contact, Jid, JobId, ListRow, ListSection, MediaKind, MediaSource, MessageContent,
+    OutboundMessage, Quoted, ValidationError, normalize_phone,
+};
+
+use super::body::{Loose, QuotedBody};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::send::{self, Outgoing, WaitQuery};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/text", post(text))
+        .route("/media", post(media))
+        .route("/location", post(location))
+        .route("/forward", post(forward))
+        .route("/buttons", post(buttons))
+        .route("/list", post(list))
+        .route("/poll", post(poll))
+        .route("/sticker", post(sticker))
+        .route("/vcard", post(vcard))
+        .route("/contact", post(vcard))
+        .route("/gif", post(gif))
+        .route("/raw", post(raw))
+        .route("/{id}", get(job))
+}
+
+/// Fields every message body has.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Target {
+    session_id: String,
+    to: Loose,
+    #[serde(default)]
+    quoted: Option<QuotedBody>,
+    #[serde(default)]
+    quoted_message_id: Option<String>,
+}
+
+impl Target {
+    fn quoted(&self) -> Result<Option<Quoted>, ValidationError> {
+        if let Some(q) = &self.quoted {
+            let participant = q
+                .participant
+                .as_ref()
+                .map(|p| Jid::parse_field(&p.0, "quoted.participant"))
+                .transpose()?;
+            return Ok(Some(Quoted {
+                id: q.id.clone(),
+                participant,
+                text: q.text.clone(),
+            }));
+        }
+        Ok(self.quoted_message_id.as_ref().map(|id| Quoted {
+            id: id.clone(),
+            participant: None,
+            text: None,
+        }))
+    }
+}
+
+/// Validates the target, builds the message and runs the enqueue path.
+async fn submit(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    wait: &WaitQuery,
+    target: &Target,
+    content: Result<MessageContent, ValidationError>,
+) -> ApiResult<Response> {
+    let wait = wait.duration()?;
+    let idem = send::idempotency_key(headers)?;
+    let session = send::load_session(state, caller, &target.session_id).await?;
+    let to = Jid::parse(&target.to.0)?;
+    let message = OutboundMessage {
+        content: content?,
+        quoted: target.quoted()?,
+    };
+    let accepted = send::accept(
+        state,
+        caller,
+        &session,
+        &to,
+        vec![Outgoing {
+            message,
+            pace_ms: None,
+        }],
+        idem.as_deref(),
+    )
+    .await?;
+    send::single_response(state, accepted, wait).await
+}
+
+macro_rules! message_route {
+    ($name:ident, $body:ty, |$b:ident| $build:expr) => {
+        async fn $name(
+            State(state): State<AppState>,
+            caller: Caller,
+            headers: HeaderMap,
+            Query(wait): Query<WaitQuery>,
+            Json($b): Json<$body>,
+        ) -> ApiResult<Response> {
+            let content = (|| -> Result<MessageContent, ValidationError> { $build })();
+            submit(&state, &caller, &headers, &wait, &$b.target, content).await
+        }
+    };
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TextBody {
+    #[serde(flatten)]
+    target: Target,
+    text: String,
+    #[serde(default)]
+    mentions: Vec<Loose>,
+}
+
+message_route!(text, TextBody, |b| {
+    let mentions = b
+        .mentions
+        .iter()
+        .map(|m| Jid::parse_field(&m.0, "mentions"))
+        .collect::<Result<_, _>>()?;
+    Ok(MessageContent::Text {
+        text: b.text.clone(),
+        mentions,
+    })
+});
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MediaBody {
+    #[serde(flatten)]
+    target: Target,
+    #[serde(alias = "url")]
+    media_url: String,
+    #[serde(default)]
+    media_type: Option<String>,
+    #[serde(default)]
+    caption: Option<String>,
+    #[serde(default, alias = "filename")]
+    file_name: Option<String>,
+    #[serde(default, alias = "mimeType")]
+    mimetype: Option<String>,
+    #[serde(default)]
+    ptt: bool,
+}
+
+message_route!(media, MediaBody, |b| {
+    let kind = match (&b.media_type, &b.mimetype) {
+        (Some(t), _) => MediaKind::parse(t)?,
+        (None, Some(m)) => MediaKind::from_mimetype(m),
+        (None, None) => MediaKind::Image,
+    };
+    Ok(MessageContent::Media {
+        media: kind,
+        source: MediaSource::Url(b.media_url.trim().to_owned()),
+        caption: b.caption.clone(),
+        file_name: b.file_name.clone(),
+        mimetype: b.mimetype.clone(),
+        ptt: b.ptt,
+        gif_playback: false,
+    })
+});
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LocationBody {
+    #[serde(flatten)]
+    target: Target,
+    #[serde(alias = "lat")]
+    latitude: f64,
+    #[serde(alias = "lng", alias = "lon")]
+    longitude: f64,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    address: Option<String>,
+}
+
+message_route!(location, LocationBody, |b| {
+    Ok(MessageContent::Location {
+        latitude: b.latitude,
+        longitude: b.longitude,
+        name: b.name.clone(),
+        address: b.address.clone(),
+    })
+});
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ForwardBody {
+    #[serde(flatten)]
+    target: Target,
+    message_id: String,
+    /// The chat the original message is in.
+    #[serde(alias = "from")]
+    chat: Loose,
+    /// The original message in WhatsApp's JSON shape.
+    message: serde_json::Value,
+}
+
+message_route!(forward, ForwardBody, |b| {
+    Ok(MessageContent::Forward {
+        message_id: b.message_id.clone(),
+        chat: Jid::parse_field(&b.chat.0, "chat")?,
+        message: b.message.clone(),
+    })
+});
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ButtonBody {
+    #[serde(alias = "buttonId")]
+    id: String,
+    #[serde(alias = "displayText", alias = "title")]
+    text: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ButtonsBody {
+    #[serde(flatten)]
+    target: Target,
+    text: String,
+    #[serde(default)]
+    footer: Option<String>,
+    buttons: Vec<ButtonBody>,
+}
+
+message_route!(buttons, ButtonsBody, |b| {
+    Ok(MessageContent::Buttons {
+        text: b.text.clone(),
+        footer: b.footer.clone(),
+        buttons: b
+            .buttons
+            .iter()
+            .map(|x| Button {
+                id: x.id.clone(),
+                text: x.text.clone(),
+            })
+            .collect(),
+    })
+});
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RowBody {
+    #[serde(alias = "rowId")]
+    id: String,
+    title: String,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SectionBody {
+    #[serde(default)]
+    title: String,
+    rows: Vec<RowBody>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListBody {
+    #[serde(flatten)]
+    target: Target,
+    text: String,
+    #[serde(default)]
+    title: Option<String>,
+    button_text: String,
+    #[serde(default)]
+    footer: Option<String>,
+    sections: Vec<SectionBody>,
+}
+
+message_route!(list, ListBody, |b| {
+    Ok(MessageContent::List {
+        text: b.text.clone(),
+        title: b.title.clone(),
+        button_text: b.button_text.clone(),
+        footer: b.footer.clone(),
+        sections: b
+            .sections
+            .iter()
+            .map(|s| ListSection {
+                title: s.title.clone(),
+                rows: s
+                    .rows
+                    .iter()
+                    .map(|r| ListRow {
+                        id: r.id.clone(),
+                        title: r.title.clone(),
+                        description: r.description.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    })
+});
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PollBody {
+    #[serde(flatten)]
+    target: Target,
+    #[serde(alias = "question")]
+    name: String,
+    #[serde(alias = "values")]
+    options: Vec<String>,
+    #[serde(default = "one")]
+    selectable_count: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+message_route!(poll, PollBody, |b| {
+    Ok(MessageContent::Poll {
+        name: b.name.clone(),
+        options: b.options.clone(),
+        selectable_count: b.selectable_count,
+    })
+});
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StickerBody {
+    #[serde(flatten)]
+    target: Target,
+    #[serde(default)]
+    image_url: Option<String>,
+    #[serde(default)]
+    webp_url: Option<String>,
+}
+
+message_route!(sticker, StickerBody, |b| {
+    let url = match (&b.image_url, &b.webp_url) {
+        (Some(u), None) | (None, Some(u)) => u.trim().to_owned(),
+        (Some(_), Some(_)) => {
+            return Err(ValidationError::new(
+                "imageUrl",
+                "give imageUrl or webpUrl, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(ValidationError::new(
+                "imageUrl",
+                "imageUrl or webpUrl is required",
+            ));
+        }
+    };
+    Ok(MessageContent::Sticker {
+        source: MediaSource::Url(url),
+    })
+});
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VcardBody {
+    #[serde(flatten)]
+    target: Target,
+    #[serde(alias = "name")]
+    full_name: String,
+    phone: Loose,
+    #[serde(default, alias = "org")]
+    organization: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+message_route!(vcard, VcardBody, |b| {
+    let phone = normalize_phone(&b.phone.0, "phone")?;
+    Ok(MessageContent::Contact {
+        contact: Contact {
+            full_name: b.full_name.clone(),
+            phone,
+            organization: b.organization.clone(),
+            email: b.email.clone(),
+        },
+    })
+});
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GifBody {
+    #[serde(flatten)]
+    target: Target,
+    #[serde(alias = "mediaUrl", alias = "url")]
+    video_url: String,
+    #[serde(default)]
+    caption: Option<String>,
+}
+
+message_route!(gif, GifBody, |b| {
+    if b.video_url
+        .to_ascii_lowercase()
+        .split('?')
+        .next()
+        .is_some_and(|p| p.ends_with(".gif"))
+    {
+        return Err(ValidationError::new(
+            "videoUrl",
+            "WhatsApp plays GIFs as MP4 video: convert the .gif to .mp4 and send that",
+        ));
+    }
+    Ok(MessageContent::Media {
+        media: MediaKind::Video,
+        source: MediaSource::Url(b.video_url.trim().to_owned()),
+        caption: b.caption.clone(),
+        file_name: None,
+        mimetype: Some("video/mp4".into()),
+        ptt: false,
+        gif_playback: true,
+    })
+});
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawBody {
+    #[serde(flatten)]
+    target: Target,
+    message: serde_json::Value,
+}
+
+message_route!(raw, RawBody, |b| Ok(MessageContent::Raw {
+    message: b.message.clone()
+}));
+
+/// `GET /api/messages/:id[?wait=N]`: a job's state.
+async fn job(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(wait): Query<WaitQuery>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    let wait = wait.duration()?;
+    let not_found =
+        || ApiError::not_found("message_not_found", format!("message '{id}' not found"));
+    let job = state.store.get_job(&JobId::from_string(id.clone())).await?;
+    let job = job
+        .filter(|j| caller.is_admin() || j.owner == caller.key_id)
+        .ok_or_else(not_found)?;
+    let job = match wait {
+        Some(w) => send::wait_for_final(&state, job, w).await?,
+        None => job,
+    };
+    Ok(axum::Json(send::job_view(&job)))
+}

@@ -1,0 +1,251 @@
+//! Session routes: create, list, get, delete, QR, pairing code, status, logout.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use wagate_core::clock::now_ms;
+use wagate_core::ports::{QueueSpec, names};
+use wagate_core::{HostCommand, Session, SessionId, SessionStatus, normalize_phone};
+
+use super::body::Loose;
+use super::{send_command, validate_webhook_url};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::send::load_session;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(list).post(create))
+        .route("/{id}", get(show).delete(remove))
+        .route("/{id}/qr", get(qr))
+        .route("/{id}/status", get(status))
+        .route("/{id}/pair-code", post(pair_code))
+        .route("/{id}/logout", post(logout))
+        .route("/{id}/restart", post(restart))
+}
+
+/// The public view of a session; never includes the webhook secret.
+pub fn session_view(s: &Session) -> Value {
+    json!({
+        "id": s.id,
+        "status": s.status.as_str(),
+        "qr": s.qr,
+        "pairingCode": s.pairing_code,
+        "account": s.account,
+        "webhookUrl": s.webhook_url,
+        "hasWebhookSecret": s.webhook_secret.is_some(),
+        "createdAt": s.created_at,
+        "updatedAt": s.updated_at,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateBody {
+    #[serde(default, alias = "id")]
+    session_id: Option<String>,
+    #[serde(default)]
+    webhook_url: Option<String>,
+    #[serde(default)]
+    webhook_secret: Option<String>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    // An empty body is allowed: the id is then generated.
+    let body: CreateBody = if body.iter().all(u8::is_ascii_whitespace) {
+        CreateBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?
+    };
+    let id = match body.session_id.as_deref() {
+        Some(raw) => SessionId::parse(raw)?,
+        None => SessionId::generate(),
+    };
+    if let Some(url) = &body.webhook_url {
+        validate_webhook_url("webhookUrl", url)?;
+    }
+    if body.webhook_secret.is_some() && body.webhook_url.is_none() {
+        return Err(ApiError::bad_request(
+            "validation_error",
+            "webhookSecret: needs webhookUrl",
+        ));
+    }
+    let mut session = Session::new(id.clone(), caller.key_id.clone(), now_ms());
+    session.webhook_url = body.webhook_url;
+    session.webhook_secret = body.webhook_secret;
+    // The queue first: a session record always has its queue, whatever crashes in between.
+    state
+        .queue
+        .create(&names::send(&id), QueueSpec::for_session(&id))
+        .await?;
+    if !state.store.create_session(&session).await? {
+        return Err(ApiError::conflict(
+            "session_exists",
+            format!("session '{id}' already exists"),
+        ));
+    }
+    send_command(&state, HostCommand::Start { session_id: id }).await?;
+    Ok((StatusCode::CREATED, axum::Json(session_view(&session))).into_response())
+}
+
+async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Value>> {
+    let owner = (!caller.is_admin()).then_some(&caller.key_id);
+    let sessions = state.store.list_sessions(owner).await?;
+    let views: Vec<Value> = sessions.iter().map(session_view).collect();
+    Ok(axum::Json(
+        json!({ "sessions": views, "count": views.len() }),
+    ))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let s = load_session(&state, &caller, &id).await?;
+    Ok(axum::Json(session_view(&s)))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let s = load_session(&state, &caller, &id).await?;
+    state.store.delete_session(&s.id).await?;
+    state.queue.delete(&names::send(&s.id)).await?;
+    send_command(
+        &state,
+        HostCommand::Delete {
+            session_id: s.id.clone(),
+        },
+    )
+    .await?;
+    Ok(axum::Json(json!({ "id": s.id, "deleted": true })))
+}
+
+async fn qr(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let s = load_session(&state, &caller, &id).await?;
+    Ok(axum::Json(
+        json!({ "sessionId": s.id, "status": s.status.as_str(), "qr": s.qr }),
+    ))
+}
+
+async fn status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let s = load_session(&state, &caller, &id).await?;
+    Ok(axum::Json(
+        json!({ "sessionId": s.id, "status": s.status.as_str(), "account": s.account }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct PairBody {
+    #[serde(alias = "phoneNumber")]
+    phone: Loose,
+}
+
+/// Asks the session host for a pairing code and waits a little for it; 202 if it is not
+/// there yet (the client then reads it from `GET /api/sessions/:id`).
+async fn pair_code(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<PairBody>,
+) -> ApiResult<Response> {
+    let s = load_session(&state, &caller, &id).await?;
+    let phone = normalize_phone(&body.phone.0, "phone")?;
+    if s.status == SessionStatus::Open {
+        return Err(ApiError::conflict(
+            "session_open",
+            "the session is already linked",
+        ));
+    }
+    let previous = s.pairing_code.clone();
+    send_command(
+        &state,
+        HostCommand::PairCode {
+            session_id: s.id.clone(),
+            phone,
+        },
+    )
+    .await?;
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_millis(state.config.pair_code_wait_ms);
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Some(now) = state.store.get_session(&s.id).await? {
+            if now.pairing_code.is_some() && now.pairing_code != previous {
+                return Ok(axum::Json(
+                    json!({ "sessionId": s.id, "pairingCode": now.pairing_code }),
+                )
+                .into_response());
+            }
+        }
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "sessionId": s.id, "status": "pending" })),
+    )
+        .into_response())
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let s = load_session(&state, &caller, &id).await?;
+    send_command(
+        &state,
+        HostCommand::Logout {
+            session_id: s.id.clone(),
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "sessionId": s.id, "status": "logging_out" })),
+    )
+        .into_response())
+}
+
+async fn restart(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let s = load_session(&state, &caller, &id).await?;
+    send_command(
+        &state,
+        HostCommand::Start {
+            session_id: s.id.clone(),
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "sessionId": s.id, "status": "starting" })),
+    )
+        .into_response())
+}

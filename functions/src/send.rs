@@ -1,0 +1,284 @@
+//! The enqueue path every message route shares: session access, idempotency, quota,
+//! cooldown, job record, queue. A job is recorded before it is enqueued, and an idempotent
+//! replay re-enqueues it (deduplicated by job id), so a crash between the two loses nothing.
+
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use wagate_core::clock::now_ms;
+use wagate_core::policy::{self, LimitStatus};
+use wagate_core::ports::{PortError, names};
+use wagate_core::{Jid, Job, JobId, OutboundMessage, Session, SessionId, SessionStatus};
+
+use crate::auth::{Caller, insert_limit_headers};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
+/// The longest `?wait=` a client may ask for.
+pub const MAX_WAIT_SECS: u64 = 25;
+
+/// `?wait=N`: hold the answer up to N seconds for the job's final state.
+#[derive(Debug, Default, Deserialize)]
+pub struct WaitQuery {
+    pub wait: Option<String>,
+}
+
+impl WaitQuery {
+    pub fn duration(&self) -> ApiResult<Option<Duration>> {
+        let Some(raw) = self.wait.as_deref() else {
+            return Ok(None);
+        };
+        let secs: f64 = raw.trim().parse().map_err(|_| {
+            ApiError::bad_request("validation_error", "wait: must be a number of seconds")
+        })?;
+        if !secs.is_finite() || !(0.0..=MAX_WAIT_SECS as f64).contains(&secs) {
+            return Err(ApiError::bad_request(
+                "validation_error",
+                format!("wait: must be between 0 and {MAX_WAIT_SECS} seconds"),
+            ));
+        }
+        Ok((secs > 0.0).then(|| Duration::from_secs_f64(secs)))
+    }
+}
+
+/// The session named by a request, if the caller may use it. Others' sessions and invalid
+/// ids are both "not found": a user learns nothing about sessions that are not theirs.
+pub async fn load_session(state: &AppState, caller: &Caller, raw_id: &str) -> ApiResult<Session> {
+    let id = SessionId::parse(raw_id).map_err(|_| ApiError::session_not_found(raw_id))?;
+    match state.store.get_session(&id).await? {
+        Some(s) if caller.can_see(&s) => Ok(s),
+        _ => Err(ApiError::session_not_found(raw_id)),
+    }
+}
+
+/// One message of a request, with the gap to keep before it (multi-file `delayMs`).
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub message: OutboundMessage,
+    pub pace_ms: Option<u64>,
+}
+
+/// What the enqueue path decided.
+#[derive(Debug)]
+pub struct Accepted {
+    pub jobs: Vec<Job>,
+    pub quota: Option<LimitStatus>,
+    /// An `Idempotency-Key` replay: nothing new was enqueued.
+    pub replayed: bool,
+}
+
+/// Accepts messages for one recipient as one unit: all are queued or none is.
+pub async fn accept(
+    state: &AppState,
+    caller: &Caller,
+    session: &Session,
+    to: &Jid,
+    outgoing: Vec<Outgoing>,
+    idempotency_key: Option<&str>,
+) -> ApiResult<Accepted> {
+    for o in &outgoing {
+        o.message.validate()?;
+    }
+    if session.status == SessionStatus::LoggedOut {
+        return Err(ApiError::conflict(
+            "session_logged_out",
+            format!(
+                "session '{}' is logged out; link it again before sending",
+                session.id
+            ),
+        ));
+    }
+    let now = now_ms();
+    let mut ids: Vec<JobId> = outgoing.iter().map(|_| JobId::generate()).collect();
+
+    if let Some(key) = idempotency_key {
+        let scoped = format!("idem:{}:{key}", caller.key_id);
+        let value = ids.iter().map(JobId::as_str).collect::<Vec<_>>().join(",");
+        if let Some(prior) = state
+            .store
+            .claim_idempotency(&scoped, &value, IDEMPOTENCY_TTL_MS, now)
+            .await?
+        {
+            let prior_ids: Vec<JobId> = prior.split(',').map(JobId::from_string).collect();
+            let mut jobs = Vec::with_capacity(prior_ids.len());
+            for id in &prior_ids {
+                if let Some(job) = state.store.get_job(id).await? {
+                    jobs.push(job);
+                }
+            }
+            if jobs.len() == prior_ids.len() {
+                for job in &jobs {
+                    if !job.state.is_final() {
+                        enqueue(state, job).await?;
+                    }
+                }
+                return Ok(Accepted {
+                    jobs,
+                    quota: None,
+                    replayed: true,
+                });
+            }
+            // The first request died before recording its jobs: finish it under its ids.
+            ids = prior_ids;
+            if ids.len() != outgoing.len() {
+                return Err(ApiError::conflict(
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used for a different request",
+                ));
+            }
+        }
+    }
+
+    let settings = state.settings.get(state.store.as_ref()).await?;
+    let store = state.store.as_ref();
+    let n = outgoing.len() as u64;
+    let quota = policy::check_quota(store, &caller.key_id, settings.quota, n, now).await?;
+    if let Some(q) = quota.filter(|q| !q.allowed) {
+        let mut err = ApiError::too_many(
+            "quota_exceeded",
+            format!(
+                "quota of {} messages per {} ms reached",
+                settings.quota.limit, settings.quota.window_ms
+            ),
+            q.retry_after_secs(now),
+        );
+        for (k, v) in crate::auth::limit_headers("x-quota", &q) {
+            err = err.with_header(k, v);
+        }
+        return Err(err);
+    }
+    if let Some(cd) =
+        policy::check_cooldown(store, &session.id, to, settings.cooldown_ms, now).await?
+    {
+        if !cd.allowed {
+            policy::refund_quota(store, &caller.key_id, settings.quota, n, now).await?;
+            return Err(ApiError::too_many(
+                "recipient_cooldown",
+                format!(
+                    "wait {} ms between messages to the same recipient",
+                    settings.cooldown_ms
+                ),
+                cd.retry_after_secs(now),
+            ));
+        }
+    }
+
+    let mut jobs = Vec::with_capacity(outgoing.len());
+    for (o, id) in outgoing.into_iter().zip(ids) {
+        let mut job = Job::new(
+            session.id.clone(),
+            caller.key_id.clone(),
+            to.clone(),
+            o.message,
+            now,
+        );
+        job.id = id;
+        job.pace_ms = o.pace_ms;
+        state.store.create_job(&job).await?;
+        enqueue(state, &job).await?;
+        jobs.push(job);
+    }
+    Ok(Accepted {
+        jobs,
+        quota,
+        replayed: false,
+    })
+}
+
+async fn enqueue(state: &AppState, job: &Job) -> ApiResult<()> {
+    let q = names::send(&job.session_id);
+    match state.queue.send(&q, job.id.as_str(), job.id.as_str()).await {
+        Ok(()) => Ok(()),
+        Err(PortError::NotFound(_)) => Err(ApiError::session_not_found(job.session_id.as_str())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The public view of a job.
+pub fn job_view(job: &Job) -> Value {
+    let mut v = json!({
+        "id": job.id,
+        "status": job.state.as_str(),
+        "sessionId": job.session_id,
+        "to": job.to,
+        "type": job.message.kind(),
+        "waMessageId": job.wa_message_id,
+        "attempts": job.attempts,
+        "createdAt": job.created_at,
+        "updatedAt": job.updated_at,
+    });
+    if let Some(e) = &job.error {
+        v["error"] = json!(e);
+    }
+    if let Some(t) = job.sent_at {
+        v["sentAt"] = json!(t);
+    }
+    v
+}
+
+/// Polls a job until it is final or `wait` runs out; returns its latest state.
+pub async fn wait_for_final(state: &AppState, job: Job, wait: Duration) -> ApiResult<Job> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut latest = job;
+    while !latest.state.is_final() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if let Some(j) = state.store.get_job(&latest.id).await? {
+            latest = j;
+        }
+    }
+    Ok(latest)
+}
+
+/// The answer to a single send: 202 `{ id, status: "queued", … }`, or with `?wait` the final
+/// state (200) when it came in time.
+pub async fn single_response(
+    state: &AppState,
+    accepted: Accepted,
+    wait: Option<Duration>,
+) -> ApiResult<Response> {
+    let Accepted {
+        mut jobs,
+        quota,
+        replayed,
+    } = accepted;
+    let Some(mut job) = jobs.pop() else {
+        return Err(ApiError::internal("accepted a send without a job"));
+    };
+    if let Some(w) = wait {
+        job = wait_for_final(state, job, w).await?;
+    }
+    let status = if job.state.is_final() && wait.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    let mut body = job_view(&job);
+    if replayed {
+        body["replayed"] = json!(true);
+    }
+    let mut resp = (status, axum::Json(body)).into_response();
+    if let Some(q) = quota {
+        insert_limit_headers(resp.headers_mut(), "x-quota", &q);
+    }
+    Ok(resp)
+}
+
+/// The `Idempotency-Key` header, if present and sane.
+pub fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(v) = headers.get(IDEMPOTENCY_HEADER) else {
+        return Ok(None);
+    };
+    let s = v.to_str().unwrap_or_default().trim();
+    if s.is_empty() || s.len() > 255 {
+        return Err(ApiError::bad_request(
+            "validation_error",
+            "Idempotency-Key: must be 1 to 255 visible characters",
+        ));
+    }
+    Ok(Some(s.to_owned()))
+}

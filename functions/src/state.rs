@@ -1,0 +1,88 @@
+//! What every handler shares: the ports, the configuration and the runtime settings.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use wagate_core::clock::now_ms;
+use wagate_core::ports::{Blobs, Queue, QueueSpec, Store, names};
+use wagate_core::{ApiKey, ApiKeyRecord, Role};
+
+use crate::config::ApiConfig;
+use crate::settings::SettingsCache;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub queue: Arc<dyn Queue>,
+    pub blobs: Arc<dyn Blobs>,
+    pub config: Arc<ApiConfig>,
+    pub settings: Arc<SettingsCache>,
+    pub started: Instant,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        queue: Arc<dyn Queue>,
+        blobs: Arc<dyn Blobs>,
+        config: ApiConfig,
+    ) -> Self {
+        let settings = Arc::new(SettingsCache::new(&config));
+        Self {
+            store,
+            queue,
+            blobs,
+            config: Arc::new(config),
+            settings,
+            started: Instant::now(),
+        }
+    }
+
+    /// Run once at start: stores the hashes of the keys from the environment and makes sure
+    /// the shared queues exist. Idempotent, so every process may run it.
+    pub async fn bootstrap(&self) -> anyhow::Result<()> {
+        let now = now_ms();
+        if let Some(admin) = &self.config.admin_key {
+            let rec = ApiKeyRecord::new(
+                &ApiKey::new(admin.clone()),
+                Role::Admin,
+                "ADMIN_API_KEY",
+                now,
+            );
+            self.store
+                .put_api_key(&rec)
+                .await
+                .context("storing ADMIN_API_KEY")?;
+        }
+        for (i, key) in self.config.user_keys.iter().enumerate() {
+            let rec = ApiKeyRecord::new(
+                &ApiKey::new(key.clone()),
+                Role::User,
+                format!("USER_API_KEYS[{i}]"),
+                now,
+            );
+            self.store
+                .put_api_key(&rec)
+                .await
+                .context("storing USER_API_KEYS")?;
+        }
+        self.queue
+            .create(names::CONTROL, QueueSpec::FIFO)
+            .await
+            .context("creating the control queue")?;
+        self.queue
+            .create(names::EVENTS, QueueSpec::STANDARD)
+            .await
+            .context("creating the events queue")?;
+        Ok(())
+    }
+}
