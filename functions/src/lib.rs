@@ -11,6 +11,7 @@ pub mod routes;
 pub mod send;
 pub mod settings;
 pub mod state;
+pub mod telemetry;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
