@@ -25,13 +25,26 @@ async fn request_with_unknown_key_returns_401() {
 #[tokio::test]
 async fn user_key_on_admin_route_returns_403() {
     let app = spawn_app().await;
-    for path in ["/api/admin/config", "/api/admin/keys", "/api/admin/dead-letters"] {
+    for path in [
+        "/api/admin/config",
+        "/api/admin/keys",
+        "/api/admin/dead-letters",
+    ] {
         let r = app.get(path, USER_A).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
     }
-    let r = app.post("/api/admin/ratelimit", USER_A, json!({ "windowMs": 1000, "max": 1 })).await;
+    let r = app
+        .post(
+            "/api/admin/ratelimit",
+            USER_A,
+            json!({ "windowMs": 1000, "max": 1 }),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.get("/api/admin/config", ADMIN).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/admin/config", ADMIN).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -39,11 +52,25 @@ async fn user_cannot_see_or_use_another_users_session() {
     let app = spawn_app().await;
     app.create_session(USER_B, "b-shop").await;
 
-    assert_eq!(app.get("/api/sessions/b-shop", USER_A).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.get("/api/sessions/b-shop/qr", USER_A).await.status, StatusCode::NOT_FOUND);
-    let del = app.call(Method::DELETE, "/api/sessions/b-shop", Some(USER_A), None).await;
+    assert_eq!(
+        app.get("/api/sessions/b-shop", USER_A).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/api/sessions/b-shop/qr", USER_A).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let del = app
+        .call(Method::DELETE, "/api/sessions/b-shop", Some(USER_A), None)
+        .await;
     assert_eq!(del.status, StatusCode::NOT_FOUND);
-    let send = app.post("/api/messages/text", USER_A, json!({ "sessionId": "b-shop", "to": "628123456789", "text": "hi" })).await;
+    let send = app
+        .post(
+            "/api/messages/text",
+            USER_A,
+            json!({ "sessionId": "b-shop", "to": "628123456789", "text": "hi" }),
+        )
+        .await;
     assert_eq!(send.status, StatusCode::NOT_FOUND);
     assert_eq!(send.error_code(), "session_not_found");
     assert_eq!(app.queued("b-shop").await, 0);
@@ -51,24 +78,44 @@ async fn user_cannot_see_or_use_another_users_session() {
     let list = app.get("/api/sessions", USER_A).await;
     assert_eq!(list.body["count"], 0);
     assert_eq!(app.get("/api/sessions", USER_B).await.body["count"], 1);
-    assert_eq!(app.get("/api/sessions/b-shop", ADMIN).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/sessions/b-shop", ADMIN).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn user_cannot_read_another_users_message() {
     let app = spawn_app().await;
     app.create_session(USER_B, "b2").await;
-    let sent = app.post("/api/messages/text", USER_B, json!({ "sessionId": "b2", "to": "628123456789", "text": "hi" })).await;
+    let sent = app
+        .post(
+            "/api/messages/text",
+            USER_B,
+            json!({ "sessionId": "b2", "to": "628123456789", "text": "hi" }),
+        )
+        .await;
     let id = sent.body["id"].as_str().unwrap().to_owned();
-    assert_eq!(app.get(&format!("/api/messages/{id}"), USER_A).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.get(&format!("/api/messages/{id}"), USER_B).await.status, StatusCode::OK);
-    assert_eq!(app.get(&format!("/api/messages/{id}"), ADMIN).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get(&format!("/api/messages/{id}"), USER_A).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&format!("/api/messages/{id}"), USER_B).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&format!("/api/messages/{id}"), ADMIN).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn admin_created_keys_work_and_can_be_revoked() {
     let app = spawn_app().await;
-    let created = app.post("/api/admin/keys", ADMIN, json!({ "label": "shop" })).await;
+    let created = app
+        .post("/api/admin/keys", ADMIN, json!({ "label": "shop" }))
+        .await;
     assert_eq!(created.status, StatusCode::CREATED);
     let key = created.body["key"].as_str().unwrap().to_owned();
     let id = created.body["id"].as_str().unwrap().to_owned();
@@ -76,7 +123,17 @@ async fn admin_created_keys_work_and_can_be_revoked() {
     // The listing never shows a secret.
     let list = app.get("/api/admin/keys", ADMIN).await;
     assert!(!list.body.to_string().contains(&key));
-    let del = app.call(Method::DELETE, &format!("/api/admin/keys/{id}"), Some(ADMIN), None).await;
+    let del = app
+        .call(
+            Method::DELETE,
+            &format!("/api/admin/keys/{id}"),
+            Some(ADMIN),
+            None,
+        )
+        .await;
     assert_eq!(del.status, StatusCode::OK);
-    assert_eq!(app.get("/api/sessions", &key).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/sessions", &key).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }

@@ -28,7 +28,13 @@ async fn accepted(app: &TestApp, route: &str, body: Value) -> MessageContent {
     assert_eq!(r.body["status"], "queued");
     let id = r.body["id"].as_str().unwrap();
     assert!(id.starts_with("msg_"));
-    let job = app.state.store.get_job(&JobId::from_string(id)).await.unwrap().unwrap();
+    let job = app
+        .state
+        .store
+        .get_job(&JobId::from_string(id))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(job.to.as_str(), "628123456789@s.whatsapp.net");
     job.message.content
 }
@@ -36,80 +42,246 @@ async fn accepted(app: &TestApp, route: &str, body: Value) -> MessageContent {
 #[tokio::test]
 async fn text_with_mentions_is_queued() {
     let app = app_with_session().await;
-    let c = accepted(&app, "/api/messages/text", json!({ "text": "hi @62811", "mentions": ["6281111111", 6282222222u64] })).await;
-    let MessageContent::Text { text, mentions } = c else { panic!("{c:?}") };
+    let c = accepted(
+        &app,
+        "/api/messages/text",
+        json!({ "text": "hi @62811", "mentions": ["6281111111", 6282222222u64] }),
+    )
+    .await;
+    let MessageContent::Text { text, mentions } = c else {
+        panic!("{c:?}")
+    };
     assert_eq!(text, "hi @62811");
     let m: Vec<&str> = mentions.iter().map(|j| j.as_str()).collect();
-    assert_eq!(m, ["6281111111@s.whatsapp.net", "6282222222@s.whatsapp.net"]);
+    assert_eq!(
+        m,
+        ["6281111111@s.whatsapp.net", "6282222222@s.whatsapp.net"]
+    );
     assert_eq!(app.queued("shop").await, 1);
 }
 
 #[tokio::test]
 async fn quoted_reply_is_kept() {
     let app = app_with_session().await;
-    let r = app.post("/api/messages/text", USER_A, with_target(json!({ "text": "yes", "quoted": { "id": "3EB0AA", "text": "ok?" } }))).await;
-    let job = app.state.store.get_job(&JobId::from_string(r.body["id"].as_str().unwrap())).await.unwrap().unwrap();
+    let r = app
+        .post(
+            "/api/messages/text",
+            USER_A,
+            with_target(json!({ "text": "yes", "quoted": { "id": "3EB0AA", "text": "ok?" } })),
+        )
+        .await;
+    let job = app
+        .state
+        .store
+        .get_job(&JobId::from_string(r.body["id"].as_str().unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(job.message.quoted.unwrap().id, "3EB0AA");
 }
 
 #[tokio::test]
 async fn media_by_url_is_queued_with_its_kind() {
     let app = app_with_session().await;
-    let c = accepted(&app, "/api/messages/media", json!({ "mediaUrl": "https://example.com/a.ogg", "mediaType": "audio", "ptt": true })).await;
-    let MessageContent::Media { media, ptt, .. } = c else { panic!() };
+    let c = accepted(
+        &app,
+        "/api/messages/media",
+        json!({ "mediaUrl": "https://example.com/a.ogg", "mediaType": "audio", "ptt": true }),
+    )
+    .await;
+    let MessageContent::Media { media, ptt, .. } = c else {
+        panic!()
+    };
     assert_eq!(media, wagate_core::MediaKind::Audio);
     assert!(ptt);
     let doc = accepted(&app, "/api/messages/media", json!({ "mediaUrl": "https://example.com/r.pdf", "mediaType": "document", "fileName": "r.pdf", "caption": "report" })).await;
-    assert!(matches!(doc, MessageContent::Media { media: wagate_core::MediaKind::Document, .. }));
+    assert!(matches!(
+        doc,
+        MessageContent::Media {
+            media: wagate_core::MediaKind::Document,
+            ..
+        }
+    ));
 }
 
 #[tokio::test]
 async fn location_forward_buttons_list_poll_sticker_vcard_gif_raw_are_queued() {
     let app = app_with_session().await;
-    assert!(matches!(accepted(&app, "/api/messages/location", json!({ "latitude": -6.2, "longitude": 106.8, "name": "Monas" })).await, MessageContent::Location { .. }));
+    assert!(matches!(
+        accepted(
+            &app,
+            "/api/messages/location",
+            json!({ "latitude": -6.2, "longitude": 106.8, "name": "Monas" })
+        )
+        .await,
+        MessageContent::Location { .. }
+    ));
     assert!(matches!(
         accepted(&app, "/api/messages/forward", json!({ "messageId": "3EB0X", "chat": "628999999999", "message": { "conversation": "fwd" } })).await,
         MessageContent::Forward { .. }
     ));
     let b = accepted(&app, "/api/messages/buttons", json!({ "text": "Pick", "buttons": [{ "id": "a", "text": "A" }, { "buttonId": "b", "displayText": "B" }] })).await;
-    let MessageContent::Buttons { buttons, .. } = b else { panic!() };
+    let MessageContent::Buttons { buttons, .. } = b else {
+        panic!()
+    };
     assert_eq!(buttons.len(), 2);
     assert_eq!(buttons[1].text, "B");
     assert!(matches!(
         accepted(&app, "/api/messages/list", json!({ "text": "Menu", "buttonText": "Open", "sections": [{ "title": "Food", "rows": [{ "id": "r1", "title": "Rice" }] }] })).await,
         MessageContent::List { .. }
     ));
-    let p = accepted(&app, "/api/messages/poll", json!({ "name": "Lunch?", "options": ["Rice", "Noodles"], "selectableCount": 1 })).await;
-    assert!(matches!(p, MessageContent::Poll { selectable_count: 1, .. }));
-    assert!(matches!(accepted(&app, "/api/messages/sticker", json!({ "imageUrl": "https://example.com/s.png" })).await, MessageContent::Sticker { .. }));
-    let v = accepted(&app, "/api/messages/vcard", json!({ "fullName": "Ana", "phone": "+62 812 3456 789", "organization": "Clinic" })).await;
-    let MessageContent::Contact { contact } = v else { panic!() };
+    let p = accepted(
+        &app,
+        "/api/messages/poll",
+        json!({ "name": "Lunch?", "options": ["Rice", "Noodles"], "selectableCount": 1 }),
+    )
+    .await;
+    assert!(matches!(
+        p,
+        MessageContent::Poll {
+            selectable_count: 1,
+            ..
+        }
+    ));
+    assert!(matches!(
+        accepted(
+            &app,
+            "/api/messages/sticker",
+            json!({ "imageUrl": "https://example.com/s.png" })
+        )
+        .await,
+        MessageContent::Sticker { .. }
+    ));
+    let v = accepted(
+        &app,
+        "/api/messages/vcard",
+        json!({ "fullName": "Ana", "phone": "+62 812 3456 789", "organization": "Clinic" }),
+    )
+    .await;
+    let MessageContent::Contact { contact } = v else {
+        panic!()
+    };
     assert_eq!(contact.phone, "628123456789");
-    let g = accepted(&app, "/api/messages/gif", json!({ "videoUrl": "https://example.com/a.mp4", "caption": "lol" })).await;
-    assert!(matches!(g, MessageContent::Media { gif_playback: true, media: wagate_core::MediaKind::Video, .. }));
-    assert!(matches!(accepted(&app, "/api/messages/raw", json!({ "message": { "conversation": "raw" } })).await, MessageContent::Raw { .. }));
-    assert_eq!(app.queued("shop").await, 10);
+    let g = accepted(
+        &app,
+        "/api/messages/gif",
+        json!({ "videoUrl": "https://example.com/a.mp4", "caption": "lol" }),
+    )
+    .await;
+    assert!(matches!(
+        g,
+        MessageContent::Media {
+            gif_playback: true,
+            media: wagate_core::MediaKind::Video,
+            ..
+        }
+    ));
+    assert!(matches!(
+        accepted(
+            &app,
+            "/api/messages/raw",
+            json!({ "message": { "conversation": "raw" } })
+        )
+        .await,
+        MessageContent::Raw { .. }
+    ));
+    assert_eq!(app.queued("shop").await, 9);
 }
 
 #[tokio::test]
 async fn bad_inputs_are_4xx_with_a_clear_error_and_enqueue_nothing() {
     let app = app_with_session().await;
     let cases: Vec<(&str, Value, StatusCode, &str)> = vec![
-        ("/api/messages/text", json!({ "sessionId": "shop", "to": "628123456789", "text": "" }), StatusCode::BAD_REQUEST, "validation_error"),
-        ("/api/messages/text", json!({ "sessionId": "shop", "to": "08123", "text": "x" }), StatusCode::BAD_REQUEST, "validation_error"),
-        ("/api/messages/text", json!({ "sessionId": "shop", "to": "abc", "text": "x" }), StatusCode::BAD_REQUEST, "validation_error"),
-        ("/api/messages/text", json!({ "sessionId": "nope", "to": "628123456789", "text": "x" }), StatusCode::NOT_FOUND, "session_not_found"),
-        ("/api/messages/text", json!({ "sessionId": "shop", "to": "628123456789", "text": 42 }), StatusCode::BAD_REQUEST, "invalid_body"),
-        ("/api/messages/text", json!({ "sessionId": "shop", "to": "628123456789" }), StatusCode::BAD_REQUEST, "invalid_body"),
-        ("/api/messages/buttons", json!({ "sessionId": "shop", "to": "628123456789", "text": "t", "buttons": [{"id":"1","text":"1"},{"id":"2","text":"2"},{"id":"3","text":"3"},{"id":"4","text":"4"}] }), StatusCode::BAD_REQUEST, "validation_error"),
-        ("/api/messages/poll", json!({ "sessionId": "shop", "to": "628123456789", "name": "q", "options": ["only"] }), StatusCode::BAD_REQUEST, "validation_error"),
-        ("/api/messages/media", json!({ "sessionId": "shop", "to": "628123456789", "mediaUrl": "file:///etc/passwd" }), StatusCode::BAD_REQUEST, "validation_error"),
-        ("/api/messages/media", json!({ "sessionId": "shop", "to": "628123456789", "mediaUrl": "https://e.com/x", "mediaType": "hologram" }), StatusCode::BAD_REQUEST, "validation_error"),
-        ("/api/messages/location", json!({ "sessionId": "shop", "to": "628123456789", "latitude": 100, "longitude": 0 }), StatusCode::BAD_REQUEST, "validation_error"),
-        ("/api/messages/sticker", json!({ "sessionId": "shop", "to": "628123456789" }), StatusCode::BAD_REQUEST, "validation_error"),
-        ("/api/messages/gif", json!({ "sessionId": "shop", "to": "628123456789", "videoUrl": "https://e.com/a.gif" }), StatusCode::BAD_REQUEST, "validation_error"),
-        ("/api/messages/vcard", json!({ "sessionId": "shop", "to": "628123456789", "fullName": "A", "phone": "12" }), StatusCode::BAD_REQUEST, "validation_error"),
-        ("/api/messages/raw", json!({ "sessionId": "shop", "to": "628123456789", "message": "hi" }), StatusCode::BAD_REQUEST, "validation_error"),
+        (
+            "/api/messages/text",
+            json!({ "sessionId": "shop", "to": "628123456789", "text": "" }),
+            StatusCode::BAD_REQUEST,
+            "validation_error",
+        ),
+        (
+            "/api/messages/text",
+            json!({ "sessionId": "shop", "to": "08123", "text": "x" }),
+            StatusCode::BAD_REQUEST,
+            "validation_error",
+        ),
+        (
+            "/api/messages/text",
+            json!({ "sessionId": "shop", "to": "abc", "text": "x" }),
+            StatusCode::BAD_REQUEST,
+            "validation_error",
+        ),
+        (
+            "/api/messages/text",
+            json!({ "sessionId": "nope", "to": "628123456789", "text": "x" }),
+            StatusCode::NOT_FOUND,
+            "session_not_found",
+        ),
+        (
+            "/api/messages/text",
+            json!({ "sessionId": "shop", "to": "628123456789", "text": 42 }),
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+        ),
+        (
+            "/api/messages/text",
+            json!({ "sessionId": "shop", "to": "628123456789" }),
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+        ),
+        (
+            "/api/messages/buttons",
+            json!({ "sessionId": "shop", "to": "628123456789", "text": "t", "buttons": [{"id":"1","text":"1"},{"id":"2","text":"2"},{"id":"3","text":"3"},{"id":"4","text":"4"}] }),
+            StatusCode::BAD_REQUEST,
+            "validation_error",
+        ),
+        (
+            "/api/messages/poll",
+            json!({ "sessionId": "shop", "to": "628123456789", "name": "q", "options": ["only"] }),
+            StatusCode::BAD_REQUEST,
+            "validation_error",
+        ),
+        (
+            "/api/messages/media",
+            json!({ "sessionId": "shop", "to": "628123456789", "mediaUrl": "file:///etc/passwd" }),
+            StatusCode::BAD_REQUEST,
+            "validation_error",
+        ),
+        (
+            "/api/messages/media",
+            json!({ "sessionId": "shop", "to": "628123456789", "mediaUrl": "https://e.com/x", "mediaType": "hologram" }),
+            StatusCode::BAD_REQUEST,
+            "validation_error",
+        ),
+        (
+            "/api/messages/location",
+            json!({ "sessionId": "shop", "to": "628123456789", "latitude": 100, "longitude": 0 }),
+            StatusCode::BAD_REQUEST,
+            "validation_error",
+        ),
+        (
+            "/api/messages/sticker",
+            json!({ "sessionId": "shop", "to": "628123456789" }),
+            StatusCode::BAD_REQUEST,
+            "validation_error",
+        ),
+        (
+            "/api/messages/gif",
+            json!({ "sessionId": "shop", "to": "628123456789", "videoUrl": "https://e.com/a.gif" }),
+            StatusCode::BAD_REQUEST,
+            "validation_error",
+        ),
+        (
+            "/api/messages/vcard",
+            json!({ "sessionId": "shop", "to": "628123456789", "fullName": "A", "phone": "12" }),
+            StatusCode::BAD_REQUEST,
+            "validation_error",
+        ),
+        (
+            "/api/messages/raw",
+            json!({ "sessionId": "shop", "to": "628123456789", "message": "hi" }),
+            StatusCode::BAD_REQUEST,
+            "validation_error",
+        ),
     ];
     for (route, body, status, code) in cases {
         let r = app.post(route, USER_A, body.clone()).await;
@@ -124,11 +296,24 @@ async fn bad_inputs_are_4xx_with_a_clear_error_and_enqueue_nothing() {
 async fn malformed_json_and_wrong_content_type_are_4xx() {
     let app = app_with_session().await;
     let r = app
-        .request(Request::post("/api/messages/text").header("x-api-key", USER_A).header("content-type", "application/json").body(Body::from("{nope")).unwrap())
+        .request(
+            Request::post("/api/messages/text")
+                .header("x-api-key", USER_A)
+                .header("content-type", "application/json")
+                .body(Body::from("{nope"))
+                .unwrap(),
+        )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.error_code(), "invalid_json");
-    let r = app.request(Request::post("/api/messages/text").header("x-api-key", USER_A).body(Body::from("{}")).unwrap()).await;
+    let r = app
+        .request(
+            Request::post("/api/messages/text")
+                .header("x-api-key", USER_A)
+                .body(Body::from("{}"))
+                .unwrap(),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(app.queued("shop").await, 0);
 }
@@ -137,7 +322,13 @@ async fn malformed_json_and_wrong_content_type_are_4xx() {
 async fn oversized_json_body_is_413() {
     let app = spawn_app_with(|c| c.max_json_bytes = 1024).await;
     app.create_session(USER_A, "shop").await;
-    let r = app.post("/api/messages/text", USER_A, with_target(json!({ "text": "x".repeat(4096) }))).await;
+    let r = app
+        .post(
+            "/api/messages/text",
+            USER_A,
+            with_target(json!({ "text": "x".repeat(4096) })),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(app.queued("shop").await, 0);
 }
@@ -146,8 +337,18 @@ async fn oversized_json_body_is_413() {
 async fn logged_out_session_refuses_sends_with_409() {
     let app = app_with_session().await;
     let id = wagate_core::SessionId::parse("shop").unwrap();
-    app.state.store.set_session_state(&id, wagate_core::SessionStatus::LoggedOut, None, None, None).await.unwrap();
-    let r = app.post("/api/messages/text", USER_A, with_target(json!({ "text": "hi" }))).await;
+    app.state
+        .store
+        .set_session_state(&id, wagate_core::SessionStatus::LoggedOut, None, None, None)
+        .await
+        .unwrap();
+    let r = app
+        .post(
+            "/api/messages/text",
+            USER_A,
+            with_target(json!({ "text": "hi" })),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(r.error_code(), "session_logged_out");
 }
@@ -155,7 +356,13 @@ async fn logged_out_session_refuses_sends_with_409() {
 #[tokio::test]
 async fn job_state_is_readable_and_wait_returns_when_time_runs_out() {
     let app = app_with_session().await;
-    let r = app.post("/api/messages/text?wait=0.2", USER_A, with_target(json!({ "text": "hi" }))).await;
+    let r = app
+        .post(
+            "/api/messages/text?wait=0.2",
+            USER_A,
+            with_target(json!({ "text": "hi" })),
+        )
+        .await;
     // Nothing sends in this test, so the wait ends with the job still queued.
     assert_eq!(r.status, StatusCode::ACCEPTED);
     assert_eq!(r.body["status"], "queued");
@@ -165,10 +372,19 @@ async fn job_state_is_readable_and_wait_returns_when_time_runs_out() {
     assert_eq!(got.body["status"], "queued");
     assert_eq!(got.body["waMessageId"].as_str().unwrap().len(), 20);
     let job = JobId::from_string(id);
-    app.state.store.update_job(&job, wagate_core::JobState::Sent, 1, None, Some(1)).await.unwrap();
+    app.state
+        .store
+        .update_job(&job, wagate_core::JobState::Sent, 1, None, Some(1))
+        .await
+        .unwrap();
     let waited = app.get(&format!("/api/messages/{id}?wait=5"), USER_A).await;
     assert_eq!(waited.body["status"], "sent");
-    let bad = app.get(&format!("/api/messages/{id}?wait=26"), USER_A).await;
+    let bad = app
+        .get(&format!("/api/messages/{id}?wait=26"), USER_A)
+        .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    assert_eq!(app.get("/api/messages/msg_nope", USER_A).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/api/messages/msg_nope", USER_A).await.status,
+        StatusCode::NOT_FOUND
+    );
 }

@@ -13,10 +13,24 @@ async fn control_commands(app: &TestApp) -> Vec<HostCommand> {
     let msgs = app
         .state
         .queue
-        .receive(names::CONTROL, 10, std::time::Duration::from_secs(30), std::time::Duration::ZERO)
+        .receive(
+            names::CONTROL,
+            10,
+            std::time::Duration::from_secs(30),
+            std::time::Duration::ZERO,
+        )
         .await
         .unwrap();
-    msgs.iter().map(|m| serde_json::from_str(&m.body).unwrap()).collect()
+    for m in &msgs {
+        app.state
+            .queue
+            .ack(names::CONTROL, &m.receipt)
+            .await
+            .unwrap();
+    }
+    msgs.iter()
+        .map(|m| serde_json::from_str(&m.body).unwrap())
+        .collect()
 }
 
 #[tokio::test]
@@ -31,7 +45,12 @@ async fn create_session_starts_it_on_the_host() {
     assert_eq!(r.body["hasWebhookSecret"], true);
     assert!(r.body.get("webhookSecret").is_none());
     let cmds = control_commands(&app).await;
-    assert_eq!(cmds, vec![HostCommand::Start { session_id: SessionId::parse("clinic").unwrap() }]);
+    assert_eq!(
+        cmds,
+        vec![HostCommand::Start {
+            session_id: SessionId::parse("clinic").unwrap()
+        }]
+    );
     // Its send queue exists.
     assert_eq!(app.queued("clinic").await, 0);
 }
@@ -39,7 +58,9 @@ async fn create_session_starts_it_on_the_host() {
 #[tokio::test]
 async fn create_session_without_body_generates_an_id() {
     let app = spawn_app().await;
-    let r = app.call(Method::POST, "/api/sessions", Some(USER_A), None).await;
+    let r = app
+        .call(Method::POST, "/api/sessions", Some(USER_A), None)
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     assert!(SessionId::parse(r.body["id"].as_str().unwrap()).is_ok());
 }
@@ -48,11 +69,21 @@ async fn create_session_without_body_generates_an_id() {
 async fn duplicate_or_invalid_session_ids_are_refused() {
     let app = spawn_app().await;
     app.create_session(USER_A, "dup").await;
-    let again = app.post("/api/sessions", USER_B, json!({ "sessionId": "dup" })).await;
+    let again = app
+        .post("/api/sessions", USER_B, json!({ "sessionId": "dup" }))
+        .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
-    let bad = app.post("/api/sessions", USER_A, json!({ "sessionId": "../etc" })).await;
+    let bad = app
+        .post("/api/sessions", USER_A, json!({ "sessionId": "../etc" }))
+        .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    let hook = app.post("/api/sessions", USER_A, json!({ "sessionId": "h", "webhookUrl": "ftp://x" })).await;
+    let hook = app
+        .post(
+            "/api/sessions",
+            USER_A,
+            json!({ "sessionId": "h", "webhookUrl": "ftp://x" }),
+        )
+        .await;
     assert_eq!(hook.status, StatusCode::BAD_REQUEST);
 }
 
@@ -61,11 +92,18 @@ async fn delete_session_removes_it_and_tells_the_host() {
     let app = spawn_app().await;
     app.create_session(USER_A, "gone").await;
     let _ = control_commands(&app).await;
-    let r = app.call(Method::DELETE, "/api/sessions/gone", Some(USER_A), None).await;
+    let r = app
+        .call(Method::DELETE, "/api/sessions/gone", Some(USER_A), None)
+        .await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(app.get("/api/sessions/gone", USER_A).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/api/sessions/gone", USER_A).await.status,
+        StatusCode::NOT_FOUND
+    );
     let cmds = control_commands(&app).await;
-    assert!(cmds.contains(&HostCommand::Delete { session_id: SessionId::parse("gone").unwrap() }));
+    assert!(cmds.contains(&HostCommand::Delete {
+        session_id: SessionId::parse("gone").unwrap()
+    }));
 }
 
 #[tokio::test]
@@ -76,12 +114,30 @@ async fn qr_status_and_pair_code_routes() {
     assert_eq!(qr.status, StatusCode::OK);
     assert_eq!(qr.body["status"], "connecting");
     assert!(qr.body["qr"].is_null());
-    assert_eq!(app.get("/api/sessions/p/status", USER_A).await.body["status"], "connecting");
-    let pending = app.post("/api/sessions/p/pair-code", USER_A, json!({ "phone": "628123456789" })).await;
+    assert_eq!(
+        app.get("/api/sessions/p/status", USER_A).await.body["status"],
+        "connecting"
+    );
+    let pending = app
+        .post(
+            "/api/sessions/p/pair-code",
+            USER_A,
+            json!({ "phone": "628123456789" }),
+        )
+        .await;
     assert_eq!(pending.status, StatusCode::ACCEPTED);
     let cmds = control_commands(&app).await;
-    assert!(cmds.iter().any(|c| matches!(c, HostCommand::PairCode { phone, .. } if phone == "628123456789")));
-    let bad = app.post("/api/sessions/p/pair-code", USER_A, json!({ "phone": "0812" })).await;
+    assert!(
+        cmds.iter()
+            .any(|c| matches!(c, HostCommand::PairCode { phone, .. } if phone == "628123456789"))
+    );
+    let bad = app
+        .post(
+            "/api/sessions/p/pair-code",
+            USER_A,
+            json!({ "phone": "0812" }),
+        )
+        .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
 
@@ -89,28 +145,68 @@ async fn qr_status_and_pair_code_routes() {
 async fn webhook_configure_sets_the_session_webhook() {
     let app = spawn_app().await;
     app.create_session(USER_A, "w").await;
-    let r = app.post("/api/webhooks/configure", USER_A, json!({ "sessionId": "w", "url": "https://app.example/hook", "secret": "abc" })).await;
+    let r = app
+        .post(
+            "/api/webhooks/configure",
+            USER_A,
+            json!({ "sessionId": "w", "url": "https://app.example/hook", "secret": "abc" }),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    let s = app.state.store.get_session(&SessionId::parse("w").unwrap()).await.unwrap().unwrap();
+    let s = app
+        .state
+        .store
+        .get_session(&SessionId::parse("w").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(s.webhook_url.as_deref(), Some("https://app.example/hook"));
     assert_eq!(s.webhook_secret.as_deref(), Some("abc"));
     // Only admins set the default webhook.
-    let user_default = app.post("/api/webhooks/configure", USER_A, json!({ "url": "https://x.example/h" })).await;
+    let user_default = app
+        .post(
+            "/api/webhooks/configure",
+            USER_A,
+            json!({ "url": "https://x.example/h" }),
+        )
+        .await;
     assert_eq!(user_default.status, StatusCode::BAD_REQUEST);
-    let admin_default = app.post("/api/webhooks/configure", ADMIN, json!({ "url": "https://x.example/h", "secret": "z" })).await;
+    let admin_default = app
+        .post(
+            "/api/webhooks/configure",
+            ADMIN,
+            json!({ "url": "https://x.example/h", "secret": "z" }),
+        )
+        .await;
     assert_eq!(admin_default.status, StatusCode::OK);
-    assert_eq!(app.get("/api/admin/webhook", ADMIN).await.body["webhookUrl"], "https://x.example/h");
+    assert_eq!(
+        app.get("/api/admin/webhook", ADMIN).await.body["webhookUrl"],
+        "https://x.example/h"
+    );
 }
 
 #[tokio::test]
 async fn admin_config_validates_every_setting_before_storing_any() {
     let app = spawn_app().await;
-    let bad = app.post("/api/admin/config", ADMIN, json!({ "cooldownMs": 5000, "rateLimit": { "windowMs": 10, "max": 0 } })).await;
+    let bad = app
+        .post(
+            "/api/admin/config",
+            ADMIN,
+            json!({ "cooldownMs": 5000, "rateLimit": { "windowMs": 10, "max": 0 } }),
+        )
+        .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    assert_eq!(app.get("/api/admin/config", ADMIN).await.body["cooldownMs"], 0);
-    let unknown = app.post("/api/admin/config", ADMIN, json!({ "colour": "blue" })).await;
+    assert_eq!(
+        app.get("/api/admin/config", ADMIN).await.body["cooldownMs"],
+        0
+    );
+    let unknown = app
+        .post("/api/admin/config", ADMIN, json!({ "colour": "blue" }))
+        .await;
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
-    let ok = app.post("/api/admin/config", ADMIN, json!({ "cooldownMs": 5000 })).await;
+    let ok = app
+        .post("/api/admin/config", ADMIN, json!({ "cooldownMs": 5000 }))
+        .await;
     assert_eq!(ok.body["cooldownMs"], 5000);
 }
 
@@ -118,11 +214,23 @@ async fn admin_config_validates_every_setting_before_storing_any() {
 async fn dev_routes_exist_only_with_the_simulator() {
     let app = spawn_app_with(|c| c.dev_routes = false).await;
     app.create_session(USER_A, "d").await;
-    let r = app.post("/api/dev/sessions/d/incoming", USER_A, json!({ "from": "628123456789", "text": "hi" })).await;
+    let r = app
+        .post(
+            "/api/dev/sessions/d/incoming",
+            USER_A,
+            json!({ "from": "628123456789", "text": "hi" }),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let app = spawn_app().await;
     app.create_session(USER_A, "d").await;
-    let r = app.post("/api/dev/sessions/d/incoming", USER_A, json!({ "from": "628123456789", "text": "hi" })).await;
+    let r = app
+        .post(
+            "/api/dev/sessions/d/incoming",
+            USER_A,
+            json!({ "from": "628123456789", "text": "hi" }),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
 }
 
@@ -133,8 +241,16 @@ async fn health_routes_answer_without_a_key() {
         let r = app.call(Method::GET, path, None, None).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
     }
-    assert_eq!(app.call(Method::GET, "/ping", None, None).await.body["message"], "pong");
-    assert_eq!(app.call(Method::GET, "/health/ready", None, None).await.body["status"], "ready");
+    assert_eq!(
+        app.call(Method::GET, "/ping", None, None).await.body["message"],
+        "pong"
+    );
+    assert_eq!(
+        app.call(Method::GET, "/health/ready", None, None)
+            .await
+            .body["status"],
+        "ready"
+    );
 }
 
 #[tokio::test]
@@ -165,7 +281,10 @@ async fn cors_allows_only_listed_origins() {
             .unwrap()
     };
     let ok = app.request(preflight("https://shop.example")).await;
-    assert_eq!(ok.header("access-control-allow-origin"), Some("https://shop.example"));
+    assert_eq!(
+        ok.header("access-control-allow-origin"),
+        Some("https://shop.example")
+    );
     let no = app.request(preflight("https://evil.example")).await;
     assert_eq!(no.header("access-control-allow-origin"), None);
 }

@@ -29,12 +29,18 @@ fn multipart(parts: &[(&str, Option<(&str, &str)>, Vec<u8>)]) -> Vec<u8> {
 fn upload_request(body: Vec<u8>) -> Request<Body> {
     Request::post("/api/messages/media/file")
         .header("x-api-key", USER_A)
-        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
         .body(Body::from(body))
         .unwrap()
 }
 
-fn field(name: &'static str, v: &str) -> (&'static str, Option<(&'static str, &'static str)>, Vec<u8>) {
+fn field(
+    name: &'static str,
+    v: &str,
+) -> (&'static str, Option<(&'static str, &'static str)>, Vec<u8>) {
     (name, None, v.as_bytes().to_vec())
 }
 
@@ -55,14 +61,36 @@ async fn several_files_with_captions_are_queued_in_order_and_paced() {
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["queued"], 2);
     let results = r.body["results"].as_array().unwrap();
-    let first = app.state.store.get_job(&JobId::from_string(results[0]["id"].as_str().unwrap())).await.unwrap().unwrap();
-    let second = app.state.store.get_job(&JobId::from_string(results[1]["id"].as_str().unwrap())).await.unwrap().unwrap();
+    let first = app
+        .state
+        .store
+        .get_job(&JobId::from_string(results[0]["id"].as_str().unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
+    let second = app
+        .state
+        .store
+        .get_job(&JobId::from_string(results[1]["id"].as_str().unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(first.pace_ms, None);
     assert_eq!(second.pace_ms, Some(2000));
-    let MessageContent::Media { caption, source, media, .. } = &second.message.content else { panic!() };
+    let MessageContent::Media {
+        caption,
+        source,
+        media,
+        ..
+    } = &second.message.content
+    else {
+        panic!()
+    };
     assert_eq!(caption.as_deref(), Some("second"));
     assert_eq!(*media, wagate_core::MediaKind::Document);
-    let wagate_core::MediaSource::Blob { key, size } = source else { panic!() };
+    let wagate_core::MediaSource::Blob { key, size } = source else {
+        panic!()
+    };
     assert_eq!(*size, 200);
     assert_eq!(app.state.blobs.get(key).await.unwrap().unwrap().len(), 200);
     assert_eq!(app.queued("up").await, 2);
@@ -92,9 +120,18 @@ async fn bad_delay_or_missing_session_changes_nothing() {
     let app = spawn_app().await;
     app.create_session(USER_A, "up").await;
     for (delay, session) in [("100", "up"), ("20000", "up"), ("1200", "nope")] {
-        let body = multipart(&[field("sessionId", session), field("to", "628123456789"), field("delayMs", delay), ("file", Some(("a.png", "image/png")), vec![1u8; 10])]);
+        let body = multipart(&[
+            field("sessionId", session),
+            field("to", "628123456789"),
+            field("delayMs", delay),
+            ("file", Some(("a.png", "image/png")), vec![1u8; 10]),
+        ]);
         let r = app.request(upload_request(body)).await;
-        assert!(r.status.is_client_error(), "{delay} {session}: {}", r.status);
+        assert!(
+            r.status.is_client_error(),
+            "{delay} {session}: {}",
+            r.status
+        );
     }
     assert_eq!(app.queued("up").await, 0);
     assert!(app.state.blobs.list("media/").await.unwrap().is_empty());
@@ -104,7 +141,13 @@ async fn bad_delay_or_missing_session_changes_nothing() {
 async fn text_without_files_sends_text() {
     let app = spawn_app().await;
     app.create_session(USER_A, "up").await;
-    let r = app.request(upload_request(multipart(&[field("sessionId", "up"), field("to", "628123456789"), field("text", "just text")]))).await;
+    let r = app
+        .request(upload_request(multipart(&[
+            field("sessionId", "up"),
+            field("to", "628123456789"),
+            field("text", "just text"),
+        ])))
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
     assert_eq!(r.body["type"], "text");
 }
@@ -113,15 +156,31 @@ async fn text_without_files_sends_text() {
 async fn raw_binary_upload_is_queued() {
     let app = spawn_app().await;
     app.create_session(USER_A, "up").await;
-    let req = Request::post("/api/messages/media/file?sessionId=up&to=628123456789&fileName=x.png&caption=hey")
-        .header("x-api-key", USER_A)
-        .header("content-type", "image/png")
-        .body(Body::from(vec![7u8; 64]))
-        .unwrap();
+    let req = Request::post(
+        "/api/messages/media/file?sessionId=up&to=628123456789&fileName=x.png&caption=hey",
+    )
+    .header("x-api-key", USER_A)
+    .header("content-type", "image/png")
+    .body(Body::from(vec![7u8; 64]))
+    .unwrap();
     let r = app.request(req).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
-    let job = app.state.store.get_job(&JobId::from_string(r.body["id"].as_str().unwrap())).await.unwrap().unwrap();
-    let MessageContent::Media { caption, file_name, media, .. } = job.message.content else { panic!() };
+    let job = app
+        .state
+        .store
+        .get_job(&JobId::from_string(r.body["id"].as_str().unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
+    let MessageContent::Media {
+        caption,
+        file_name,
+        media,
+        ..
+    } = job.message.content
+    else {
+        panic!()
+    };
     assert_eq!(caption.as_deref(), Some("hey"));
     assert_eq!(file_name.as_deref(), Some("x.png"));
     assert_eq!(media, wagate_core::MediaKind::Image);
@@ -131,7 +190,15 @@ async fn raw_binary_upload_is_queued() {
 async fn an_upload_over_the_limit_is_413_and_leaves_nothing() {
     let app = spawn_app_with(|c| c.max_upload_bytes = 1024).await;
     app.create_session(USER_A, "up").await;
-    let body = multipart(&[field("sessionId", "up"), field("to", "628123456789"), ("file", Some(("big.bin", "application/octet-stream")), vec![0u8; 4096])]);
+    let body = multipart(&[
+        field("sessionId", "up"),
+        field("to", "628123456789"),
+        (
+            "file",
+            Some(("big.bin", "application/octet-stream")),
+            vec![0u8; 4096],
+        ),
+    ]);
     let r = app.request(upload_request(body)).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{:?}", r.body);
     assert_eq!(app.queued("up").await, 0);

@@ -58,30 +58,53 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut ApiConfig)) -> TestApp {
     tweak(&mut config);
     let state = AppState::new(backend.store(), backend.queue(), backend.blobs(), config);
     state.bootstrap().await.expect("bootstrap");
-    TestApp { router: app(state.clone()), state, backend, _dir: Arc::new(dir) }
+    TestApp {
+        router: app(state.clone()),
+        state,
+        backend,
+        _dir: Arc::new(dir),
+    }
 }
 
 impl TestApp {
     pub async fn request(&self, req: Request<Body>) -> Reply {
-        let resp = self.router.clone().oneshot(req).await.expect("router never fails");
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("router never fails");
         let status = resp.status();
         let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
-    pub async fn call(&self, method: Method, path: &str, key: Option<&str>, body: Option<Value>) -> Reply {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(k) = key {
             req = req.header("x-api-key", k);
         }
         let req = match body {
-            Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())),
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
             None => req.body(Body::empty()),
         };
         self.request(req.expect("request")).await
@@ -96,7 +119,9 @@ impl TestApp {
     }
 
     pub async fn create_session(&self, key: &str, id: &str) -> Reply {
-        let r = self.post("/api/sessions", key, json!({ "sessionId": id })).await;
+        let r = self
+            .post("/api/sessions", key, json!({ "sessionId": id }))
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
         r
     }
@@ -104,7 +129,11 @@ impl TestApp {
     /// Messages waiting in a session's send queue.
     pub async fn queued(&self, session: &str) -> u64 {
         let id = wagate_core::SessionId::parse(session).expect("session id");
-        self.state.queue.depth(&wagate_core::ports::names::send(&id)).await.expect("depth")
+        self.state
+            .queue
+            .depth(&wagate_core::ports::names::send(&id))
+            .await
+            .expect("depth")
     }
 
     pub async fn set_config(&self, body: Value) {

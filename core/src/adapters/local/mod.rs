@@ -1,1 +1,76 @@
-//! The embedded backend: one SQLite database file (store and queues) and a blob directory.
+//! The embedded backend of `wagate local`: one SQLite database file holds the store and the
+//! durable queues, a directory holds the blobs. A restart (or a SIGKILL) loses nothing that
+//! was committed.
+
+mod blobs;
+mod db;
+mod queue;
+mod store;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use blobs::FsBlobs;
+pub use db::Db;
+pub use queue::SqliteQueue;
+pub use store::SqliteStore;
+
+use crate::ports::{Blobs, Queue, Store};
+
+/// How the database file is opened.
+#[derive(Debug, Clone, Default)]
+pub struct LocalOptions {
+    /// `synchronous=FULL`: fsync every commit, so even a power cut loses nothing. The default
+    /// (`NORMAL` in WAL mode) already survives a killed process.
+    pub synchronous_full: bool,
+}
+
+/// The three embedded adapters over one data directory.
+#[derive(Clone)]
+pub struct LocalBackend {
+    db: Db,
+    store: Arc<SqliteStore>,
+    queue: Arc<SqliteQueue>,
+    blobs: Arc<FsBlobs>,
+}
+
+impl std::fmt::Debug for LocalBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalBackend")
+            .field("db", &self.db)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocalBackend {
+    /// Opens (creating if needed) `<data_dir>/wagate.db` and `<data_dir>/blobs/`.
+    pub fn open(data_dir: &Path, opts: LocalOptions) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(data_dir)?;
+        let db = Db::open(&data_dir.join("wagate.db"), &opts)?;
+        Ok(Self {
+            store: Arc::new(SqliteStore::new(db.clone())),
+            queue: Arc::new(SqliteQueue::new(db.clone())),
+            blobs: Arc::new(FsBlobs::new(data_dir.join("blobs"))?),
+            db,
+        })
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    pub fn queue(&self) -> Arc<dyn Queue> {
+        self.queue.clone()
+    }
+
+    pub fn blobs(&self) -> Arc<dyn Blobs> {
+        self.blobs.clone()
+    }
+
+    /// Makes every in-flight (received, not acked) queue message visible again at once.
+    /// `wagate local` calls it at startup: a single process owns the file, so anything in
+    /// flight belonged to a process that died. Returns how many were released.
+    pub fn release_inflight(&self) -> anyhow::Result<u64> {
+        self.queue.release_inflight()
+    }
+}
