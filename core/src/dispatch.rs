@@ -1,1 +1,346 @@
-//! The webhook dispatcher: events queue → signed POST → ack, retry or dead letter.
+//! The webhook dispatcher: events queue → signed POST → ack, retry or dead letter. Shared by
+//! `wagate local` (its `run` loop) and the webhooks Lambda (its `handle`, once per SQS record).
+//!
+//! Each event goes to the session's own webhook, else the default webhook admins set at
+//! runtime (config key `defaultWebhook`), else the default from the environment; with none of
+//! them it is dropped. A failed delivery is retried with exponential backoff through the
+//! queue's visibility; after `max_attempts` deliveries the event becomes a dead letter that an
+//! admin can replay.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use tokio::task::JoinSet;
+
+use crate::clock::now_ms;
+use crate::env::{var, var_parsed};
+use crate::ports::{DeadLetter, PortResult, Queue, QueueMessage, QueueSpec, Store, names};
+use crate::webhook::{self, Target};
+use crate::{Event, random_token};
+
+/// The runtime config key holding the default webhook (`{ "url", "secret"? }`).
+pub const DEFAULT_WEBHOOK_KEY: &str = "defaultWebhook";
+
+/// Dispatcher settings.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DispatchConfig {
+    /// Used when neither the session nor the runtime config names a webhook
+    /// (`WEBHOOK_DEFAULT_URL`, `WEBHOOK_DEFAULT_SECRET`).
+    pub default_target: Option<Target>,
+    /// Deliveries before an event is dead-lettered (`WEBHOOK_MAX_ATTEMPTS`).
+    pub max_attempts: u32,
+    /// Deliveries in flight at once in [`Dispatcher::run`].
+    pub concurrency: usize,
+    /// Timeout of one webhook request.
+    pub request_timeout: Duration,
+    /// How long a received event stays hidden; longer than a request can take.
+    pub visibility: Duration,
+    /// How long one receive waits for an event.
+    pub poll_wait: Duration,
+}
+
+impl fmt::Debug for DispatchConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DispatchConfig")
+            .field("default_target", &self.default_target)
+            .field("max_attempts", &self.max_attempts)
+            .field("concurrency", &self.concurrency)
+            .field("request_timeout", &self.request_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        Self {
+            default_target: None,
+            max_attempts: 8,
+            concurrency: 16,
+            request_timeout: Duration::from_secs(10),
+            visibility: Duration::from_secs(60),
+            poll_wait: Duration::from_secs(1),
+        }
+    }
+}
+
+impl DispatchConfig {
+    /// Reads `WEBHOOK_DEFAULT_URL`, `WEBHOOK_DEFAULT_SECRET` and `WEBHOOK_MAX_ATTEMPTS` [8].
+    pub fn from_env() -> anyhow::Result<Self> {
+        let d = Self::default();
+        let max_attempts: u32 = var_parsed("WEBHOOK_MAX_ATTEMPTS", d.max_attempts)?;
+        if max_attempts == 0 {
+            anyhow::bail!("environment variable WEBHOOK_MAX_ATTEMPTS must be at least 1");
+        }
+        let default_target = match var("WEBHOOK_DEFAULT_URL") {
+            Some(url) => {
+                crate::validate_media_url("WEBHOOK_DEFAULT_URL", &url)
+                    .context("environment variable WEBHOOK_DEFAULT_URL is malformed")?;
+                Some(Target {
+                    url: url.trim().to_owned(),
+                    secret: var("WEBHOOK_DEFAULT_SECRET"),
+                })
+            }
+            None => None,
+        };
+        Ok(Self {
+            default_target,
+            max_attempts,
+            ..d
+        })
+    }
+}
+
+/// What [`Dispatcher::handle`] did with one queue message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Delivered (2xx) and acked.
+    Delivered,
+    /// Failed; handed back to the queue to be tried again after `delay`.
+    Retry { delay: Duration },
+    /// Given up (attempts exhausted, or the message is not an event) and stored as a dead
+    /// letter.
+    DeadLettered,
+    /// No webhook is configured for it; acked and dropped.
+    Dropped,
+}
+
+/// The default webhook as admins store it at runtime.
+#[derive(Deserialize)]
+struct WebhookSetting {
+    url: String,
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+/// Delivers queued events to webhooks.
+pub struct Dispatcher {
+    store: Arc<dyn Store>,
+    queue: Arc<dyn Queue>,
+    client: reqwest::Client,
+    config: DispatchConfig,
+}
+
+impl fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dispatcher {
+    /// A dispatcher reading targets from `store` and events from `queue`.
+    pub fn new(store: Arc<dyn Store>, queue: Arc<dyn Queue>, config: DispatchConfig) -> Self {
+        Self {
+            client: webhook::client(config.request_timeout),
+            store,
+            queue,
+            config,
+        }
+    }
+
+    /// Delivers one received event and settles its queue message (ack, or nack with backoff).
+    /// Never panics, whatever the message holds.
+    pub async fn handle(&self, msg: &QueueMessage) -> Outcome {
+        let event: Event = match serde_json::from_str(&msg.body) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(error = %e, "events queue holds something that is not an event");
+                let id = format!(
+                    "malformed_{}",
+                    &hex::encode(Sha256::digest(&msg.body))[..20]
+                );
+                return self
+                    .dead_letter(msg, id, String::new(), format!("malformed event: {e}"))
+                    .await;
+            }
+        };
+        let target = match self.target(&event).await {
+            Ok(Some(t)) => t,
+            Ok(None) => {
+                tracing::debug!(session_id = %event.session_id, event_id = %event.id, "no webhook configured; event dropped");
+                self.ack(msg).await;
+                return Outcome::Dropped;
+            }
+            Err(e) => {
+                tracing::warn!(session_id = %event.session_id, error = %e, "could not resolve the webhook; retrying");
+                return self.retry(msg).await;
+            }
+        };
+        match webhook::deliver(&self.client, &target, &event).await {
+            Ok(()) => {
+                tracing::info!(session_id = %event.session_id, event_id = %event.id, event = event.kind.as_str(), "webhook delivered");
+                self.ack(msg).await;
+                Outcome::Delivered
+            }
+            Err(e) if msg.receive_count >= self.config.max_attempts => {
+                tracing::warn!(session_id = %event.session_id, event_id = %event.id, error = %e, attempts = msg.receive_count, "webhook delivery gave up");
+                self.dead_letter(
+                    msg,
+                    event.id.to_string(),
+                    event.session_id.to_string(),
+                    e.to_string(),
+                )
+                .await
+            }
+            Err(e) => {
+                tracing::info!(session_id = %event.session_id, event_id = %event.id, error = %e, attempts = msg.receive_count, "webhook delivery failed; will retry");
+                self.retry(msg).await
+            }
+        }
+    }
+
+    /// Consumes the events queue until `shutdown` resolves, with up to `concurrency`
+    /// deliveries in flight; deliveries under way when it resolves are finished.
+    pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        self.queue
+            .create(names::EVENTS, QueueSpec::STANDARD)
+            .await
+            .context("creating the events queue")?;
+        tokio::pin!(shutdown);
+        let mut inflight: JoinSet<Outcome> = JoinSet::new();
+        let concurrency = self.config.concurrency.max(1);
+        tracing::info!(concurrency, "webhook dispatcher started");
+        loop {
+            while inflight.try_join_next().is_some() {}
+            let room = concurrency.saturating_sub(inflight.len());
+            if room == 0 {
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    _ = inflight.join_next() => continue,
+                }
+            }
+            let received = tokio::select! {
+                () = &mut shutdown => break,
+                r = self.queue.receive(
+                    names::EVENTS,
+                    room.min(10),
+                    self.config.visibility,
+                    self.config.poll_wait,
+                ) => r,
+            };
+            match received {
+                Ok(msgs) => {
+                    for msg in msgs {
+                        let me = self.clone();
+                        inflight.spawn(async move { me.handle(&msg).await });
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "events queue receive failed; retrying in 1 s");
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        }
+        while inflight.join_next().await.is_some() {}
+        tracing::info!("webhook dispatcher stopped");
+        Ok(())
+    }
+
+    /// Where the event goes: the session's webhook, the runtime default, the configured
+    /// default, or nowhere.
+    async fn target(&self, event: &Event) -> PortResult<Option<Target>> {
+        if let Some(s) = self.store.get_session(&event.session_id).await?
+            && let Some(url) = s.webhook_url.filter(|u| !u.trim().is_empty())
+        {
+            return Ok(Some(Target {
+                url,
+                secret: s.webhook_secret,
+            }));
+        }
+        if let Some(v) = self.store.get_config(DEFAULT_WEBHOOK_KEY).await? {
+            match serde_json::from_value::<WebhookSetting>(v) {
+                Ok(w) if !w.url.trim().is_empty() => {
+                    return Ok(Some(Target {
+                        url: w.url,
+                        secret: w.secret.filter(|s| !s.is_empty()),
+                    }));
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "ignoring a malformed defaultWebhook setting"),
+            }
+        }
+        Ok(self.config.default_target.clone())
+    }
+
+    async fn ack(&self, msg: &QueueMessage) {
+        if let Err(e) = self.queue.ack(names::EVENTS, &msg.receipt).await {
+            tracing::warn!(error = %e, "could not ack an event; it will be delivered again");
+        }
+    }
+
+    async fn retry(&self, msg: &QueueMessage) -> Outcome {
+        let delay = webhook::backoff(msg.receive_count);
+        if let Err(e) = self.queue.nack(names::EVENTS, &msg.receipt, delay).await {
+            tracing::warn!(error = %e, "could not hand an event back; it returns after its visibility timeout");
+        }
+        Outcome::Retry { delay }
+    }
+
+    async fn dead_letter(
+        &self,
+        msg: &QueueMessage,
+        id: String,
+        session_id: String,
+        last_error: String,
+    ) -> Outcome {
+        let dl = DeadLetter {
+            id,
+            session_id,
+            body: msg.body.clone(),
+            attempts: msg.receive_count,
+            last_error,
+            failed_at: now_ms(),
+        };
+        match self.store.put_dead_letter(&dl).await {
+            Ok(()) => {
+                self.ack(msg).await;
+                Outcome::DeadLettered
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not store a dead letter; retrying the event");
+                self.retry(msg).await
+            }
+        }
+    }
+}
+
+/// Puts a dead letter's event back on the events queue (with a fresh dedup id, so a recent
+/// delivery of the same event does not swallow it). Returns false when there is no such dead
+/// letter.
+pub async fn replay(store: &dyn Store, queue: &dyn Queue, id: &str) -> PortResult<bool> {
+    let Some(dl) = store.take_dead_letter(id).await? else {
+        return Ok(false);
+    };
+    let dedup = format!("replay_{}", random_token(20));
+    if let Err(e) = queue.send(names::EVENTS, &dedup, &dl.body).await {
+        // Keep it listed rather than lose it.
+        if let Err(put) = store.put_dead_letter(&dl).await {
+            tracing::error!(dead_letter = %dl.id, error = %put, "replay failed and the dead letter could not be restored");
+        }
+        return Err(e);
+    }
+    tracing::info!(dead_letter = %dl.id, session_id = %dl.session_id, "dead letter replayed");
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_tries_eight_times_sixteen_at_once() {
+        let c = DispatchConfig::default();
+        assert_eq!(c.max_attempts, 8);
+        assert_eq!(c.concurrency, 16);
+        assert!(c.default_target.is_none());
+    }
+}

@@ -15,7 +15,10 @@ pub enum HostCommand {
     /// Log the account out but keep the session (it goes `logged_out`, then can be started).
     Logout { session_id: SessionId },
     /// Ask WhatsApp for a pairing code for `phone` (digits, international format).
-    PairCode { session_id: SessionId, phone: String },
+    PairCode {
+        session_id: SessionId,
+        phone: String,
+    },
     /// Simulated network only: a phone scans the session's current QR code.
     SimScan { session_id: SessionId },
     /// Simulated network only: a message arrives for the session.

@@ -19,8 +19,7 @@ pub use ids::{EventId, JobId, KeyId, SessionId, random_token, wa_message_id};
 pub use jid::{Jid, JidKind, normalize_phone};
 pub use job::{Job, JobState};
 pub use message::{
-    MAX_BUTTONS, MAX_POLL_OPTIONS, validate_media_url,
-    Button, Contact, ListRow, ListSection, MediaKind, MediaSource, MessageContent, OutboundMessage,
-    Quoted,
+    Button, Contact, ListRow, ListSection, MAX_BUTTONS, MAX_POLL_OPTIONS, MediaKind, MediaSource,
+    MessageContent, OutboundMessage, Quoted, validate_media_url,
 };
 pub use session::{Account, Session, SessionStatus};

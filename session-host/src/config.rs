@@ -1,0 +1,66 @@
+//! The session host's settings, read from the environment with the seed's variable names.
+
+use std::time::Duration;
+
+use wagate_core::env::{var_bool, var_parsed};
+
+/// How the session host paces, retries and starts sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostConfig {
+    /// Minimum gap between two sends of one session (`SEND_MIN_GAP_MS`).
+    pub send_min_gap: Duration,
+    /// Up to this much random extra on top of the gap (`SEND_JITTER_MS`).
+    pub send_jitter: Duration,
+    /// Attempts before a transiently failing send is given up (`SEND_MAX_ATTEMPTS`).
+    pub send_max_attempts: u32,
+    /// Time between two session starts when the host starts (`SESSION_START_SPACING_MS`).
+    pub session_start_spacing: Duration,
+    /// Answer `ping` with `pong` (`AUTOREPLY_PING_PONG`).
+    pub autoreply_ping_pong: bool,
+    /// Time between two QR payloads of the simulated network (`SIM_QR_INTERVAL_MS`).
+    pub sim_qr_interval: Duration,
+    /// How long a received send job stays hidden from other consumers; extended while a send
+    /// is in flight.
+    pub send_visibility: Duration,
+    /// How long one receive on a queue waits for a message.
+    pub poll_wait: Duration,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        Self {
+            send_min_gap: Duration::from_millis(1000),
+            send_jitter: Duration::from_millis(500),
+            send_max_attempts: 5,
+            session_start_spacing: Duration::from_millis(250),
+            autoreply_ping_pong: true,
+            sim_qr_interval: Duration::from_millis(20_000),
+            send_visibility: Duration::from_secs(30),
+            poll_wait: Duration::from_secs(1),
+        }
+    }
+}
+
+impl HostConfig {
+    /// Reads the environment; unset variables keep their defaults, malformed ones are an
+    /// error naming the variable.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let d = Self::default();
+        let ms = |name: &str, default: Duration| -> anyhow::Result<Duration> {
+            var_parsed(name, default.as_millis() as u64).map(Duration::from_millis)
+        };
+        let max_attempts: u32 = var_parsed("SEND_MAX_ATTEMPTS", d.send_max_attempts)?;
+        if max_attempts == 0 {
+            anyhow::bail!("environment variable SEND_MAX_ATTEMPTS must be at least 1");
+        }
+        Ok(Self {
+            send_min_gap: ms("SEND_MIN_GAP_MS", d.send_min_gap)?,
+            send_jitter: ms("SEND_JITTER_MS", d.send_jitter)?,
+            send_max_attempts: max_attempts,
+            session_start_spacing: ms("SESSION_START_SPACING_MS", d.session_start_spacing)?,
+            autoreply_ping_pong: var_bool("AUTOREPLY_PING_PONG", d.autoreply_ping_pong)?,
+            sim_qr_interval: ms("SIM_QR_INTERVAL_MS", d.sim_qr_interval)?,
+            ..d
+        })
+    }
+}

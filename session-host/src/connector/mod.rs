@@ -1,0 +1,117 @@
+//! The seam between the session host and WhatsApp. The runner and the send worker only see
+//! these traits, so the simulated network (demos, tests) and the real whatsapp-rust client are
+//! interchangeable. Reconnecting is the runner's business: a connector makes one connection per
+//! call and reports, through its event stream, what happens to it.
+
+pub mod simulated;
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+use wagate_core::{Account, Jid, OutboundMessage, SessionId};
+
+pub use simulated::SimNetwork;
+
+/// Something that can connect a session to WhatsApp.
+#[async_trait]
+pub trait Connector: Send + Sync + 'static {
+    /// Opens one connection for `session`, loading its stored credentials if it has any.
+    /// What happens next (a QR to scan, the account opening, the link dropping) arrives on the
+    /// returned event stream; the stream ends when the connection is gone for good.
+    async fn connect(&self, session: &SessionId) -> anyhow::Result<Connected>;
+}
+
+/// A connection just made: the handle to act on it and the stream of what happens to it.
+pub struct Connected {
+    /// The handle to send, pair, log out and disconnect.
+    pub connection: Arc<dyn Connection>,
+    /// What happens to the connection, in order; ends when the connection is gone.
+    pub events: mpsc::Receiver<ConnectorEvent>,
+}
+
+impl fmt::Debug for Connected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connected").finish_non_exhaustive()
+    }
+}
+
+/// One live connection of one session.
+#[async_trait]
+pub trait Connection: Send + Sync + 'static {
+    /// Sends `msg` to `to` under the WhatsApp message id `wa_message_id`. Sending the same id
+    /// twice is one message for the recipient (WhatsApp dedups on it), which is what makes a
+    /// redelivered job safe to send again.
+    async fn send(
+        &self,
+        to: &Jid,
+        msg: &OutboundMessage,
+        wa_message_id: &str,
+    ) -> Result<SendReceipt, SendError>;
+    /// Asks for a pairing code for `phone` (digits, international format), the alternative to
+    /// scanning the QR code.
+    async fn pair_code(&self, phone: &str) -> anyhow::Result<String>;
+    /// Unlinks the device and forgets its credentials; a `LoggedOut` event follows.
+    async fn logout(&self) -> anyhow::Result<()>;
+    /// Closes the connection, keeping the credentials; the event stream ends.
+    async fn disconnect(&self);
+}
+
+/// What WhatsApp answered to a send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendReceipt {
+    /// The WhatsApp message id the message went out with.
+    pub message_id: String,
+    /// Server timestamp, ms since the Unix epoch.
+    pub timestamp_ms: i64,
+}
+
+/// Why a send failed: retrying helps only when it is `Transient`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Will fail again (not on WhatsApp, media too large, …).
+    #[error("{0}")]
+    Permanent(String),
+    /// May work later (connection dropped, timeout, server error).
+    #[error("{0}")]
+    Transient(String),
+}
+
+/// What happens to a connection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnectorEvent {
+    /// The session is not linked: show this QR payload (it rotates).
+    Qr { code: String },
+    /// A pairing code to type on the phone, as an alternative to the QR.
+    PairingCode { code: String },
+    /// Linked and online as `account`.
+    Open { account: Account },
+    /// The connection dropped; the credentials are still good, so reconnecting works.
+    Closed { reason: String },
+    /// The device was unlinked; the credentials are gone and a new link is needed.
+    LoggedOut,
+    /// A message arrived.
+    Incoming(IncomingMessage),
+}
+
+/// A message received by a session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncomingMessage {
+    /// WhatsApp message id.
+    pub id: String,
+    /// Who sent it (in a group: the member).
+    pub from: Jid,
+    /// The chat it arrived in: the sender's own chat, a group, a newsletter, a broadcast.
+    pub chat: Jid,
+    /// Sent by this account itself (from another device of the same account).
+    pub from_me: bool,
+    /// The sender's display name, when WhatsApp gives one.
+    pub push_name: Option<String>,
+    /// Short kind name (`text`, `image`, …).
+    pub kind: String,
+    /// The text, or the caption of a media message.
+    pub text: Option<String>,
+    /// Server timestamp, seconds since the Unix epoch (as WhatsApp counts).
+    pub timestamp: i64,
+}

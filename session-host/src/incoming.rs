@@ -1,0 +1,90 @@
+//! What happens to a received message: dropped (newsletters, broadcasts, status, our own
+//! messages), answered by the ping → pong auto-reply, or forwarded as `message_received`.
+
+use crate::connector::IncomingMessage;
+
+/// The fate of one incoming message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Never reaches a webhook or the auto-reply.
+    Ignore(&'static str),
+    /// Answered with `pong` in the same chat; no `message_received`.
+    Pong,
+    /// Becomes a `message_received` event.
+    Forward,
+}
+
+/// Decides what to do with `m`. `autoreply` is `AUTOREPLY_PING_PONG`.
+pub fn classify(m: &IncomingMessage, autoreply: bool) -> Disposition {
+    if m.from_me {
+        return Disposition::Ignore("sent by this account");
+    }
+    if m.chat.is_broadcast_like() || m.from.is_broadcast_like() {
+        return Disposition::Ignore("newsletter, broadcast or status");
+    }
+    let is_ping = m
+        .text
+        .as_deref()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("ping"));
+    if autoreply && is_ping {
+        Disposition::Pong
+    } else {
+        Disposition::Forward
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wagate_core::Jid;
+
+    use super::*;
+
+    fn msg(from: &str, chat: &str, text: &str, from_me: bool) -> IncomingMessage {
+        let j = |s: &str| Jid::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+        IncomingMessage {
+            id: "3EB0AA".into(),
+            from: j(from),
+            chat: j(chat),
+            from_me,
+            push_name: None,
+            kind: "text".into(),
+            text: Some(text.into()),
+            timestamp: 1,
+        }
+    }
+
+    #[test]
+    fn ping_in_any_case_and_padding_gets_a_pong() {
+        for text in ["ping", " PING ", "Ping\n"] {
+            let m = msg("6281234567", "6281234567", text, false);
+            assert_eq!(classify(&m, true), Disposition::Pong, "{text:?}");
+        }
+        let group = msg("6281234567", "120363025246125244@g.us", "ping", false);
+        assert_eq!(classify(&group, true), Disposition::Pong);
+    }
+
+    #[test]
+    fn ping_is_forwarded_when_the_autoreply_is_off_and_other_text_always() {
+        let m = msg("6281234567", "6281234567", "ping", false);
+        assert_eq!(classify(&m, false), Disposition::Forward);
+        let m = msg("6281234567", "6281234567", "ping me", false);
+        assert_eq!(classify(&m, true), Disposition::Forward);
+    }
+
+    #[test]
+    fn newsletter_broadcast_status_and_own_messages_are_ignored() {
+        let cases = [
+            msg("6281234567", "120363123456789@newsletter", "ping", false),
+            msg("6281234567", "status@broadcast", "ping", false),
+            msg("6281234567", "1234567@broadcast", "hello", false),
+            msg("6281234567", "6281234567", "ping", true),
+        ];
+        for m in cases {
+            assert!(
+                matches!(classify(&m, true), Disposition::Ignore(_)),
+                "{}",
+                m.chat
+            );
+        }
+    }
+}

@@ -1,0 +1,402 @@
+//! One runner per session: connects it, turns what the connection reports into session state
+//! and events, runs the send worker while the session is open, and reconnects with backoff
+//! when the link drops (never after a logout or a delete).
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use wagate_core::clock::now_ms;
+use wagate_core::ports::{Queue, QueueSpec, names};
+use wagate_core::webhook::backoff;
+use wagate_core::{Account, Event, Job, MessageContent, OutboundMessage, SessionId, SessionStatus};
+
+use crate::connector::{Connection, ConnectorEvent, IncomingMessage};
+use crate::events;
+use crate::incoming::{Disposition, classify};
+use crate::supervisor::HostContext;
+use crate::worker::{SendWorker, WorkerConfig};
+
+/// How long a stopping runner may take to finish its send in flight.
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the supervisor asks of a running session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunnerCommand {
+    /// Ask the connection for a pairing code for `phone` and record it on the session.
+    PairCode { phone: String },
+    /// Unlink the account; the runner ends once the connection reports `LoggedOut`.
+    Logout,
+}
+
+/// The supervisor's handle on a runner.
+pub struct RunnerHandle {
+    commands: mpsc::Sender<RunnerCommand>,
+    stop: CancellationToken,
+    purge: Arc<AtomicBool>,
+    join: JoinHandle<()>,
+}
+
+impl fmt::Debug for RunnerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunnerHandle")
+            .field("finished", &self.join.is_finished())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunnerHandle {
+    /// Starts the runner of `session`.
+    pub fn spawn(session: SessionId, ctx: Arc<HostContext>) -> Self {
+        let (commands, rx) = mpsc::channel(16);
+        let stop = CancellationToken::new();
+        let purge = Arc::new(AtomicBool::new(false));
+        let (link_tx, _) = watch::channel(None);
+        let runner = Runner {
+            session,
+            ctx,
+            commands: rx,
+            stop: stop.clone(),
+            purge: purge.clone(),
+            link: link_tx,
+            worker: None,
+            worker_stop: CancellationToken::new(),
+            qr: None,
+            pairing_code: None,
+            account: None,
+        };
+        Self {
+            commands,
+            stop,
+            purge,
+            join: tokio::spawn(runner.run()),
+        }
+    }
+
+    /// Whether the runner has ended (logged out, or stopped).
+    pub fn is_finished(&self) -> bool {
+        self.join.is_finished()
+    }
+
+    /// Passes a command on; false when the runner is gone.
+    pub async fn command(&self, cmd: RunnerCommand) -> bool {
+        self.commands.send(cmd).await.is_ok()
+    }
+
+    /// Asks the runner to stop without waiting; `purge` logs the account out on the way.
+    pub fn signal_stop(&self, purge: bool) {
+        if purge {
+            self.purge.store(true, Ordering::SeqCst);
+        }
+        self.stop.cancel();
+    }
+
+    /// Stops the runner and waits for it: the send in flight finishes, then the connection
+    /// is closed (or, with `purge`, logged out).
+    pub async fn stop(self, purge: bool) {
+        self.signal_stop(purge);
+        self.join_within(STOP_TIMEOUT).await;
+    }
+
+    /// Waits for a stopping runner, aborting it after `timeout`.
+    pub async fn join_within(mut self, timeout: Duration) {
+        if tokio::time::timeout(timeout, &mut self.join).await.is_err() {
+            tracing::warn!("session runner did not stop in time; aborting it");
+            self.join.abort();
+        }
+    }
+}
+
+/// How one connection ended.
+enum End {
+    /// The link dropped: reconnect after a backoff.
+    Reconnect,
+    /// Logged out, deleted or shut down: the runner ends.
+    Finished,
+}
+
+struct Runner {
+    session: SessionId,
+    ctx: Arc<HostContext>,
+    commands: mpsc::Receiver<RunnerCommand>,
+    stop: CancellationToken,
+    purge: Arc<AtomicBool>,
+    link: watch::Sender<Option<Arc<dyn Connection>>>,
+    worker: Option<JoinHandle<()>>,
+    worker_stop: CancellationToken,
+    // What the store shows of the session, kept here because the store sets it all at once.
+    qr: Option<String>,
+    pairing_code: Option<String>,
+    account: Option<Account>,
+}
+
+impl Runner {
+    fn queue(&self) -> &dyn Queue {
+        self.ctx.deps.queue.as_ref()
+    }
+
+    #[tracing::instrument(name = "session_runner", skip_all, fields(session_id = %self.session))]
+    async fn run(mut self) {
+        tracing::info!("session runner started");
+        match self.ctx.deps.store.get_session(&self.session).await {
+            Ok(Some(s)) => self.account = s.account,
+            Ok(None) => tracing::warn!("starting a session that has no record"),
+            Err(e) => tracing::warn!(error = %e, "could not load the session record"),
+        }
+        let send_queue = names::send(&self.session);
+        if let Err(e) = self
+            .queue()
+            .create(&send_queue, QueueSpec::for_session(&self.session))
+            .await
+        {
+            tracing::warn!(error = %e, "could not make sure the send queue exists");
+        }
+        let worker = SendWorker::new(
+            self.session.clone(),
+            self.ctx.deps.store.clone(),
+            self.ctx.deps.queue.clone(),
+            self.link.subscribe(),
+            WorkerConfig::from(&self.ctx.config),
+            self.worker_stop.clone(),
+        );
+        self.worker = Some(tokio::spawn(worker.run()));
+
+        let mut failures = 0u32;
+        while !self.stop.is_cancelled() {
+            self.set_state(SessionStatus::Connecting).await;
+            let connected = tokio::select! {
+                () = self.stop.cancelled() => break,
+                c = self.ctx.connector.connect(&self.session) => c,
+            };
+            let end = match connected {
+                Ok(c) => self.drive(c.connection, c.events, &mut failures).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "connect failed");
+                    self.set_state(SessionStatus::Closed).await;
+                    End::Reconnect
+                }
+            };
+            match end {
+                End::Finished => break,
+                End::Reconnect => {
+                    let delay = backoff(failures);
+                    failures = failures.saturating_add(1);
+                    tracing::info!(
+                        retry_in_ms = delay.as_millis() as u64,
+                        "reconnecting after a backoff"
+                    );
+                    tokio::select! {
+                        () = self.stop.cancelled() => {}
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                }
+            }
+        }
+        self.stop_worker().await;
+        if self.stop.is_cancelled() && !self.purge.load(Ordering::SeqCst) {
+            self.set_state(SessionStatus::Closed).await;
+        }
+        tracing::info!("session runner stopped");
+    }
+
+    async fn stop_worker(&mut self) {
+        self.worker_stop.cancel();
+        if let Some(w) = self.worker.take()
+            && let Err(e) = w.await
+        {
+            tracing::warn!(session_id = %self.session, error = %e, "send worker ended abnormally");
+        }
+    }
+
+    /// Follows one connection until it ends.
+    async fn drive(
+        &mut self,
+        conn: Arc<dyn Connection>,
+        mut events: mpsc::Receiver<ConnectorEvent>,
+        failures: &mut u32,
+    ) -> End {
+        loop {
+            tokio::select! {
+                biased;
+                () = self.stop.cancelled() => {
+                    // Finish the send in flight before the connection goes away.
+                    self.stop_worker().await;
+                    self.link.send_replace(None);
+                    if self.purge.load(Ordering::SeqCst)
+                        && let Err(e) = conn.logout().await
+                    {
+                        tracing::warn!(session_id = %self.session, error = %e, "logout on delete failed");
+                    }
+                    conn.disconnect().await;
+                    return End::Finished;
+                }
+                cmd = self.commands.recv() => match cmd {
+                    Some(cmd) => self.command(conn.as_ref(), cmd).await,
+                    // The supervisor is gone: nobody can stop this runner any more.
+                    None => self.stop.cancel(),
+                },
+                ev = events.recv() => {
+                    let ev = ev.unwrap_or_else(|| ConnectorEvent::Closed {
+                        reason: "connection lost".into(),
+                    });
+                    if let Some(end) = self.event(&conn, ev, failures).await {
+                        return end;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn command(&mut self, conn: &dyn Connection, cmd: RunnerCommand) {
+        match cmd {
+            RunnerCommand::PairCode { phone } => match conn.pair_code(&phone).await {
+                Ok(code) => {
+                    tracing::info!(session_id = %self.session, "pairing code issued");
+                    self.pairing_code = Some(code);
+                    self.set_state(SessionStatus::Qr).await;
+                }
+                Err(e) => {
+                    tracing::warn!(session_id = %self.session, error = %e, "pairing code request failed");
+                }
+            },
+            RunnerCommand::Logout => {
+                if let Err(e) = conn.logout().await {
+                    tracing::warn!(session_id = %self.session, error = %e, "logout failed");
+                }
+            }
+        }
+    }
+
+    async fn event(
+        &mut self,
+        conn: &Arc<dyn Connection>,
+        ev: ConnectorEvent,
+        failures: &mut u32,
+    ) -> Option<End> {
+        match ev {
+            ConnectorEvent::Qr { code } => {
+                tracing::debug!(session_id = %self.session, "new QR code");
+                self.qr = Some(code.clone());
+                self.set_state(SessionStatus::Qr).await;
+                self.emit(events::qr(&self.session, &code)).await;
+            }
+            ConnectorEvent::PairingCode { code } => {
+                self.pairing_code = Some(code);
+                self.set_state(SessionStatus::Qr).await;
+            }
+            ConnectorEvent::Open { account } => {
+                tracing::info!(session_id = %self.session, jid = %account.jid, "session open");
+                *failures = 0;
+                self.qr = None;
+                self.pairing_code = None;
+                self.account = Some(account.clone());
+                self.set_state(SessionStatus::Open).await;
+                self.emit(events::session_open(&self.session, &account))
+                    .await;
+                self.link.send_replace(Some(conn.clone()));
+            }
+            ConnectorEvent::Closed { reason } => {
+                tracing::info!(session_id = %self.session, %reason, "connection closed");
+                self.link.send_replace(None);
+                self.qr = None;
+                self.pairing_code = None;
+                self.set_state(SessionStatus::Closed).await;
+                self.emit(events::session_closed(&self.session, false, &reason))
+                    .await;
+                return Some(End::Reconnect);
+            }
+            ConnectorEvent::LoggedOut => {
+                tracing::info!(session_id = %self.session, "session logged out");
+                self.link.send_replace(None);
+                self.qr = None;
+                self.pairing_code = None;
+                self.account = None;
+                self.set_state(SessionStatus::LoggedOut).await;
+                self.emit(events::session_closed(&self.session, true, "logged out"))
+                    .await;
+                // The send in flight (if any) finishes; the rest stays queued for a new link.
+                self.stop_worker().await;
+                conn.disconnect().await;
+                return Some(End::Finished);
+            }
+            ConnectorEvent::Incoming(m) => self.incoming(m).await,
+        }
+        None
+    }
+
+    async fn incoming(&self, m: IncomingMessage) {
+        match classify(&m, self.ctx.config.autoreply_ping_pong) {
+            Disposition::Ignore(why) => {
+                tracing::debug!(session_id = %self.session, chat = %m.chat, why, "incoming message ignored");
+            }
+            Disposition::Forward => {
+                self.emit(events::message_received(&self.session, &m)).await;
+            }
+            Disposition::Pong => {
+                if let Err(e) = self.reply_pong(&m).await {
+                    tracing::warn!(session_id = %self.session, error = %e, "could not queue the pong");
+                }
+            }
+        }
+    }
+
+    /// Queues `pong` to the chat of `ping` like any other send, so it is paced and recorded.
+    async fn reply_pong(&self, ping: &IncomingMessage) -> anyhow::Result<()> {
+        let store = &self.ctx.deps.store;
+        let Some(session) = store.get_session(&self.session).await? else {
+            anyhow::bail!("the session record is gone");
+        };
+        let job = Job::new(
+            self.session.clone(),
+            session.owner,
+            ping.chat.clone(),
+            OutboundMessage::new(MessageContent::Text {
+                text: "pong".into(),
+                mentions: Vec::new(),
+            }),
+            now_ms(),
+        );
+        store.create_job(&job).await?;
+        self.queue()
+            .send(
+                &names::send(&self.session),
+                job.id.as_str(),
+                job.id.as_str(),
+            )
+            .await?;
+        tracing::info!(session_id = %self.session, job_id = %job.id, chat = %ping.chat, "ping answered with a queued pong");
+        Ok(())
+    }
+
+    async fn set_state(&self, status: SessionStatus) {
+        let r = self
+            .ctx
+            .deps
+            .store
+            .set_session_state(
+                &self.session,
+                status,
+                self.qr.as_deref(),
+                self.pairing_code.as_deref(),
+                self.account.as_ref(),
+            )
+            .await;
+        match r {
+            Ok(true) => {}
+            Ok(false) => tracing::debug!(session_id = %self.session, "session record is gone"),
+            Err(e) => {
+                tracing::warn!(session_id = %self.session, status = status.as_str(), error = %e, "could not record the session state");
+            }
+        }
+    }
+
+    async fn emit(&self, event: Event) {
+        if let Err(e) = events::emit(self.queue(), &event).await {
+            tracing::warn!(session_id = %self.session, event = event.kind.as_str(), error = %e, "could not queue an event");
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! The session host's supervisor: starts a runner for every session at startup (spaced out, so
+//! a restart does not reconnect every account at once), then follows the control queue —
+//! start, delete, logout, pairing code, and the simulated network's scan and incoming
+//! messages. On shutdown every runner finishes its send in flight and closes its connection.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use wagate_core::ports::{Blobs, Queue, QueueMessage, QueueSpec, Store, names};
+use wagate_core::{HostCommand, SessionId, SessionStatus};
+
+use crate::config::HostConfig;
+use crate::connector::{Connector, SimNetwork};
+use crate::events;
+use crate::runner::{RunnerCommand, RunnerHandle};
+
+/// How long a received control command stays hidden while it is handled.
+const CONTROL_VISIBILITY: Duration = Duration::from_secs(60);
+/// A command that keeps failing is dropped after this many deliveries.
+const CONTROL_MAX_ATTEMPTS: u32 = 5;
+/// How long the runners get, all together, to stop on shutdown.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+/// A simulated scan waits this long for the session's connection to come up.
+const SIM_SCAN_WAIT: Duration = Duration::from_secs(2);
+
+/// The storage the session host works with.
+#[derive(Clone)]
+pub struct HostDeps {
+    /// Sessions, jobs and their states.
+    pub store: Arc<dyn Store>,
+    /// The control, events and per-session send queues.
+    pub queue: Arc<dyn Queue>,
+    /// Credentials under `sessions/<id>/`.
+    pub blobs: Arc<dyn Blobs>,
+}
+
+impl fmt::Debug for HostDeps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HostDeps").finish_non_exhaustive()
+    }
+}
+
+/// What every runner shares.
+pub struct HostContext {
+    pub deps: HostDeps,
+    pub config: HostConfig,
+    pub connector: Arc<dyn Connector>,
+}
+
+impl fmt::Debug for HostContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HostContext")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The session host: one runner per session, driven by the control queue.
+#[derive(Debug)]
+pub struct SessionHost {
+    ctx: Arc<HostContext>,
+    sim: Option<Arc<SimNetwork>>,
+    runners: HashMap<SessionId, RunnerHandle>,
+    /// Sessions still to start after a restart, in order.
+    pending: VecDeque<SessionId>,
+}
+
+impl SessionHost {
+    /// A host connecting sessions through `connector`. `sim` is the simulated network when
+    /// that is the connector, so the `SimScan` / `SimIncoming` commands can reach it.
+    pub fn new(
+        deps: HostDeps,
+        config: HostConfig,
+        connector: Arc<dyn Connector>,
+        sim: Option<Arc<SimNetwork>>,
+    ) -> Self {
+        Self {
+            ctx: Arc::new(HostContext {
+                deps,
+                config,
+                connector,
+            }),
+            sim,
+            runners: HashMap::new(),
+            pending: VecDeque::new(),
+        }
+    }
+
+    /// Runs until `shutdown` is cancelled, then stops every runner (each finishing its send in
+    /// flight). Fails only when the host cannot start (its queues or the session list are out
+    /// of reach).
+    pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let queue = self.ctx.deps.queue.clone();
+        queue
+            .create(names::CONTROL, QueueSpec::FIFO)
+            .await
+            .context("creating the control queue")?;
+        queue
+            .create(names::EVENTS, QueueSpec::STANDARD)
+            .await
+            .context("creating the events queue")?;
+        let sessions = self
+            .ctx
+            .deps
+            .store
+            .list_sessions(None)
+            .await
+            .context("listing sessions")?;
+        self.pending = sessions
+            .into_iter()
+            .filter(|s| s.status != SessionStatus::LoggedOut)
+            .map(|s| s.id)
+            .collect();
+        tracing::info!(sessions = self.pending.len(), "session host started");
+
+        let spacing = self.ctx.config.session_start_spacing;
+        let poll_wait = self.ctx.config.poll_wait;
+        let mut next_start = Instant::now();
+        while !shutdown.is_cancelled() {
+            if !self.pending.is_empty() && Instant::now() >= next_start {
+                if let Some(id) = self.pending.pop_front() {
+                    self.ensure_runner(&id);
+                }
+                next_start = Instant::now() + spacing;
+            }
+            let wait = if self.pending.is_empty() {
+                poll_wait
+            } else {
+                next_start
+                    .saturating_duration_since(Instant::now())
+                    .min(poll_wait)
+            };
+            match queue
+                .receive(names::CONTROL, 10, CONTROL_VISIBILITY, wait)
+                .await
+            {
+                Ok(msgs) => {
+                    for msg in msgs {
+                        self.handle_control(&msg).await;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "control queue receive failed; retrying in 1 s");
+                    tokio::select! {
+                        () = shutdown.cancelled() => {}
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        }
+        self.stop_all().await;
+        tracing::info!("session host stopped");
+        Ok(())
+    }
+
+    async fn stop_all(&mut self) {
+        tracing::info!(runners = self.runners.len(), "stopping session runners");
+        let runners: Vec<RunnerHandle> = self.runners.drain().map(|(_, h)| h).collect();
+        for r in &runners {
+            r.signal_stop(false);
+        }
+        let deadline = Instant::now() + SHUTDOWN_TIMEOUT;
+        for r in runners {
+            r.join_within(deadline.saturating_duration_since(Instant::now()))
+                .await;
+        }
+    }
+
+    /// Starts the session's runner unless it is running.
+    fn ensure_runner(&mut self, id: &SessionId) -> &RunnerHandle {
+        self.pending.retain(|p| p != id);
+        if self.runners.get(id).is_some_and(RunnerHandle::is_finished) {
+            self.runners.remove(id);
+        }
+        let ctx = self.ctx.clone();
+        self.runners
+            .entry(id.clone())
+            .or_insert_with(|| RunnerHandle::spawn(id.clone(), ctx))
+    }
+
+    fn live_runner(&self, id: &SessionId) -> Option<&RunnerHandle> {
+        self.runners.get(id).filter(|r| !r.is_finished())
+    }
+
+    async fn handle_control(&mut self, msg: &QueueMessage) {
+        let queue = self.ctx.deps.queue.clone();
+        let cmd: HostCommand = match serde_json::from_str(&msg.body) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "dropping a malformed control command");
+                if let Err(e) = queue.ack(names::CONTROL, &msg.receipt).await {
+                    tracing::warn!(error = %e, "could not ack a control command");
+                }
+                return;
+            }
+        };
+        let session_id = cmd.session_id().clone();
+        let result = self.apply(cmd).await;
+        let settled = match result {
+            Ok(()) => queue.ack(names::CONTROL, &msg.receipt).await,
+            Err(e) if msg.receive_count >= CONTROL_MAX_ATTEMPTS => {
+                tracing::error!(session_id = %session_id, error = %e, attempts = msg.receive_count, "control command keeps failing; dropping it");
+                queue.ack(names::CONTROL, &msg.receipt).await
+            }
+            Err(e) => {
+                tracing::warn!(session_id = %session_id, error = %e, "control command failed; retrying");
+                queue
+                    .nack(
+                        names::CONTROL,
+                        &msg.receipt,
+                        wagate_core::webhook::backoff(msg.receive_count),
+                    )
+                    .await
+            }
+        };
+        if let Err(e) = settled {
+            tracing::warn!(session_id = %session_id, error = %e, "could not settle a control command");
+        }
+    }
+
+    /// Carries out one command. An error means "try again later".
+    #[tracing::instrument(skip_all, fields(session_id = %cmd.session_id()))]
+    async fn apply(&mut self, cmd: HostCommand) -> anyhow::Result<()> {
+        let store = self.ctx.deps.store.clone();
+        match cmd {
+            HostCommand::Start { session_id } => {
+                if store.get_session(&session_id).await?.is_none() {
+                    tracing::warn!("start for an unknown session ignored");
+                    return Ok(());
+                }
+                tracing::info!("starting session");
+                self.ensure_runner(&session_id);
+            }
+            HostCommand::Delete { session_id } => {
+                self.pending.retain(|p| p != &session_id);
+                if let Some(r) = self.runners.remove(&session_id) {
+                    r.stop(true).await;
+                }
+                self.purge_blobs(&session_id).await?;
+                tracing::info!("session deleted");
+            }
+            HostCommand::Logout { session_id } => {
+                if let Some(r) = self.live_runner(&session_id)
+                    && r.command(RunnerCommand::Logout).await
+                {
+                    return Ok(());
+                }
+                // Not connected: forget the credentials here.
+                self.purge_blobs(&session_id).await?;
+                let Some(s) = store.get_session(&session_id).await? else {
+                    return Ok(());
+                };
+                if s.status != SessionStatus::LoggedOut {
+                    store
+                        .set_session_state(&session_id, SessionStatus::LoggedOut, None, None, None)
+                        .await?;
+                    let ev = events::session_closed(&session_id, true, "logged out");
+                    events::emit(self.ctx.deps.queue.as_ref(), &ev).await?;
+                }
+                tracing::info!("session logged out while not connected");
+            }
+            HostCommand::PairCode { session_id, phone } => {
+                if store.get_session(&session_id).await?.is_none() {
+                    tracing::warn!("pairing code for an unknown session ignored");
+                    return Ok(());
+                }
+                let r = self.ensure_runner(&session_id);
+                if !r.command(RunnerCommand::PairCode { phone }).await {
+                    anyhow::bail!("the session runner ended");
+                }
+            }
+            HostCommand::SimScan { session_id } => {
+                let Some(sim) = &self.sim else {
+                    tracing::warn!("simulated scan ignored: not using the simulated network");
+                    return Ok(());
+                };
+                let deadline = Instant::now() + SIM_SCAN_WAIT;
+                loop {
+                    match sim.scan(&session_id).await {
+                        Ok(_) => break,
+                        Err(e)
+                            if Instant::now() < deadline
+                                && self.live_runner(&session_id).is_some() =>
+                        {
+                            tracing::debug!(error = %e, "session not connected yet; retrying the scan");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "simulated scan failed");
+                            break;
+                        }
+                    }
+                }
+            }
+            HostCommand::SimIncoming {
+                session_id,
+                incoming,
+            } => {
+                let Some(sim) = &self.sim else {
+                    tracing::warn!("simulated message ignored: not using the simulated network");
+                    return Ok(());
+                };
+                if let Err(e) = sim.inject(&session_id, &incoming) {
+                    tracing::warn!(error = %e, "simulated message not delivered");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the session's blobs (credentials and whatever else lives under its prefix).
+    async fn purge_blobs(&self, id: &SessionId) -> anyhow::Result<()> {
+        let blobs = &self.ctx.deps.blobs;
+        let prefix = format!("sessions/{id}/");
+        for key in blobs.list(&prefix).await? {
+            blobs.delete(&key).await?;
+        }
+        Ok(())
+    }
+}

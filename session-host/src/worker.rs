@@ -1,0 +1,342 @@
+//! The per-session send loop: take one job from the session's FIFO queue, wait out the pacing
+//! gap, send it under its fixed WhatsApp message id, record the result, ack. A step function
+//! (`try_process_one`) does one job so tests can drive it deterministically; `run` loops it.
+//!
+//! Crash safety comes from the order of the steps. The job is marked `sending` before the
+//! send and `sent` after it, and the queue message is acked last. A crash anywhere in between
+//! redelivers the message; the job is then sent again under the same WhatsApp id, which
+//! WhatsApp deduplicates, so the recipient sees one message. The `message_sent` event goes
+//! out before the job is marked sent, so a crash cannot lose it (its id is derived from the
+//! job, so emitting it twice is deduplicated downstream).
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use wagate_core::clock::now_ms;
+use wagate_core::ports::{PortError, Queue, QueueMessage, Store, names};
+use wagate_core::webhook::backoff;
+use wagate_core::{Job, JobId, JobState, SessionId};
+
+use crate::config::HostConfig;
+use crate::connector::{Connection, SendError};
+use crate::events;
+
+/// The session's connection while it is open, `None` otherwise. The runner publishes it; the
+/// worker sends only while it is `Some`.
+pub type LinkRx = watch::Receiver<Option<Arc<dyn Connection>>>;
+
+/// What one step of the worker did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A queue message was handled (sent, failed, retried later or dropped as stale).
+    Processed,
+    /// The queue had nothing to deliver.
+    Empty,
+    /// The session is not open (or the worker is stopping); nothing was taken.
+    NotReady,
+}
+
+/// Pacing and retry settings of a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerConfig {
+    /// Minimum time between the end of one send attempt and the start of the next.
+    pub min_gap: Duration,
+    /// Up to this much random extra on top of the gap.
+    pub jitter: Duration,
+    /// Attempts before a transiently failing job is marked failed.
+    pub max_attempts: u32,
+    /// How long a taken job stays hidden; renewed while it waits or is being sent.
+    pub visibility: Duration,
+    /// How long one receive waits for a job.
+    pub poll_wait: Duration,
+}
+
+impl From<&HostConfig> for WorkerConfig {
+    fn from(c: &HostConfig) -> Self {
+        Self {
+            min_gap: c.send_min_gap,
+            jitter: c.send_jitter,
+            max_attempts: c.send_max_attempts.max(1),
+            visibility: c.send_visibility,
+            poll_wait: c.poll_wait,
+        }
+    }
+}
+
+/// The send worker of one session.
+pub struct SendWorker {
+    session: SessionId,
+    queue_name: String,
+    store: Arc<dyn Store>,
+    queue: Arc<dyn Queue>,
+    link: LinkRx,
+    config: WorkerConfig,
+    shutdown: CancellationToken,
+    /// When the previous send attempt ended; pacing counts from there.
+    last_send: Option<Instant>,
+}
+
+impl fmt::Debug for SendWorker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendWorker")
+            .field("session", &self.session)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SendWorker {
+    /// A worker for `session`'s send queue. It stops taking jobs once `shutdown` is cancelled.
+    pub fn new(
+        session: SessionId,
+        store: Arc<dyn Store>,
+        queue: Arc<dyn Queue>,
+        link: LinkRx,
+        config: WorkerConfig,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Self {
+            queue_name: names::send(&session),
+            session,
+            store,
+            queue,
+            link,
+            config,
+            shutdown,
+            last_send: None,
+        }
+    }
+
+    fn connection(&self) -> Option<Arc<dyn Connection>> {
+        self.link.borrow().clone()
+    }
+
+    /// Loops [`Self::try_process_one`] until shutdown: waits for the session to open, backs off
+    /// after errors. The send in flight when shutdown comes is finished.
+    #[tracing::instrument(name = "send_worker", skip_all, fields(session_id = %self.session))]
+    pub async fn run(mut self) {
+        tracing::debug!("send worker started");
+        while !self.shutdown.is_cancelled() {
+            match self.try_process_one().await {
+                Ok(Outcome::Processed | Outcome::Empty) => {}
+                Ok(Outcome::NotReady) => {
+                    // Wait for the session to open (or anything else to change).
+                    tokio::select! {
+                        () = self.shutdown.cancelled() => {}
+                        r = self.link.changed() => if r.is_err() {
+                            // The runner is gone: nothing will ever open this session again.
+                            break;
+                        },
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "send worker step failed; retrying in 1 s");
+                    tokio::select! {
+                        () = self.shutdown.cancelled() => {}
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        }
+        tracing::debug!("send worker stopped");
+    }
+
+    /// Takes at most one job from the queue and sees it through. Store and queue errors are
+    /// returned; the message then comes back after its visibility timeout.
+    pub async fn try_process_one(&mut self) -> anyhow::Result<Outcome> {
+        if self.shutdown.is_cancelled() || self.connection().is_none() {
+            return Ok(Outcome::NotReady);
+        }
+        let mut received = self
+            .queue
+            .receive(
+                &self.queue_name,
+                1,
+                self.config.visibility,
+                self.config.poll_wait,
+            )
+            .await?;
+        let Some(msg) = received.pop() else {
+            return Ok(Outcome::Empty);
+        };
+        if self.shutdown.is_cancelled() || self.connection().is_none() {
+            self.give_back(&msg).await;
+            return Ok(Outcome::NotReady);
+        }
+        self.process(msg).await
+    }
+
+    /// Hands a received but unstarted message back at once.
+    async fn give_back(&self, msg: &QueueMessage) {
+        if let Err(e) = self
+            .queue
+            .nack(&self.queue_name, &msg.receipt, Duration::ZERO)
+            .await
+        {
+            tracing::warn!(session_id = %self.session, error = %e, "could not hand a job back; it returns after its visibility timeout");
+        }
+    }
+
+    async fn ack(&self, msg: &QueueMessage) -> anyhow::Result<()> {
+        self.queue.ack(&self.queue_name, &msg.receipt).await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(session_id = %self.session, job_id = tracing::field::Empty))]
+    async fn process(&mut self, msg: QueueMessage) -> anyhow::Result<Outcome> {
+        let job_id = JobId::from_string(msg.body.trim());
+        tracing::Span::current().record("job_id", job_id.as_str());
+        let Some(job) = self.store.get_job(&job_id).await? else {
+            tracing::warn!("job record is gone; dropping its queue message");
+            self.ack(&msg).await?;
+            return Ok(Outcome::Processed);
+        };
+        if job.state.is_final() {
+            tracing::info!(
+                state = job.state.as_str(),
+                "job already finished; acking the redelivery"
+            );
+            self.ack(&msg).await?;
+            return Ok(Outcome::Processed);
+        }
+        if job.session_id != self.session {
+            tracing::warn!(job_session = %job.session_id, "job belongs to another session; dropping it");
+            self.ack(&msg).await?;
+            return Ok(Outcome::Processed);
+        }
+
+        // Pacing: the gap (raised by the job's own pace) plus jitter since the last attempt.
+        if !self.wait_turn(&job, &msg).await {
+            self.give_back(&msg).await;
+            return Ok(Outcome::NotReady);
+        }
+        let Some(conn) = self.connection() else {
+            self.give_back(&msg).await;
+            return Ok(Outcome::NotReady);
+        };
+
+        let attempts = job.attempts.saturating_add(1);
+        if !self
+            .store
+            .update_job(&job.id, JobState::Sending, attempts, None, None)
+            .await?
+        {
+            tracing::warn!("job record vanished before the send; dropping it");
+            self.ack(&msg).await?;
+            return Ok(Outcome::Processed);
+        }
+        tracing::debug!(attempts, to = %job.to, "sending");
+        let result = self
+            .holding(&msg, conn.send(&job.to, &job.message, &job.wa_message_id))
+            .await;
+        self.last_send = Some(Instant::now());
+
+        match result {
+            Ok(receipt) => {
+                events::emit(self.queue.as_ref(), &events::message_sent(&job, &receipt)).await?;
+                self.store
+                    .update_job(&job.id, JobState::Sent, attempts, None, Some(now_ms()))
+                    .await?;
+                self.ack(&msg).await?;
+                tracing::info!(attempts, wa_message_id = %receipt.message_id, "job sent");
+            }
+            Err(SendError::Permanent(reason)) => self.fail(&job, &msg, attempts, &reason).await?,
+            Err(SendError::Transient(reason)) if attempts >= self.config.max_attempts => {
+                let reason = format!("{reason} (gave up after {attempts} attempts)");
+                self.fail(&job, &msg, attempts, &reason).await?;
+            }
+            Err(SendError::Transient(reason)) => {
+                let delay = backoff(attempts);
+                tracing::info!(attempts, error = %reason, retry_in_ms = delay.as_millis() as u64, "transient send failure; retrying later");
+                self.store
+                    .update_job(&job.id, JobState::Queued, attempts, Some(&reason), None)
+                    .await?;
+                self.queue
+                    .nack(&self.queue_name, &msg.receipt, delay)
+                    .await?;
+            }
+        }
+        Ok(Outcome::Processed)
+    }
+
+    async fn fail(
+        &self,
+        job: &Job,
+        msg: &QueueMessage,
+        attempts: u32,
+        reason: &str,
+    ) -> anyhow::Result<()> {
+        events::emit(self.queue.as_ref(), &events::message_failed(job, reason)).await?;
+        self.store
+            .update_job(&job.id, JobState::Failed, attempts, Some(reason), None)
+            .await?;
+        self.ack(msg).await?;
+        tracing::info!(attempts, error = %reason, "job failed");
+        Ok(())
+    }
+
+    /// Sleeps until this job may go, holding its message. False when shutdown came or the
+    /// session closed first.
+    async fn wait_turn(&mut self, job: &Job, msg: &QueueMessage) -> bool {
+        let Some(last) = self.last_send else {
+            return true;
+        };
+        let gap = self
+            .config
+            .min_gap
+            .max(Duration::from_millis(job.pace_ms.unwrap_or(0)));
+        let jitter_ms = self.config.jitter.as_millis() as u64;
+        let jitter = Duration::from_millis(if jitter_ms == 0 {
+            0
+        } else {
+            rand::rng().random_range(0..=jitter_ms)
+        });
+        let until = last + gap + jitter;
+        if until <= Instant::now() {
+            return true;
+        }
+        let shutdown = self.shutdown.clone();
+        let mut link = self.link.clone();
+        let closed = async move {
+            loop {
+                if link.borrow_and_update().is_none() || link.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        let wait = self.holding(msg, tokio::time::sleep_until(until));
+        tokio::select! {
+            () = wait => true,
+            () = shutdown.cancelled() => false,
+            () = closed => false,
+        }
+    }
+
+    /// Runs `fut` while keeping `msg` hidden from other consumers, however long it takes.
+    async fn holding<T>(&self, msg: &QueueMessage, fut: impl Future<Output = T>) -> T {
+        let every = (self.config.visibility / 3).max(Duration::from_millis(100));
+        let mut ticker = tokio::time::interval_at(Instant::now() + every, every);
+        tokio::pin!(fut);
+        loop {
+            tokio::select! {
+                out = &mut fut => return out,
+                _ = ticker.tick() => {
+                    if let Err(e) = self
+                        .queue
+                        .extend(&self.queue_name, &msg.receipt, self.config.visibility)
+                        .await
+                        && !matches!(e, PortError::NotFound(_))
+                    {
+                        tracing::warn!(session_id = %self.session, error = %e, "could not extend a job's visibility");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,376 @@
+//! The webhook dispatcher (`wagate_core::dispatch`) against a real HTTP receiver on loopback
+//! that checks the signature the way a customer's server does.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use bytes::Bytes;
+use common::{World, eventually};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use wagate_core::clock::now_ms;
+use wagate_core::dispatch::{DispatchConfig, Dispatcher, Outcome, replay};
+use wagate_core::ports::{QueueMessage, names};
+use wagate_core::webhook::{self, Target};
+use wagate_core::{Event, EventKind, SessionId};
+
+const SECRET: &str = "whsec_test";
+
+/// What the receiver saw of one valid request.
+#[derive(Debug, Clone)]
+struct Received {
+    id: String,
+    event: String,
+    body: Value,
+}
+
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<Mutex<Vec<Received>>>,
+    failed: Arc<Mutex<u32>>,
+    bad_signatures: Arc<Mutex<u32>>,
+}
+
+impl Receiver {
+    fn got(&self) -> Vec<Received> {
+        self.got.lock().map(|g| g.clone()).unwrap_or_default()
+    }
+    fn failed(&self) -> u32 {
+        self.failed.lock().map(|g| *g).unwrap_or_default()
+    }
+}
+
+async fn hook(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    if !webhook::verify(SECRET, &body, &header(webhook::SIGNATURE_HEADER)) {
+        if let Ok(mut n) = r.bad_signatures.lock() {
+            *n += 1;
+        }
+        return StatusCode::UNAUTHORIZED;
+    }
+    let Ok(body) = serde_json::from_slice(&body) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    if let Ok(mut got) = r.got.lock() {
+        got.push(Received {
+            id: header(webhook::EVENT_ID_HEADER),
+            event: header(webhook::EVENT_HEADER),
+            body,
+        });
+    }
+    StatusCode::OK
+}
+
+async fn broken(State(r): State<Receiver>) -> StatusCode {
+    if let Ok(mut n) = r.failed.lock() {
+        *n += 1;
+    }
+    StatusCode::INTERNAL_SERVER_ERROR
+}
+
+/// A receiver on 127.0.0.1:0: `/hook` checks the signature and answers 200, `/broken`
+/// answers 500.
+async fn spawn_receiver() -> (String, Receiver) {
+    let r = Receiver::default();
+    let app = Router::new()
+        .route("/hook", post(hook))
+        .route("/broken", post(broken))
+        .with_state(r.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), r)
+}
+
+fn dispatcher(world: &World, config: DispatchConfig) -> Dispatcher {
+    Dispatcher::new(world.store.clone(), world.queue.clone(), config)
+}
+
+fn config() -> DispatchConfig {
+    DispatchConfig {
+        max_attempts: 2,
+        request_timeout: Duration::from_secs(5),
+        poll_wait: Duration::from_millis(50),
+        ..DispatchConfig::default()
+    }
+}
+
+async fn session_with_webhook(world: &World, url: &str) -> SessionId {
+    let id = world.session("shop").await;
+    world
+        .store
+        .set_session_webhook(&id, Some(url), Some(SECRET))
+        .await
+        .expect("set webhook");
+    id
+}
+
+async fn emit(world: &World, session: &SessionId, text: &str) -> Event {
+    let event = Event::new(
+        session.clone(),
+        EventKind::MessageReceived,
+        json!({ "text": text }),
+        now_ms(),
+    );
+    wagate_host::events::emit(world.queue.as_ref(), &event)
+        .await
+        .expect("emit");
+    event
+}
+
+/// The next visible message of the events queue, waiting out retry delays.
+async fn next_message(world: &World) -> QueueMessage {
+    eventually(Duration::from_secs(5), "an event in the queue", || async {
+        world
+            .queue
+            .receive(
+                names::EVENTS,
+                1,
+                Duration::from_secs(30),
+                Duration::from_millis(100),
+            )
+            .await
+            .expect("receive")
+            .pop()
+    })
+    .await
+}
+
+async fn events_depth(world: &World) -> u64 {
+    world.queue.depth(names::EVENTS).await.expect("depth")
+}
+
+#[tokio::test]
+async fn event_for_a_session_with_a_webhook_is_delivered_signed_and_acked() {
+    let world = World::new().await;
+    let (base, receiver) = spawn_receiver().await;
+    let id = session_with_webhook(&world, &format!("{base}/hook")).await;
+    let event = emit(&world, &id, "hello").await;
+    let d = dispatcher(&world, config());
+
+    let outcome = d.handle(&next_message(&world).await).await;
+
+    assert_eq!(outcome, Outcome::Delivered);
+    let got = receiver.got();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].id, event.id.as_str());
+    assert_eq!(got[0].event, "message_received");
+    assert_eq!(got[0].body["event"], "message_received");
+    assert_eq!(got[0].body["data"]["id"], "shop");
+    assert_eq!(got[0].body["data"]["text"], "hello");
+    assert_eq!(events_depth(&world).await, 0);
+}
+
+#[tokio::test]
+async fn failing_receiver_is_retried_then_dead_lettered_after_max_attempts_and_replay_puts_it_back()
+{
+    let world = World::new().await;
+    let (base, receiver) = spawn_receiver().await;
+    let id = session_with_webhook(&world, &format!("{base}/broken")).await;
+    let event = emit(&world, &id, "doomed").await;
+    let d = dispatcher(&world, config());
+
+    let first = d.handle(&next_message(&world).await).await;
+    assert!(matches!(first, Outcome::Retry { .. }), "{first:?}");
+    assert_eq!(events_depth(&world).await, 1, "still queued for a retry");
+    let second = d.handle(&next_message(&world).await).await;
+
+    assert_eq!(second, Outcome::DeadLettered);
+    assert_eq!(receiver.failed(), 2);
+    assert_eq!(events_depth(&world).await, 0);
+    let dead = world.store.list_dead_letters(10).await.expect("list");
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].id, event.id.as_str());
+    assert_eq!(dead[0].session_id, "shop");
+    assert_eq!(dead[0].attempts, 2);
+    assert!(dead[0].last_error.contains("500"), "{}", dead[0].last_error);
+
+    // The receiver is fixed; an admin replays the dead letter.
+    world
+        .store
+        .set_session_webhook(&id, Some(&format!("{base}/hook")), Some(SECRET))
+        .await
+        .expect("fix webhook");
+    assert!(
+        replay(
+            world.store.as_ref(),
+            world.queue.as_ref(),
+            &event.id.to_string()
+        )
+        .await
+        .expect("replay")
+    );
+    assert!(
+        world
+            .store
+            .list_dead_letters(10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert_eq!(
+        d.handle(&next_message(&world).await).await,
+        Outcome::Delivered
+    );
+    assert_eq!(receiver.got().len(), 1);
+    assert_eq!(receiver.got()[0].id, event.id.as_str());
+    assert!(
+        !replay(world.store.as_ref(), world.queue.as_ref(), "evt_unknown")
+            .await
+            .expect("replay")
+    );
+}
+
+#[tokio::test]
+async fn runtime_default_webhook_serves_sessions_without_their_own() {
+    let world = World::new().await;
+    let (base, receiver) = spawn_receiver().await;
+    let id = world.session("shop").await;
+    world
+        .store
+        .set_config(
+            "defaultWebhook",
+            &json!({ "url": format!("{base}/hook"), "secret": SECRET }),
+        )
+        .await
+        .expect("set config");
+    emit(&world, &id, "via default").await;
+    // The environment default loses to the runtime one.
+    let d = dispatcher(
+        &world,
+        DispatchConfig {
+            default_target: Some(Target {
+                url: format!("{base}/broken"),
+                secret: None,
+            }),
+            ..config()
+        },
+    );
+
+    assert_eq!(
+        d.handle(&next_message(&world).await).await,
+        Outcome::Delivered
+    );
+    assert_eq!(receiver.got().len(), 1);
+    assert_eq!(receiver.failed(), 0);
+}
+
+#[tokio::test]
+async fn configured_default_webhook_is_the_last_resort() {
+    let world = World::new().await;
+    let (base, receiver) = spawn_receiver().await;
+    let id = world.session("shop").await;
+    emit(&world, &id, "via env default").await;
+    let d = dispatcher(
+        &world,
+        DispatchConfig {
+            default_target: Some(Target {
+                url: format!("{base}/hook"),
+                secret: Some(SECRET.into()),
+            }),
+            ..config()
+        },
+    );
+
+    assert_eq!(
+        d.handle(&next_message(&world).await).await,
+        Outcome::Delivered
+    );
+    assert_eq!(receiver.got().len(), 1);
+}
+
+#[tokio::test]
+async fn event_without_any_webhook_is_dropped() {
+    let world = World::new().await;
+    let id = world.session("shop").await;
+    emit(&world, &id, "nobody listens").await;
+    let d = dispatcher(&world, config());
+
+    assert_eq!(
+        d.handle(&next_message(&world).await).await,
+        Outcome::Dropped
+    );
+    assert_eq!(events_depth(&world).await, 0);
+    assert!(
+        world
+            .store
+            .list_dead_letters(10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn malformed_queue_message_is_dead_lettered_not_a_panic() {
+    let world = World::new().await;
+    world
+        .queue
+        .send(names::EVENTS, "junk", "{ not an event")
+        .await
+        .expect("send");
+    let d = dispatcher(&world, config());
+
+    assert_eq!(
+        d.handle(&next_message(&world).await).await,
+        Outcome::DeadLettered
+    );
+    assert_eq!(events_depth(&world).await, 0);
+    let dead = world.store.list_dead_letters(10).await.expect("list");
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].body, "{ not an event");
+    assert!(dead[0].last_error.starts_with("malformed event"));
+}
+
+#[tokio::test]
+async fn run_delivers_queued_events_concurrently_until_shutdown() {
+    let world = World::new().await;
+    let (base, receiver) = spawn_receiver().await;
+    let id = session_with_webhook(&world, &format!("{base}/hook")).await;
+    for n in 0..5 {
+        emit(&world, &id, &format!("event {n}")).await;
+    }
+    let stop = CancellationToken::new();
+    let d = Arc::new(dispatcher(&world, config()));
+    let token = stop.clone();
+    let running = tokio::spawn(async move { d.run(token.cancelled_owned()).await });
+
+    eventually(Duration::from_secs(5), "five deliveries", || async {
+        (receiver.got().len() == 5).then_some(())
+    })
+    .await;
+    stop.cancel();
+
+    tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("stops")
+        .expect("no panic")
+        .expect("clean exit");
+    assert_eq!(events_depth(&world).await, 0);
+    let mut texts: Vec<String> = receiver
+        .got()
+        .iter()
+        .filter_map(|r| r.body["data"]["text"].as_str().map(str::to_owned))
+        .collect();
+    texts.sort();
+    assert_eq!(
+        texts,
+        (0..5).map(|n| format!("event {n}")).collect::<Vec<_>>()
+    );
+}

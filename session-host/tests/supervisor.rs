@@ -1,0 +1,444 @@
+//! The session host end to end on the embedded backend: control commands in, session state,
+//! events and sends out.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{World, events_of, eventually};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use wagate_core::{
+    Event, EventKind, HostCommand, JobId, JobState, Session, SessionId, SessionStatus, SimIncoming,
+};
+use wagate_host::connector::simulated::creds_key;
+use wagate_host::{HostConfig, HostDeps, SessionHost};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+fn config() -> HostConfig {
+    HostConfig {
+        send_min_gap: Duration::ZERO,
+        send_jitter: Duration::ZERO,
+        session_start_spacing: Duration::from_millis(10),
+        poll_wait: Duration::from_millis(50),
+        ..HostConfig::default()
+    }
+}
+
+struct Host {
+    stop: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Host {
+    fn start(world: &World) -> Self {
+        let deps = HostDeps {
+            store: world.store.clone(),
+            queue: world.queue.clone(),
+            blobs: world.blobs.clone(),
+        };
+        let host = SessionHost::new(deps, config(), world.sim.clone(), Some(world.sim.clone()));
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(host.run(stop.clone()));
+        Self { stop, task }
+    }
+
+    async fn stop(self) {
+        self.stop.cancel();
+        tokio::time::timeout(WAIT, self.task)
+            .await
+            .expect("the host stops")
+            .expect("no panic")
+            .expect("clean exit");
+    }
+}
+
+async fn session_when(
+    world: &World,
+    id: &SessionId,
+    what: &str,
+    pred: impl Fn(&Session) -> bool,
+) -> Session {
+    eventually(WAIT, what, || async {
+        world
+            .store
+            .get_session(id)
+            .await
+            .expect("get session")
+            .filter(|s| pred(s))
+    })
+    .await
+}
+
+/// A running host with session `shop` linked (QR shown, then scanned through the control
+/// queue as the API's dev route does).
+async fn open_shop(world: &World) -> (Host, SessionId) {
+    let id = world.session("shop").await;
+    let host = Host::start(world);
+    let qr = session_when(world, &id, "a QR", |s| s.status == SessionStatus::Qr).await;
+    assert!(qr.qr.as_deref().is_some_and(|q| q.starts_with("2@")));
+    world
+        .command(&HostCommand::SimScan {
+            session_id: id.clone(),
+        })
+        .await;
+    session_when(world, &id, "the session open", |s| {
+        s.status == SessionStatus::Open
+    })
+    .await;
+    (host, id)
+}
+
+async fn incoming(world: &World, id: &SessionId, from: &str, chat: Option<&str>, text: &str) {
+    incoming_full(world, id, from, chat, text, false).await;
+}
+
+async fn incoming_full(
+    world: &World,
+    id: &SessionId,
+    from: &str,
+    chat: Option<&str>,
+    text: &str,
+    from_me: bool,
+) {
+    world
+        .command(&HostCommand::SimIncoming {
+            session_id: id.clone(),
+            incoming: SimIncoming {
+                from: from.into(),
+                chat: chat.map(Into::into),
+                text: text.into(),
+                from_me,
+                push_name: Some("Budi".into()),
+            },
+        })
+        .await;
+}
+
+/// Drains the events queue until `done` holds for everything seen so far.
+async fn events_until(world: &World, what: &str, done: impl Fn(&[Event]) -> bool) -> Vec<Event> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut seen = Vec::new();
+    loop {
+        seen.extend(world.drain_events().await);
+        if done(&seen) {
+            return seen;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}; saw {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn linking_through_the_control_queue_records_the_account_and_emits_qr_then_session_open() {
+    let world = World::new().await;
+
+    let (host, id) = open_shop(&world).await;
+
+    let s = world
+        .store
+        .get_session(&id)
+        .await
+        .expect("get")
+        .expect("session");
+    let account = s.account.expect("account recorded");
+    assert!(s.qr.is_none(), "QR cleared once open");
+    let events = events_until(&world, "session_open", |e| {
+        !events_of(e, EventKind::SessionOpen).is_empty()
+    })
+    .await;
+    let qr = events_of(&events, EventKind::Qr);
+    assert!(!qr.is_empty());
+    assert!(
+        qr[0].data["qr"]
+            .as_str()
+            .is_some_and(|q| q.starts_with("2@"))
+    );
+    let open = events_of(&events, EventKind::SessionOpen)[0];
+    assert_eq!(open.data["status"], "open");
+    assert_eq!(open.data["jid"], account.jid.as_str());
+    host.stop().await;
+}
+
+#[tokio::test]
+async fn incoming_ping_queues_a_pong_and_emits_no_message_received() {
+    let world = World::new().await;
+    let (host, id) = open_shop(&world).await;
+    world.drain_events().await;
+
+    incoming(&world, &id, "6289876543210", None, "  PiNg ").await;
+
+    let events = events_until(&world, "the pong's message_sent", |e| {
+        !events_of(e, EventKind::MessageSent).is_empty()
+    })
+    .await;
+    let sent = events_of(&events, EventKind::MessageSent)[0];
+    assert_eq!(sent.data["to"], "6289876543210@s.whatsapp.net");
+    let job_id = JobId::from_string(sent.data["jobId"].as_str().expect("jobId"));
+    let job = world
+        .store
+        .get_job(&job_id)
+        .await
+        .expect("get")
+        .expect("the pong job");
+    assert_eq!(job.owner, common::owner(), "owned by the session's owner");
+    assert_eq!(job.state, JobState::Sent);
+    let delivered = world.sim.delivered();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].text.as_deref(), Some("pong"));
+    assert!(events_of(&events, EventKind::MessageReceived).is_empty());
+    host.stop().await;
+}
+
+#[tokio::test]
+async fn newsletter_broadcast_status_and_own_messages_produce_no_event_and_no_reply() {
+    let world = World::new().await;
+    let (host, id) = open_shop(&world).await;
+    world.drain_events().await;
+
+    incoming(
+        &world,
+        &id,
+        "6289876543210",
+        Some("120363123456789@newsletter"),
+        "ping",
+    )
+    .await;
+    incoming(
+        &world,
+        &id,
+        "6289876543210",
+        Some("1234567@broadcast"),
+        "ping",
+    )
+    .await;
+    incoming(
+        &world,
+        &id,
+        "6289876543210",
+        Some("status@broadcast"),
+        "hello",
+    )
+    .await;
+    incoming_full(&world, &id, "6289876543210", None, "ping", true).await;
+    // A normal message last: once its event is out, the ones before it were handled.
+    incoming(&world, &id, "6281112223334", None, "marker").await;
+
+    let events = events_until(&world, "the marker", |e| {
+        !events_of(e, EventKind::MessageReceived).is_empty()
+    })
+    .await;
+    let received = events_of(&events, EventKind::MessageReceived);
+    assert_eq!(received.len(), 1, "{events:?}");
+    assert_eq!(received[0].data["text"], "marker");
+    // Give a wrongly queued pong the time to go out before checking none did.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(world.sim.delivered().is_empty());
+    assert!(events_of(&world.drain_events().await, EventKind::MessageSent).is_empty());
+    host.stop().await;
+}
+
+#[tokio::test]
+async fn a_normal_message_becomes_message_received_with_the_documented_fields() {
+    let world = World::new().await;
+    let (host, id) = open_shop(&world).await;
+    world.drain_events().await;
+
+    incoming(
+        &world,
+        &id,
+        "6289876543210",
+        Some("120363025246125244@g.us"),
+        "halo",
+    )
+    .await;
+
+    let events = events_until(&world, "message_received", |e| {
+        !events_of(e, EventKind::MessageReceived).is_empty()
+    })
+    .await;
+    let e = events_of(&events, EventKind::MessageReceived)[0];
+    assert_eq!(e.session_id, id);
+    let d = &e.data;
+    assert!(d["messageId"].as_str().is_some_and(|m| !m.is_empty()));
+    assert_eq!(d["from"], "6289876543210@s.whatsapp.net");
+    assert_eq!(d["chat"], "120363025246125244@g.us");
+    assert_eq!(d["isGroup"], true);
+    assert_eq!(d["participant"], "6289876543210@s.whatsapp.net");
+    assert_eq!(d["pushName"], "Budi");
+    assert_eq!(d["type"], "text");
+    assert_eq!(d["text"], "halo");
+    assert!(d["timestamp"].as_i64().is_some_and(|t| t > 1_600_000_000));
+    let body: serde_json::Value = serde_json::from_slice(&e.webhook_body()).expect("json");
+    assert_eq!(body["data"]["id"], "shop");
+    host.stop().await;
+}
+
+#[tokio::test]
+async fn a_restarted_host_reopens_linked_sessions_without_a_new_qr() {
+    let world = World::new().await;
+    let (host, id) = open_shop(&world).await;
+    host.stop().await;
+    let closed = world
+        .store
+        .get_session(&id)
+        .await
+        .expect("get")
+        .expect("session");
+    assert_eq!(
+        closed.status,
+        SessionStatus::Closed,
+        "shutdown closes the session"
+    );
+    world.drain_events().await;
+
+    let host = Host::start(&world);
+
+    let s = session_when(&world, &id, "reopened", |s| s.status == SessionStatus::Open).await;
+    assert!(s.account.is_some());
+    let events = world.drain_events().await;
+    assert!(events_of(&events, EventKind::Qr).is_empty(), "{events:?}");
+    host.stop().await;
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_reported_and_reconnected() {
+    let world = World::new().await;
+    let (host, id) = open_shop(&world).await;
+    world.drain_events().await;
+
+    assert!(world.sim.kick(&id, "stream error"));
+
+    let events = events_until(&world, "closed then open again", |e| {
+        !events_of(e, EventKind::SessionClosed).is_empty()
+            && !events_of(e, EventKind::SessionOpen).is_empty()
+    })
+    .await;
+    let closed = events_of(&events, EventKind::SessionClosed)[0];
+    assert_eq!(closed.data["status"], "closed");
+    assert_eq!(closed.data["reason"], "stream error");
+    session_when(&world, &id, "open again", |s| {
+        s.status == SessionStatus::Open
+    })
+    .await;
+    // Sends work on the new connection.
+    let job = world.enqueue_text(&id, "6281234567890", "after").await;
+    eventually(WAIT, "the send", || async {
+        (world.job(&job).await.state == JobState::Sent).then_some(())
+    })
+    .await;
+    host.stop().await;
+}
+
+#[tokio::test]
+async fn pair_code_command_records_a_pairing_code() {
+    let world = World::new().await;
+    let id = world.session("shop").await;
+    let host = Host::start(&world);
+    session_when(&world, &id, "a QR", |s| s.status == SessionStatus::Qr).await;
+
+    world
+        .command(&HostCommand::PairCode {
+            session_id: id.clone(),
+            phone: "6281234567890".into(),
+        })
+        .await;
+
+    let s = session_when(&world, &id, "a pairing code", |s| s.pairing_code.is_some()).await;
+    let code = s.pairing_code.expect("code");
+    assert_eq!(code.len(), 9);
+    assert_eq!(&code[4..5], "-");
+    world
+        .command(&HostCommand::SimScan {
+            session_id: id.clone(),
+        })
+        .await;
+    let s = session_when(&world, &id, "open", |s| s.status == SessionStatus::Open).await;
+    assert_eq!(
+        s.account.map(|a| a.jid.to_string()).as_deref(),
+        Some("6281234567890@s.whatsapp.net")
+    );
+    assert!(s.pairing_code.is_none());
+    host.stop().await;
+}
+
+#[tokio::test]
+async fn logout_command_logs_the_account_out_and_forgets_its_credentials() {
+    let world = World::new().await;
+    let (host, id) = open_shop(&world).await;
+    world.drain_events().await;
+
+    world
+        .command(&HostCommand::Logout {
+            session_id: id.clone(),
+        })
+        .await;
+
+    let s = session_when(&world, &id, "logged out", |s| {
+        s.status == SessionStatus::LoggedOut
+    })
+    .await;
+    assert!(s.account.is_none());
+    assert!(
+        world
+            .blobs
+            .get(&creds_key(&id))
+            .await
+            .expect("blobs")
+            .is_none()
+    );
+    let events = events_until(&world, "session_closed", |e| {
+        !events_of(e, EventKind::SessionClosed).is_empty()
+    })
+    .await;
+    assert_eq!(
+        events_of(&events, EventKind::SessionClosed)[0].data["status"],
+        "logged_out"
+    );
+    host.stop().await;
+}
+
+#[tokio::test]
+async fn delete_command_stops_the_session_and_removes_its_blobs() {
+    let world = World::new().await;
+    let (host, id) = open_shop(&world).await;
+    assert!(
+        world
+            .blobs
+            .get(&creds_key(&id))
+            .await
+            .expect("blobs")
+            .is_some()
+    );
+
+    // What the API does: the record and the queue first, then the command.
+    world
+        .store
+        .delete_session(&id)
+        .await
+        .expect("delete record");
+    world
+        .command(&HostCommand::Delete {
+            session_id: id.clone(),
+        })
+        .await;
+
+    eventually(WAIT, "the blobs gone", || async {
+        let left = world
+            .blobs
+            .list(&format!("sessions/{id}/"))
+            .await
+            .expect("list");
+        left.is_empty().then_some(())
+    })
+    .await;
+    eventually(WAIT, "the link gone", || async {
+        (!world.sim.is_linked(&id)).then_some(())
+    })
+    .await;
+    host.stop().await;
+}

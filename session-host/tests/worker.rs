@@ -1,0 +1,427 @@
+//! The send worker, driven one step at a time against the embedded backend and the simulated
+//! network.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{World, events_of, linked, text_job};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use wagate_core::ports::names;
+use wagate_core::{EventKind, JobState, SessionId};
+use wagate_host::connector::Connection;
+use wagate_host::worker::LinkRx;
+use wagate_host::{Outcome, SendWorker, WorkerConfig, read_send_log};
+
+fn config() -> WorkerConfig {
+    WorkerConfig {
+        min_gap: Duration::ZERO,
+        jitter: Duration::ZERO,
+        max_attempts: 5,
+        visibility: Duration::from_secs(30),
+        poll_wait: Duration::from_millis(50),
+    }
+}
+
+struct Rig {
+    world: World,
+    session: SessionId,
+    link: watch::Sender<Option<Arc<dyn Connection>>>,
+    shutdown: CancellationToken,
+}
+
+impl Rig {
+    /// A session linked on the simulated network, with its connection published as open.
+    async fn open() -> Self {
+        let world = World::new().await;
+        let session = world.session("shop").await;
+        let (conn, _events) = linked(&world.sim, &session).await;
+        let (link, _) = watch::channel(Some(conn));
+        Self {
+            world,
+            session,
+            link,
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    fn link_rx(&self) -> LinkRx {
+        self.link.subscribe()
+    }
+
+    fn worker(&self, config: WorkerConfig) -> SendWorker {
+        SendWorker::new(
+            self.session.clone(),
+            self.world.store.clone(),
+            self.world.queue.clone(),
+            self.link_rx(),
+            config,
+            self.shutdown.clone(),
+        )
+    }
+}
+
+/// Steps the worker until it has processed `n` messages (skipping empty polls).
+async fn process(worker: &mut SendWorker, n: usize, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut done = 0;
+    while done < n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "processed {done} of {n} within {within:?}"
+        );
+        match worker.try_process_one().await.expect("worker step") {
+            Outcome::Processed => done += 1,
+            Outcome::Empty => {}
+            Outcome::NotReady => panic!("the session is open; the worker should be ready"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn open_session_sends_a_queued_job_with_its_fixed_wa_id_and_queues_message_sent() {
+    let rig = Rig::open().await;
+    let job = rig
+        .world
+        .enqueue_text(&rig.session, "6281234567890", "hello")
+        .await;
+    let mut worker = rig.worker(config());
+
+    assert_eq!(
+        worker.try_process_one().await.expect("step"),
+        Outcome::Processed
+    );
+
+    let stored = rig.world.job(&job).await;
+    assert_eq!(stored.state, JobState::Sent);
+    assert_eq!(stored.attempts, 1);
+    assert!(stored.sent_at.is_some());
+    let delivered = rig.world.sim.delivered();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].wa_message_id, job.wa_message_id);
+    assert_eq!(delivered[0].to, "6281234567890@s.whatsapp.net");
+    assert_eq!(delivered[0].text.as_deref(), Some("hello"));
+
+    let events = rig.world.drain_events().await;
+    let sent = events_of(&events, EventKind::MessageSent);
+    assert_eq!(sent.len(), 1, "{events:?}");
+    assert_eq!(sent[0].data["jobId"], job.id.as_str());
+    assert_eq!(sent[0].data["messageId"], job.wa_message_id.as_str());
+    assert_eq!(sent[0].data["to"], "6281234567890@s.whatsapp.net");
+    assert_eq!(sent[0].data["type"], "text");
+    assert_eq!(sent[0].data["status"], "sent");
+    assert_eq!(rig.world.depth(&rig.session).await, 0);
+    assert_eq!(
+        worker.try_process_one().await.expect("step"),
+        Outcome::Empty
+    );
+}
+
+#[tokio::test]
+async fn worker_takes_nothing_while_the_session_is_not_open() {
+    let rig = Rig::open().await;
+    rig.link.send_replace(None);
+    let job = rig
+        .world
+        .enqueue_text(&rig.session, "6281234567890", "hi")
+        .await;
+    let mut worker = rig.worker(config());
+
+    assert_eq!(
+        worker.try_process_one().await.expect("step"),
+        Outcome::NotReady
+    );
+
+    assert_eq!(rig.world.job(&job).await.state, JobState::Queued);
+    assert_eq!(rig.world.depth(&rig.session).await, 1);
+    assert_eq!(rig.world.sim.attempts(), 0);
+}
+
+#[tokio::test]
+async fn permanent_failure_marks_the_job_failed_with_the_reason() {
+    let rig = Rig::open().await;
+    rig.world.sim.set_unregistered(["6287777777777"]);
+    let prefix = rig
+        .world
+        .enqueue_text(&rig.session, "9991234567", "x")
+        .await;
+    let marked = rig
+        .world
+        .enqueue_text(&rig.session, "6287777777777", "y")
+        .await;
+    let mut worker = rig.worker(config());
+
+    process(&mut worker, 2, Duration::from_secs(5)).await;
+
+    for job in [&prefix, &marked] {
+        let stored = rig.world.job(job).await;
+        assert_eq!(stored.state, JobState::Failed);
+        assert_eq!(stored.error.as_deref(), Some("not on WhatsApp"));
+        assert_eq!(stored.attempts, 1);
+    }
+    let events = rig.world.drain_events().await;
+    let failed = events_of(&events, EventKind::MessageFailed);
+    assert_eq!(failed.len(), 2);
+    assert!(
+        failed
+            .iter()
+            .all(|e| e.data["status"] == "failed" && e.data["error"] == "not on WhatsApp")
+    );
+    assert!(rig.world.sim.delivered().is_empty());
+    assert_eq!(rig.world.depth(&rig.session).await, 0);
+}
+
+#[tokio::test]
+async fn transient_failure_is_retried_then_failed_after_max_attempts() {
+    let rig = Rig::open().await;
+    let job = rig
+        .world
+        .enqueue_text(&rig.session, "9981234567", "x")
+        .await;
+    let mut worker = rig.worker(WorkerConfig {
+        max_attempts: 2,
+        ..config()
+    });
+
+    process(&mut worker, 1, Duration::from_secs(5)).await;
+    let after_first = rig.world.job(&job).await;
+    assert_eq!(
+        after_first.state,
+        JobState::Queued,
+        "back in line for a retry"
+    );
+    assert_eq!(after_first.attempts, 1);
+    assert!(after_first.error.is_some());
+    assert_eq!(rig.world.depth(&rig.session).await, 1);
+    assert!(events_of(&rig.world.drain_events().await, EventKind::MessageFailed).is_empty());
+
+    // The retry comes back after its backoff (≤ 1 s for a first retry).
+    process(&mut worker, 1, Duration::from_secs(5)).await;
+    let stored = rig.world.job(&job).await;
+    assert_eq!(stored.state, JobState::Failed);
+    assert_eq!(stored.attempts, 2);
+    assert!(
+        stored
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("gave up after 2 attempts")),
+        "{:?}",
+        stored.error
+    );
+    assert_eq!(rig.world.sim.attempts(), 2);
+    assert!(rig.world.sim.delivered().is_empty());
+    let failed = rig.world.drain_events().await;
+    assert_eq!(events_of(&failed, EventKind::MessageFailed).len(), 1);
+    assert_eq!(rig.world.depth(&rig.session).await, 0);
+}
+
+#[tokio::test]
+async fn crash_redelivery_of_a_job_already_delivered_finishes_it_without_a_second_delivery() {
+    let rig = Rig::open().await;
+    let job = rig
+        .world
+        .enqueue_text(&rig.session, "6281234567890", "once")
+        .await;
+    // A previous worker took the job, marked it sending, sent it, and died before recording
+    // the result: the message is still in the queue, invisible until its timeout.
+    let taken = rig
+        .world
+        .queue
+        .receive(
+            &names::send(&rig.session),
+            1,
+            Duration::from_millis(200),
+            Duration::ZERO,
+        )
+        .await
+        .expect("receive");
+    assert_eq!(taken.len(), 1);
+    rig.world
+        .store
+        .update_job(&job.id, JobState::Sending, 1, None, None)
+        .await
+        .expect("mark sending");
+    let conn = rig.link.borrow().clone().expect("open link");
+    conn.send(&job.to, &job.message, &job.wa_message_id)
+        .await
+        .expect("first send");
+    let mut worker = rig.worker(config());
+
+    process(&mut worker, 1, Duration::from_secs(5)).await;
+
+    let stored = rig.world.job(&job).await;
+    assert_eq!(stored.state, JobState::Sent);
+    assert_eq!(stored.attempts, 2);
+    assert_eq!(
+        rig.world.sim.delivered().len(),
+        1,
+        "one message for the recipient"
+    );
+    assert_eq!(rig.world.sim.attempts(), 2);
+    let log = read_send_log(rig.world.sim.log_path()).expect("log");
+    assert_eq!(
+        log.iter().map(|r| r.duplicate).collect::<Vec<_>>(),
+        [false, true]
+    );
+    let events = rig.world.drain_events().await;
+    assert_eq!(events_of(&events, EventKind::MessageSent).len(), 1);
+    assert_eq!(rig.world.depth(&rig.session).await, 0);
+}
+
+#[tokio::test]
+async fn redelivered_job_that_is_already_sent_is_acked_without_sending() {
+    let rig = Rig::open().await;
+    let job = rig
+        .world
+        .enqueue_text(&rig.session, "6281234567890", "x")
+        .await;
+    rig.world
+        .store
+        .update_job(&job.id, JobState::Sent, 1, None, Some(1))
+        .await
+        .expect("mark sent");
+    let mut worker = rig.worker(config());
+
+    process(&mut worker, 1, Duration::from_secs(5)).await;
+
+    assert_eq!(rig.world.sim.attempts(), 0);
+    assert_eq!(rig.world.depth(&rig.session).await, 0);
+    assert!(rig.world.drain_events().await.is_empty());
+}
+
+#[tokio::test]
+async fn queue_message_whose_job_record_is_gone_is_dropped() {
+    let rig = Rig::open().await;
+    rig.world
+        .queue
+        .send(&names::send(&rig.session), "msg_gone", "msg_gone")
+        .await
+        .expect("enqueue");
+    let mut worker = rig.worker(config());
+
+    process(&mut worker, 1, Duration::from_secs(5)).await;
+
+    assert_eq!(rig.world.sim.attempts(), 0);
+    assert_eq!(rig.world.depth(&rig.session).await, 0);
+}
+
+#[tokio::test]
+async fn pacing_keeps_the_minimum_gap_and_a_jobs_own_pace_between_sends() {
+    let rig = Rig::open().await;
+    rig.world
+        .enqueue_text(&rig.session, "6281111111111", "a")
+        .await;
+    let mut slow = text_job(&rig.session, "6282222222222", "b");
+    slow.pace_ms = Some(600);
+    rig.world.enqueue_job(slow).await;
+    rig.world
+        .enqueue_text(&rig.session, "6283333333333", "c")
+        .await;
+    let mut worker = rig.worker(WorkerConfig {
+        min_gap: Duration::from_millis(250),
+        jitter: Duration::from_millis(50),
+        ..config()
+    });
+
+    process(&mut worker, 3, Duration::from_secs(10)).await;
+
+    let sent = rig.world.sim.delivered();
+    let texts: Vec<_> = sent.iter().filter_map(|r| r.text.clone()).collect();
+    assert_eq!(texts, ["a", "b", "c"], "FIFO order");
+    let gap_ab = sent[1].ts - sent[0].ts;
+    let gap_bc = sent[2].ts - sent[1].ts;
+    // Lower bounds are the point; the upper bounds only catch a runaway wait.
+    assert!((595..3_000).contains(&gap_ab), "a→b took {gap_ab} ms");
+    assert!((245..3_000).contains(&gap_bc), "b→c took {gap_bc} ms");
+}
+
+#[tokio::test]
+async fn shutdown_finishes_the_send_in_flight_and_leaves_the_rest_queued() {
+    let rig = Rig::open().await;
+    rig.world.sim.set_send_delay(Duration::from_millis(300));
+    let first = rig
+        .world
+        .enqueue_text(&rig.session, "6281111111111", "1")
+        .await;
+    let second = rig
+        .world
+        .enqueue_text(&rig.session, "6282222222222", "2")
+        .await;
+    let third = rig
+        .world
+        .enqueue_text(&rig.session, "6283333333333", "3")
+        .await;
+    let worker = rig.worker(config());
+    let running = tokio::spawn(worker.run());
+    common::eventually(
+        Duration::from_secs(5),
+        "the first send in flight",
+        || async { (rig.world.job(&first).await.state == JobState::Sending).then_some(()) },
+    )
+    .await;
+
+    rig.shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("the worker stops")
+        .expect("no panic");
+
+    assert_eq!(rig.world.job(&first).await.state, JobState::Sent);
+    assert_eq!(rig.world.job(&second).await.state, JobState::Queued);
+    assert_eq!(rig.world.job(&third).await.state, JobState::Queued);
+    assert_eq!(rig.world.sim.delivered().len(), 1);
+    assert_eq!(rig.world.depth(&rig.session).await, 2);
+}
+
+#[tokio::test]
+async fn shutdown_while_pacing_hands_the_received_job_back_at_once() {
+    let rig = Rig::open().await;
+    let first = rig
+        .world
+        .enqueue_text(&rig.session, "6281111111111", "1")
+        .await;
+    let second = rig
+        .world
+        .enqueue_text(&rig.session, "6282222222222", "2")
+        .await;
+    let mut worker = rig.worker(WorkerConfig {
+        min_gap: Duration::from_secs(30),
+        ..config()
+    });
+    process(&mut worker, 1, Duration::from_secs(5)).await;
+    assert_eq!(rig.world.job(&first).await.state, JobState::Sent);
+
+    // The second job is taken and waits out the 30 s gap; shutdown interrupts the wait.
+    let shutdown = rig.shutdown.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        shutdown.cancel();
+    });
+    let outcome = tokio::time::timeout(Duration::from_secs(5), worker.try_process_one())
+        .await
+        .expect("the wait is interrupted")
+        .expect("step");
+
+    assert_eq!(outcome, Outcome::NotReady);
+    assert_eq!(rig.world.job(&second).await.state, JobState::Queued);
+    assert_eq!(rig.world.sim.delivered().len(), 1);
+    let again = rig
+        .world
+        .queue
+        .receive(
+            &names::send(&rig.session),
+            1,
+            Duration::from_secs(30),
+            Duration::ZERO,
+        )
+        .await
+        .expect("receive");
+    assert_eq!(
+        again.len(),
+        1,
+        "visible again without waiting for a timeout"
+    );
+    assert_eq!(again[0].body, second.id.as_str());
+}
