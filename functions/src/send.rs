@@ -152,20 +152,18 @@ pub async fn accept(
         }
         return Err(err);
     }
-    if let Some(cd) =
-        policy::check_cooldown(store, &session.id, to, settings.cooldown_ms, now).await?
-    {
-        if !cd.allowed {
-            policy::refund_quota(store, &caller.key_id, settings.quota, n, now).await?;
-            return Err(ApiError::too_many(
-                "recipient_cooldown",
-                format!(
-                    "wait {} ms between messages to the same recipient",
-                    settings.cooldown_ms
-                ),
-                cd.retry_after_secs(now),
-            ));
-        }
+    let cooldown =
+        policy::check_cooldown(store, &session.id, to, settings.cooldown_ms, now).await?;
+    if let Some(cd) = cooldown.filter(|cd| !cd.allowed) {
+        policy::refund_quota(store, &caller.key_id, settings.quota, n, now).await?;
+        return Err(ApiError::too_many(
+            "recipient_cooldown",
+            format!(
+                "wait {} ms between messages to the same recipient",
+                settings.cooldown_ms
+            ),
+            cd.retry_after_secs(now),
+        ));
     }
 
     let mut jobs = Vec::with_capacity(outgoing.len());

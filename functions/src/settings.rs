@@ -54,12 +54,11 @@ impl SettingsCache {
 
     /// The settings in force: the store's values over the environment's.
     pub async fn get(&self, store: &dyn Store) -> PortResult<Settings> {
-        if let Ok(guard) = self.cached.lock() {
-            if let Some((at, s)) = *guard {
-                if at.elapsed() < CACHE_TTL {
-                    return Ok(s);
-                }
-            }
+        if let Ok(guard) = self.cached.lock()
+            && let Some((at, s)) = *guard
+            && at.elapsed() < CACHE_TTL
+        {
+            return Ok(s);
         }
         let all = store.all_config().await?;
         let pick = |k: &str| all.get(k).cloned();

@@ -9,7 +9,10 @@ use wagate_core::{JobId, MessageContent};
 
 const BOUNDARY: &str = "wagateboundary";
 
-fn multipart(parts: &[(&str, Option<(&str, &str)>, Vec<u8>)]) -> Vec<u8> {
+/// A form part: name, `(file name, content type)` for files, bytes.
+type Part = (&'static str, Option<(&'static str, &'static str)>, Vec<u8>);
+
+fn multipart(parts: &[Part]) -> Vec<u8> {
     let mut body = Vec::new();
     for (name, file, data) in parts {
         body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());

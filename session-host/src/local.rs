@@ -97,24 +97,45 @@ impl Running {
 pub async fn start(mut cfg: LocalConfig) -> anyhow::Result<Running> {
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("creating DATA_DIR {}", cfg.data_dir.display()))?;
-    let backend = LocalBackend::open(&cfg.data_dir, LocalOptions { synchronous_full: cfg.sqlite_sync_full })?;
+    let backend = LocalBackend::open(
+        &cfg.data_dir,
+        LocalOptions {
+            synchronous_full: cfg.sqlite_sync_full,
+        },
+    )?;
     // One process owns the file: whatever was in flight belonged to a process that died.
     let released = backend.release_inflight()?;
     if released > 0 {
-        tracing::info!(released, "requeued messages left in flight by the previous run");
+        tracing::info!(
+            released,
+            "requeued messages left in flight by the previous run"
+        );
     }
     if cfg.api.admin_key.is_none() {
         cfg.api.admin_key = Some(generated_admin_key(&cfg.data_dir)?);
     }
 
-    let state = AppState::new(backend.store(), backend.queue(), backend.blobs(), cfg.api.clone());
+    let state = AppState::new(
+        backend.store(),
+        backend.queue(),
+        backend.blobs(),
+        cfg.api.clone(),
+    );
     state.bootstrap().await?;
     let mut sim_options = SimOptions::new(cfg.data_dir.join("sim"));
     sim_options.qr_interval = cfg.host.sim_qr_interval;
     let sim = SimNetwork::open(backend.blobs(), sim_options)?;
-    let deps = HostDeps { store: backend.store(), queue: backend.queue(), blobs: backend.blobs() };
+    let deps = HostDeps {
+        store: backend.store(),
+        queue: backend.queue(),
+        blobs: backend.blobs(),
+    };
     let host = SessionHost::new(deps, cfg.host.clone(), sim.clone(), Some(sim.clone()));
-    let dispatcher = Arc::new(Dispatcher::new(backend.store(), backend.queue(), cfg.dispatch.clone()));
+    let dispatcher = Arc::new(Dispatcher::new(
+        backend.store(),
+        backend.queue(),
+        cfg.dispatch.clone(),
+    ));
 
     let listener = tokio::net::TcpListener::bind(cfg.addr)
         .await
@@ -136,17 +157,23 @@ pub async fn start(mut cfg: LocalConfig) -> anyhow::Result<Running> {
     tasks.spawn(async move { dispatcher.run(async move { stop.cancelled().await }).await });
 
     tracing::info!(%addr, data_dir = %cfg.data_dir.display(), "wagate local is listening");
-    Ok(Running { addr, backend, sim, shutdown, tasks })
+    Ok(Running {
+        addr,
+        backend,
+        sim,
+        shutdown,
+        tasks,
+    })
 }
 
 /// Without `ADMIN_API_KEY`, a key is generated once per data directory and kept in
 /// `admin-key.txt` (mode 0600) so the newcomer can read it; it is logged once, when made.
 fn generated_admin_key(dir: &Path) -> anyhow::Result<String> {
     let path = dir.join("admin-key.txt");
-    if let Ok(k) = std::fs::read_to_string(&path) {
-        if !k.trim().is_empty() {
-            return Ok(k.trim().to_owned());
-        }
+    if let Ok(k) = std::fs::read_to_string(&path)
+        && !k.trim().is_empty()
+    {
+        return Ok(k.trim().to_owned());
     }
     let key = wagate_core::ApiKey::generate().expose().to_owned();
     std::fs::write(&path, &key).with_context(|| format!("writing {}", path.display()))?;

@@ -15,7 +15,11 @@ const KEY: &str = "durability-admin-key-0123456789";
 const SENDS: usize = 1000;
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn spawn_wagate(data: &Path, port: u16) -> Child {
@@ -40,7 +44,12 @@ fn spawn_wagate(data: &Path, port: u16) -> Child {
 
 async fn wait_healthy(http: &reqwest::Client, base: &str) {
     for _ in 0..200 {
-        if http.get(format!("{base}/health/live")).send().await.is_ok_and(|r| r.status().is_success()) {
+        if http
+            .get(format!("{base}/health/live"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -49,11 +58,22 @@ async fn wait_healthy(http: &reqwest::Client, base: &str) {
 }
 
 async fn session(http: &reqwest::Client, base: &str) -> Value {
-    http.get(format!("{base}/api/sessions/dur")).header("x-api-key", KEY).send().await.unwrap().json().await.unwrap()
+    http.get(format!("{base}/api/sessions/dur"))
+        .header("x-api-key", KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 fn first_deliveries(log: &Path) -> usize {
-    read_send_log(log).unwrap_or_default().iter().filter(|r| r.is_first_delivery()).count()
+    read_send_log(log)
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.is_first_delivery())
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,14 +87,24 @@ async fn a_sigkill_mid_send_loses_nothing_and_duplicates_nothing() {
 
     let mut child = spawn_wagate(data, port);
     wait_healthy(&http, &base).await;
-    let r = http.post(format!("{base}/api/sessions")).header("x-api-key", KEY).json(&json!({ "sessionId": "dur" })).send().await.unwrap();
+    let r = http
+        .post(format!("{base}/api/sessions"))
+        .header("x-api-key", KEY)
+        .json(&json!({ "sessionId": "dur" }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 201);
     let deadline = Instant::now() + Duration::from_secs(10);
     while session(&http, &base).await["qr"].is_null() {
         assert!(Instant::now() < deadline, "no QR");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    http.post(format!("{base}/api/dev/sessions/dur/scan")).header("x-api-key", KEY).send().await.unwrap();
+    http.post(format!("{base}/api/dev/sessions/dur/scan"))
+        .header("x-api-key", KEY)
+        .send()
+        .await
+        .unwrap();
     while session(&http, &base).await["status"] != "open" {
         assert!(Instant::now() < deadline, "never opened");
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -112,13 +142,20 @@ async fn a_sigkill_mid_send_loses_nothing_and_duplicates_nothing() {
     child.kill().expect("SIGKILL");
     child.wait().unwrap();
     let at_kill = first_deliveries(&log);
-    assert!(at_kill < SENDS, "the kill came too late to test anything ({at_kill} already sent)");
+    assert!(
+        at_kill < SENDS,
+        "the kill came too late to test anything ({at_kill} already sent)"
+    );
 
     let mut child = spawn_wagate(data, port);
     wait_healthy(&http, &base).await;
     let deadline = Instant::now() + Duration::from_secs(120);
     while first_deliveries(&log) < SENDS {
-        assert!(Instant::now() < deadline, "only {} of {SENDS} delivered after the restart", first_deliveries(&log));
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {SENDS} delivered after the restart",
+            first_deliveries(&log)
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Let any stray duplicate show up before counting.
@@ -131,14 +168,25 @@ async fn a_sigkill_mid_send_loses_nothing_and_duplicates_nothing() {
     }
     let expected: HashSet<&str> = jobs.values().map(String::as_str).collect();
     assert_eq!(delivered.len(), SENDS, "each message delivered");
-    assert!(delivered.values().all(|&n| n == 1), "a message was delivered twice");
+    assert!(
+        delivered.values().all(|&n| n == 1),
+        "a message was delivered twice"
+    );
     assert_eq!(delivered.keys().copied().collect::<HashSet<_>>(), expected);
     // At most the one send in flight at the kill was attempted again (and deduplicated).
     let retried = records.iter().filter(|r| r.duplicate).count();
     assert!(retried <= 1, "{retried} duplicate attempts");
 
     for id in jobs.keys() {
-        let j: Value = http.get(format!("{base}/api/messages/{id}")).header("x-api-key", KEY).send().await.unwrap().json().await.unwrap();
+        let j: Value = http
+            .get(format!("{base}/api/messages/{id}"))
+            .header("x-api-key", KEY)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(j["status"], "sent", "{j}");
     }
     child.kill().ok();
@@ -147,7 +195,11 @@ async fn a_sigkill_mid_send_loses_nothing_and_duplicates_nothing() {
 
 /// `0..n` in batches of `size`, last batch first (popped in order).
 fn futures_like_batches(n: usize, size: usize) -> Vec<Vec<usize>> {
-    let mut batches: Vec<Vec<usize>> = (0..n).collect::<Vec<_>>().chunks(size).map(<[usize]>::to_vec).collect();
+    let mut batches: Vec<Vec<usize>> = (0..n)
+        .collect::<Vec<_>>()
+        .chunks(size)
+        .map(<[usize]>::to_vec)
+        .collect();
     batches.reverse();
     batches
 }

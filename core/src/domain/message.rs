@@ -485,10 +485,10 @@ impl OutboundMessage {
                 if let Some(o) = &contact.organization {
                     optional("organization", o, 256)?;
                 }
-                if let Some(e) = &contact.email {
-                    if !e.contains('@') || e.len() > 256 {
-                        return Err(ValidationError::new("email", "is not an email address"));
-                    }
+                if let Some(e) = &contact.email
+                    && (!e.contains('@') || e.len() > 256)
+                {
+                    return Err(ValidationError::new("email", "is not an email address"));
                 }
                 Ok(())
             }

@@ -111,7 +111,10 @@ macro_rules! message_route {
             Query(wait): Query<WaitQuery>,
             Json($b): Json<$body>,
         ) -> ApiResult<Response> {
-            let content = (|| -> Result<MessageContent, ValidationError> { $build })();
+            fn build($b: &$body) -> Result<MessageContent, ValidationError> {
+                $build
+            }
+            let content = build(&$b);
             submit(&state, &caller, &headers, &wait, &$b.target, content).await
         }
     };

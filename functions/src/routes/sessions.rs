@@ -194,13 +194,14 @@ async fn pair_code(
         tokio::time::Instant::now() + Duration::from_millis(state.config.pair_code_wait_ms);
     while tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        if let Some(now) = state.store.get_session(&s.id).await? {
-            if now.pairing_code.is_some() && now.pairing_code != previous {
-                return Ok(axum::Json(
-                    json!({ "sessionId": s.id, "pairingCode": now.pairing_code }),
-                )
-                .into_response());
-            }
+        if let Some(now) = state.store.get_session(&s.id).await?
+            && now.pairing_code.is_some()
+            && now.pairing_code != previous
+        {
+            return Ok(
+                axum::Json(json!({ "sessionId": s.id, "pairingCode": now.pairing_code }))
+                    .into_response(),
+            );
         }
     }
     Ok((

@@ -65,10 +65,10 @@ impl Form {
 
     /// `captions[]` repeated, `captions[0]`…, or `captions` as a JSON array.
     fn captions(&self) -> Vec<Option<String>> {
-        if let Some(raw) = self.field("captions") {
-            if let Ok(list) = serde_json::from_str::<Vec<Option<String>>>(raw) {
-                return list;
-            }
+        if let Some(raw) = self.field("captions")
+            && let Ok(list) = serde_json::from_str::<Vec<Option<String>>>(raw)
+        {
+            return list;
         }
         self.fields
             .iter()

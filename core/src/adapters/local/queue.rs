@@ -202,7 +202,10 @@ impl Queue for SqliteQueue {
 
     async fn ack(&self, queue: &str, receipt: &str) -> PortResult<()> {
         let (q, r) = (queue.to_owned(), receipt.to_owned());
-        let purge = self.acks.fetch_add(1, Ordering::Relaxed) % 1024 == 0;
+        let purge = self
+            .acks
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(1024);
         self.db
             .write(move |tx| {
                 let now = now_ms();

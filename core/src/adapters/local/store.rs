@@ -314,10 +314,10 @@ impl Store for SqliteStore {
                     .prepare_cached("SELECT value, expires_at FROM idempotency WHERE key = ?1")?
                     .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()?;
-                if let Some((v, expires_at)) = held {
-                    if expires_at > now_ms {
-                        return Ok(Some(v));
-                    }
+                if let Some((v, expires_at)) = held
+                    && expires_at > now_ms
+                {
+                    return Ok(Some(v));
                 }
                 tx.prepare_cached(
                     "INSERT INTO idempotency (key, value, expires_at) VALUES (?1, ?2, ?3)
