@@ -15,7 +15,7 @@ use crate::config::ApiConfig;
 pub const RATE_LIMIT: &str = "rateLimit";
 pub const QUOTA: &str = "quota";
 pub const COOLDOWN_MS: &str = "cooldownMs";
-pub const DEFAULT_WEBHOOK: &str = "defaultWebhook";
+pub const DEFAULT_WEBHOOK: &str = wagate_core::dispatch::DEFAULT_WEBHOOK_KEY;
 
 const CACHE_TTL: Duration = Duration::from_secs(1);
 

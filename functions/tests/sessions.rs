@@ -288,3 +288,27 @@ async fn cors_allows_only_listed_origins() {
     let no = app.request(preflight("https://evil.example")).await;
     assert_eq!(no.header("access-control-allow-origin"), None);
 }
+
+#[tokio::test]
+async fn admin_lists_and_replays_dead_letters() {
+    let app = spawn_app().await;
+    let dl = wagate_core::ports::DeadLetter {
+        id: "evt_dead".into(),
+        session_id: "s".into(),
+        body: r#"{"id":"evt_dead"}"#.into(),
+        attempts: 8,
+        last_error: "webhook answered HTTP 500".into(),
+        failed_at: 1,
+    };
+    app.state.store.put_dead_letter(&dl).await.unwrap();
+    let list = app.get("/api/admin/dead-letters", ADMIN).await;
+    assert_eq!(list.body["count"], 1);
+    assert_eq!(list.body["deadLetters"][0]["lastError"], "webhook answered HTTP 500");
+    let before = app.state.queue.depth(names::EVENTS).await.unwrap();
+    let r = app.post("/api/admin/dead-letters/evt_dead/replay", ADMIN, json!({})).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(app.state.queue.depth(names::EVENTS).await.unwrap(), before + 1);
+    assert_eq!(app.get("/api/admin/dead-letters", ADMIN).await.body["count"], 0);
+    let again = app.post("/api/admin/dead-letters/evt_dead/replay", ADMIN, json!({})).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+}

@@ -24,6 +24,7 @@ pub struct CounterHit {
 
 /// An event whose webhook delivery gave up; an admin can list and replay it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeadLetter {
     /// The event id.
     pub id: String,

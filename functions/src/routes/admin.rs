@@ -9,7 +9,6 @@ use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use wagate_core::clock::now_ms;
-use wagate_core::ports::names;
 use wagate_core::{ApiKey, ApiKeyRecord, KeyId, Role};
 
 use crate::error::{ApiError, ApiResult};
@@ -185,17 +184,11 @@ async fn replay(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    let Some(dl) = state.store.take_dead_letter(&id).await? else {
+    if !wagate_core::dispatch::replay(state.store.as_ref(), state.queue.as_ref(), &id).await? {
         return Err(ApiError::not_found(
             "dead_letter_not_found",
             format!("dead letter '{id}' not found"),
         ));
-    };
-    let dedup = format!("{}:replay:{}", dl.id, now_ms());
-    if let Err(e) = state.queue.send(names::EVENTS, &dedup, &dl.body).await {
-        // Put it back so the replay can be tried again.
-        state.store.put_dead_letter(&dl).await?;
-        return Err(e.into());
     }
     Ok(axum::Json(json!({ "id": id, "replayed": true })))
 }
