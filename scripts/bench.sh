@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark of the enqueue path (auth + limits + validation + job + queue) of
-# `wagate local`, with wrk, at 64 and 256 connections; then request → `sent` latency on the
+# `wagate local`: open-loop at fixed rates (latency at a given load), then wrk at 64 and 256
+# connections (throughput at saturation); then request → `sent` latency on the
 # simulated network. Needs `wrk` (Debian package). Figures go to the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,32 +12,40 @@ PORT="${PORT:-4099}"
 DATA=$(mktemp -d)
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$DATA"' EXIT
 
-cargo build --release -p wagate-host --bin wagate
+cargo build --release -p wagate-host --bin wagate --example sent_latency --example enqueue_load
 KEY=bench-admin-key-0123456789
-# Limits high so they are counted but never refuse; pacing off so the worker keeps up.
-env DATA_DIR="$DATA" PORT="$PORT" ADMIN_API_KEY="$KEY" RATE_LIMIT_MAX=100000000 \
-    QUOTA_LIMIT=100000000 SPAM_COOLDOWN_MS=0 SEND_MIN_GAP_MS=0 SEND_JITTER_MS=0 \
-    RUST_LOG=warn WA_CONNECTOR=simulated ./target/release/wagate local &
-PID=$!
-for _ in $(seq 1 100); do curl -sf "localhost:$PORT/health/live" >/dev/null && break; sleep 0.1; done
 
+# start_wagate GAP_MS: a fresh `wagate local` with limits high (counted, never refusing).
+start_wagate() {
+  rm -rf "$DATA/db" && mkdir -p "$DATA/db"
+  env DATA_DIR="$DATA/db" PORT="$PORT" HOST=127.0.0.1 ADMIN_API_KEY="$KEY" RATE_LIMIT_MAX=100000000 \
+      QUOTA_LIMIT=100000000 SPAM_COOLDOWN_MS=0 SEND_MIN_GAP_MS="$1" SEND_JITTER_MS=0 \
+      RUST_LOG=warn WA_CONNECTOR=simulated ./target/release/wagate local &
+  PID=$!
+  for _ in $(seq 1 100); do curl -sf "localhost:$PORT/health/live" >/dev/null && break; sleep 0.1; done
+}
+
+# 1. Request → sent, pacing off: what the pipeline itself adds.
+start_wagate 0
+echo "== request → sent latency (simulated network, pacing off)"
+./target/release/examples/sent_latency "http://127.0.0.1:$PORT" "$KEY" 1000 100
+kill "$PID"; wait "$PID" 2>/dev/null || true
+
+# 2. The enqueue path under load, with the default pacing (1 send/s per session), so the
+#    figures are those of auth + limits + validation + job + queue.
+start_wagate 1000
 curl -sf "localhost:$PORT/api/sessions" -H "X-API-Key: $KEY" -H 'Content-Type: application/json' -d '{"sessionId":"bench"}' >/dev/null
-for _ in $(seq 1 50); do
-  curl -sf "localhost:$PORT/api/sessions/bench" -H "X-API-Key: $KEY" | grep -q '"qr":"' && break; sleep 0.1
-done
-curl -sf -X POST "localhost:$PORT/api/dev/sessions/bench/scan" -H "X-API-Key: $KEY" >/dev/null
-
 cat > "$DATA/post.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["X-API-Key"] = "$KEY"
 wrk.body = '{"sessionId":"bench","to":"628123456789","text":"load test"}'
 LUA
-
+for r in 500 1000 2000; do
+  echo "== POST /api/messages/text, open loop at $r/s"
+  ./target/release/examples/enqueue_load "http://127.0.0.1:$PORT" "$KEY" bench "$r" 10
+done
 for c in 64 256; do
   echo "== POST /api/messages/text, $c connections, $DURATION"
   wrk -t2 -c"$c" -d"$DURATION" --latency -s "$DATA/post.lua" "http://127.0.0.1:$PORT/api/messages/text"
 done
-
-echo "== request → sent latency (simulated network)"
-cargo run --release -q -p wagate-host --example sent_latency -- "http://127.0.0.1:$PORT" "$KEY"

@@ -286,6 +286,121 @@ pub async fn store_config_and_dead_letters(store: Arc<dyn Store>) {
     assert!(!store.list_dead_letters(100).await.unwrap().contains(&dl));
 }
 
+pub async fn store_counter_unhit_never_goes_below_zero_nor_into_a_new_window(
+    store: Arc<dyn Store>,
+) {
+    let key = format!("u:{}", random_token(8));
+    let t0 = now_ms();
+    // Taking back more than was counted must not bank spare hits.
+    store.unhit_counter(&key, t0).await.unwrap();
+    assert!(store.hit_counter(&key, 1, 1_000, t0).await.unwrap().allowed);
+    store.unhit_counter(&key, t0 + 1).await.unwrap();
+    store.unhit_counter(&key, t0 + 2).await.unwrap();
+    let a = store.hit_counter(&key, 1, 1_000, t0 + 3).await.unwrap();
+    assert!(a.allowed && a.count == 1);
+    assert!(!store.hit_counter(&key, 1, 1_000, t0 + 4).await.unwrap().allowed);
+    // An unhit after the window ended leaves the next window alone.
+    store.unhit_counter(&key, t0 + 1_000).await.unwrap();
+    let b = store.hit_counter(&key, 1, 1_000, t0 + 1_100).await.unwrap();
+    assert!(b.allowed && b.count == 1 && b.reset_at_ms == t0 + 2_100);
+    assert!(!store.hit_counter(&key, 1, 1_000, t0 + 1_200).await.unwrap().allowed);
+    // Keys are independent.
+    let other = format!("u:{}", random_token(8));
+    assert!(store.hit_counter(&other, 1, 1_000, t0 + 1_200).await.unwrap().allowed);
+}
+
+pub async fn store_concurrent_conditional_writes_have_one_winner(store: Arc<dyn Store>) {
+    let id = sid();
+    let idem = format!("idem:{}", random_token(8));
+    let now = now_ms();
+    let mut sessions = Vec::new();
+    let mut claims = Vec::new();
+    for i in 0..20 {
+        let (store, id, idem) = (store.clone(), id.clone(), idem.clone());
+        sessions.push(tokio::spawn({
+            let store = store.clone();
+            async move {
+                let s = Session::new(id, KeyId::from_string(format!("key_{i}")), now);
+                store.create_session(&s).await.unwrap()
+            }
+        }));
+        claims.push(tokio::spawn(async move {
+            store
+                .claim_idempotency(&idem, &format!("v{i}"), 60_000, now)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut created = 0;
+    for t in sessions {
+        created += usize::from(t.await.unwrap());
+    }
+    assert_eq!(created, 1);
+    let mut winners = 0;
+    let mut held = std::collections::HashSet::new();
+    for t in claims {
+        match t.await.unwrap() {
+            None => winners += 1,
+            Some(v) => {
+                held.insert(v);
+            }
+        }
+    }
+    assert_eq!(winners, 1);
+    assert_eq!(held.len(), 1, "every loser sees the winner's value");
+}
+
+pub async fn store_missing_records_report_false_or_none(store: Arc<dyn Store>) {
+    let id = sid();
+    assert!(store.get_session(&id).await.unwrap().is_none());
+    assert!(!store.delete_session(&id).await.unwrap());
+    assert!(
+        !store
+            .set_session_webhook(&id, Some("https://x.example"), None)
+            .await
+            .unwrap()
+    );
+    let job = text_job(&id);
+    assert!(store.get_job(&job.id).await.unwrap().is_none());
+    assert!(
+        !store
+            .update_job(&job.id, JobState::Sent, 1, None, Some(now_ms()))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_api_key(&KeyId::from_string(format!("key_{}", random_token(8))))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .take_dead_letter(&format!("evt_{}", random_token(8)))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn store_dead_letters_list_honours_the_limit(store: Arc<dyn Store>) {
+    let base = now_ms();
+    for i in 0..3 {
+        store
+            .put_dead_letter(&DeadLetter {
+                id: format!("evt_{}", random_token(8)),
+                session_id: "s".into(),
+                body: "{}".into(),
+                attempts: 1,
+                last_error: "timeout".into(),
+                failed_at: base + i,
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.list_dead_letters(2).await.unwrap().len(), 2);
+}
+
 // ---------------------------------------------------------------- queue
 
 fn qname(prefix: &str) -> String {
@@ -437,6 +552,91 @@ pub async fn queue_standard_delivers_several_and_missing_queues_are_not_found(
     queue.delete(&q).await.unwrap();
 }
 
+pub async fn queue_fifo_batch_comes_in_send_order(queue: Arc<dyn Queue>) {
+    let q = qname("b");
+    queue.create(&q, QueueSpec::FIFO).await.unwrap();
+    for i in 0..5 {
+        queue
+            .send(&q, &format!("m{i}"), &format!("{i}"))
+            .await
+            .unwrap();
+    }
+    let got = queue.receive(&q, 10, VIS, NOW).await.unwrap();
+    let bodies: Vec<_> = got.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies, ["0", "1", "2", "3", "4"]);
+    queue.send(&q, "m5", "5").await.unwrap();
+    assert!(
+        queue.receive(&q, 10, VIS, NOW).await.unwrap().is_empty(),
+        "the head is in flight"
+    );
+}
+
+pub async fn queue_stale_receipts_do_not_touch_a_redelivered_message(queue: Arc<dyn Queue>) {
+    let q = qname("r");
+    queue.create(&q, QueueSpec::STANDARD).await.unwrap();
+    queue.send(&q, "m", "x").await.unwrap();
+    let first = queue
+        .receive(&q, 1, Duration::from_millis(200), NOW)
+        .await
+        .unwrap()
+        .remove(0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = queue.receive(&q, 1, VIS, NOW).await.unwrap().remove(0);
+    // Had either call reached the message, it would be visible again now.
+    queue.nack(&q, &first.receipt, Duration::ZERO).await.unwrap();
+    queue
+        .extend(&q, &first.receipt, Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(queue.receive(&q, 1, VIS, NOW).await.unwrap().is_empty());
+    // A receipt nobody ever had is a no-op too.
+    queue.ack(&q, "no-such-receipt").await.unwrap();
+    assert_eq!(queue.depth(&q).await.unwrap(), 1);
+    queue.ack(&q, &second.receipt).await.unwrap();
+    assert_eq!(queue.depth(&q).await.unwrap(), 0);
+}
+
+pub async fn queue_depth_counts_in_flight_and_delayed_messages(queue: Arc<dyn Queue>) {
+    let q = qname("c");
+    queue.create(&q, QueueSpec::STANDARD).await.unwrap();
+    assert_eq!(queue.depth(&q).await.unwrap(), 0);
+    for i in 0..3 {
+        queue.send(&q, &format!("m{i}"), "x").await.unwrap();
+    }
+    let got = queue.receive(&q, 2, VIS, NOW).await.unwrap();
+    assert_eq!(got.len(), 2);
+    queue
+        .nack(&q, &got[0].receipt, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(queue.depth(&q).await.unwrap(), 3);
+    queue.ack(&q, &got[1].receipt).await.unwrap();
+    assert_eq!(queue.depth(&q).await.unwrap(), 2);
+}
+
+pub async fn queue_delete_drops_every_message(queue: Arc<dyn Queue>) {
+    let q = qname("x");
+    queue.create(&q, QueueSpec::FIFO).await.unwrap();
+    for i in 0..3 {
+        queue.send(&q, &format!("m{i}"), "old").await.unwrap();
+    }
+    queue.receive(&q, 1, VIS, NOW).await.unwrap();
+    queue.delete(&q).await.unwrap();
+    assert!(matches!(
+        queue.receive(&q, 1, VIS, NOW).await,
+        Err(PortError::NotFound(_))
+    ));
+    // Created again, it starts empty: nothing old, visible or in flight, is left.
+    queue.create(&q, QueueSpec::FIFO).await.unwrap();
+    assert_eq!(queue.depth(&q).await.unwrap(), 0);
+    queue.send(&q, "new", "new").await.unwrap();
+    let got = queue.receive(&q, 10, VIS, NOW).await.unwrap();
+    assert_eq!(
+        got.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        ["new"]
+    );
+}
+
 // ---------------------------------------------------------------- blobs
 
 pub async fn blobs_put_get_overwrite_delete_list(blobs: Arc<dyn Blobs>) {
@@ -462,12 +662,42 @@ pub async fn blobs_put_get_overwrite_delete_list(blobs: Arc<dyn Blobs>) {
 }
 
 pub async fn blobs_refuse_keys_that_could_escape(blobs: Arc<dyn Blobs>) {
-    for bad in ["../x", "/abs", "a//b", "", "a/../b", "a/./b", "sp ace"] {
+    for bad in [
+        "../x", "/abs", "a//b", "", "a/../b", "a/./b", "sp ace", "..", "a/", "a\\b",
+    ] {
         assert!(
             blobs.put(bad, Bytes::from_static(b"x")).await.is_err(),
-            "{bad:?}"
+            "put {bad:?}"
         );
+        assert!(blobs.get(bad).await.is_err(), "get {bad:?}");
+        assert!(blobs.delete(bad).await.is_err(), "delete {bad:?}");
     }
+}
+
+pub async fn blobs_list_matches_by_string_prefix_and_missing_keys_are_none(
+    blobs: Arc<dyn Blobs>,
+) {
+    let p = format!("t{}", random_token(8));
+    let big = Bytes::from(vec![7u8; 1 << 20]);
+    for k in [
+        format!("{p}/a/one.bin"),
+        format!("{p}/ab.txt"),
+        format!("{p}x/c"),
+    ] {
+        blobs.put(&k, big.clone()).await.unwrap();
+    }
+    assert_eq!(blobs.get(&format!("{p}/ab.txt")).await.unwrap(), Some(big));
+    assert_eq!(
+        blobs.list(&format!("{p}/a")).await.unwrap(),
+        vec![format!("{p}/a/one.bin"), format!("{p}/ab.txt")]
+    );
+    assert_eq!(blobs.list(&format!("{p}/")).await.unwrap().len(), 2);
+    assert_eq!(blobs.list(&p).await.unwrap().len(), 3);
+    assert!(blobs.list(&format!("{p}/zz")).await.unwrap().is_empty());
+    assert!(blobs.get(&format!("{p}/nope")).await.unwrap().is_none());
+    // A "directory" of other keys is not a blob.
+    assert!(blobs.get(&format!("{p}/a")).await.unwrap().is_none());
+    blobs.delete(&format!("{p}/nope")).await.unwrap();
 }
 
 /// Expands every store case into a `#[tokio::test]`; `$make` is an async expression that
@@ -478,7 +708,10 @@ macro_rules! store_contract_tests {
         $crate::contract_cases!($make; store_keys_roundtrip_by_hash, store_session_create_is_conditional,
             store_sessions_list_by_owner_update_and_delete, store_job_create_is_conditional_and_updates_state,
             store_idempotency_returns_the_first_value_until_it_expires, store_counter_window_semantics,
-            store_concurrent_counter_hits_never_pass_the_limit, store_config_and_dead_letters);
+            store_concurrent_counter_hits_never_pass_the_limit, store_config_and_dead_letters,
+            store_counter_unhit_never_goes_below_zero_nor_into_a_new_window,
+            store_concurrent_conditional_writes_have_one_winner,
+            store_missing_records_report_false_or_none, store_dead_letters_list_honours_the_limit);
     };
 }
 
@@ -489,7 +722,9 @@ macro_rules! queue_contract_tests {
         $crate::contract_cases!($make; queue_send_receive_ack, queue_dedup_ignores_a_repeated_id,
             queue_fifo_head_in_flight_blocks_the_rest, queue_visibility_timeout_redelivers_with_a_new_receipt,
             queue_nack_delays_and_extend_keeps_hidden, queue_long_poll_returns_when_a_message_arrives,
-            queue_standard_delivers_several_and_missing_queues_are_not_found);
+            queue_standard_delivers_several_and_missing_queues_are_not_found,
+            queue_fifo_batch_comes_in_send_order, queue_stale_receipts_do_not_touch_a_redelivered_message,
+            queue_depth_counts_in_flight_and_delayed_messages, queue_delete_drops_every_message);
     };
 }
 
@@ -497,7 +732,8 @@ macro_rules! queue_contract_tests {
 #[macro_export]
 macro_rules! blobs_contract_tests {
     ($make:expr) => {
-        $crate::contract_cases!($make; blobs_put_get_overwrite_delete_list, blobs_refuse_keys_that_could_escape);
+        $crate::contract_cases!($make; blobs_put_get_overwrite_delete_list, blobs_refuse_keys_that_could_escape,
+            blobs_list_matches_by_string_prefix_and_missing_keys_are_none);
     };
 }
 

@@ -106,7 +106,7 @@ async fn everything_survives_a_reopen_and_in_flight_messages_come_back() {
             .unwrap()
             .is_empty()
     );
-    assert_eq!(b.release_inflight().unwrap(), 1);
+    assert_eq!(b.release_inflight().await.unwrap(), 1);
     let again = b
         .queue()
         .receive("send-keep", 1, Duration::from_secs(30), Duration::ZERO)

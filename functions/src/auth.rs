@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use wagate_core::clock::now_ms;
 use wagate_core::policy::{self, LimitStatus};
-use wagate_core::{ApiKey, KeyId, Role, Session};
+use wagate_core::{ApiKey, ApiKeyRecord, KeyHash, KeyId, Role, Session};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -61,7 +61,16 @@ pub async fn authenticate(
     };
     let key = ApiKey::new(raw.to_str().unwrap_or_default().trim().to_owned());
     let hash = key.hash();
-    let record = state.store.api_key_by_hash(&hash).await?;
+    let record = match state.keys.get(&hash) {
+        Some(rec) => Some(rec),
+        None => {
+            let rec = state.store.api_key_by_hash(&hash).await?;
+            if let Some(r) = &rec {
+                state.keys.put(r);
+            }
+            rec
+        }
+    };
     let Some(record) = record.filter(|r| r.hash.ct_eq(&hash)) else {
         return Err(ApiError::new(
             axum::http::StatusCode::UNAUTHORIZED,
@@ -132,6 +141,43 @@ pub fn insert_limit_headers(headers: &mut HeaderMap, prefix: &str, st: &LimitSta
     for (k, v) in limit_headers(prefix, st) {
         if let Ok(v) = HeaderValue::from_str(&v) {
             headers.insert(k, v);
+        }
+    }
+}
+
+/// How long a known key is trusted without asking the store again. A key revoked through
+/// another process keeps working here for at most this long.
+const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+const KEY_CACHE_MAX: usize = 10_000;
+
+/// Known keys by hash, so most requests cost no store read for authentication. Only keys
+/// that exist are cached (a flood of wrong keys cannot grow it).
+#[derive(Debug, Default)]
+pub struct KeyCache {
+    map: std::sync::Mutex<std::collections::HashMap<KeyHash, (ApiKeyRecord, std::time::Instant)>>,
+}
+
+impl KeyCache {
+    fn get(&self, hash: &KeyHash) -> Option<ApiKeyRecord> {
+        let map = self.map.lock().ok()?;
+        map.get(hash)
+            .filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL)
+            .map(|(rec, _)| rec.clone())
+    }
+
+    fn put(&self, rec: &ApiKeyRecord) {
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() >= KEY_CACHE_MAX {
+                map.clear();
+            }
+            map.insert(rec.hash, (rec.clone(), std::time::Instant::now()));
+        }
+    }
+
+    /// Drops a revoked key at once (in this process).
+    pub fn forget(&self, id: &KeyId) {
+        if let Ok(mut map) = self.map.lock() {
+            map.retain(|_, (rec, _)| &rec.id != id);
         }
     }
 }

@@ -8,6 +8,7 @@ use wagate_core::clock::now_ms;
 use wagate_core::ports::{Blobs, Queue, QueueSpec, Store, names};
 use wagate_core::{ApiKey, ApiKeyRecord, Role};
 
+use crate::auth::KeyCache;
 use crate::config::ApiConfig;
 use crate::settings::SettingsCache;
 
@@ -18,6 +19,7 @@ pub struct AppState {
     pub blobs: Arc<dyn Blobs>,
     pub config: Arc<ApiConfig>,
     pub settings: Arc<SettingsCache>,
+    pub keys: Arc<KeyCache>,
     pub started: Instant,
 }
 
@@ -43,6 +45,7 @@ impl AppState {
             blobs,
             config: Arc::new(config),
             settings,
+            keys: Arc::default(),
             started: Instant::now(),
         }
     }

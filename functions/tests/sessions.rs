@@ -303,12 +303,25 @@ async fn admin_lists_and_replays_dead_letters() {
     app.state.store.put_dead_letter(&dl).await.unwrap();
     let list = app.get("/api/admin/dead-letters", ADMIN).await;
     assert_eq!(list.body["count"], 1);
-    assert_eq!(list.body["deadLetters"][0]["lastError"], "webhook answered HTTP 500");
+    assert_eq!(
+        list.body["deadLetters"][0]["lastError"],
+        "webhook answered HTTP 500"
+    );
     let before = app.state.queue.depth(names::EVENTS).await.unwrap();
-    let r = app.post("/api/admin/dead-letters/evt_dead/replay", ADMIN, json!({})).await;
+    let r = app
+        .post("/api/admin/dead-letters/evt_dead/replay", ADMIN, json!({}))
+        .await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(app.state.queue.depth(names::EVENTS).await.unwrap(), before + 1);
-    assert_eq!(app.get("/api/admin/dead-letters", ADMIN).await.body["count"], 0);
-    let again = app.post("/api/admin/dead-letters/evt_dead/replay", ADMIN, json!({})).await;
+    assert_eq!(
+        app.state.queue.depth(names::EVENTS).await.unwrap(),
+        before + 1
+    );
+    assert_eq!(
+        app.get("/api/admin/dead-letters", ADMIN).await.body["count"],
+        0
+    );
+    let again = app
+        .post("/api/admin/dead-letters/evt_dead/replay", ADMIN, json!({}))
+        .await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
 }

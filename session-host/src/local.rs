@@ -104,7 +104,7 @@ pub async fn start(mut cfg: LocalConfig) -> anyhow::Result<Running> {
         },
     )?;
     // One process owns the file: whatever was in flight belonged to a process that died.
-    let released = backend.release_inflight()?;
+    let released = backend.release_inflight().await?;
     if released > 0 {
         tracing::info!(
             released,

@@ -159,11 +159,9 @@ async fn delete_key(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    if !state
-        .store
-        .delete_api_key(&KeyId::from_string(id.clone()))
-        .await?
-    {
+    let key_id = KeyId::from_string(id.clone());
+    state.keys.forget(&key_id);
+    if !state.store.delete_api_key(&key_id).await? {
         return Err(ApiError::not_found(
             "key_not_found",
             format!("key '{id}' not found"),

@@ -1,45 +1,89 @@
 //! Blobs as files under `<data_dir>/blobs/`. Writes go to a temp file renamed into place, so a
 //! reader never sees half a blob; keys are checked so none can escape the directory.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 
 use crate::ports::{Blobs, PortError, PortResult};
 
+/// Temp files start with a character no valid key segment can contain, so a temp file is
+/// never mistaken for a blob (by `get` or `list`) and never collides with one.
+const TMP_PREFIX: &str = "~tmp-";
+
 #[derive(Debug, Clone)]
 pub struct FsBlobs {
     root: PathBuf,
+    /// fsync each blob (and its directory) before `put` returns: with `synchronous_full`, a
+    /// power cut loses no stored blob either. A killed process loses nothing either way.
+    durable: bool,
+}
+
+/// Whether `key` is non-empty `/`-separated segments of `[A-Za-z0-9._-]`, none `.` or `..`.
+fn valid_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        })
+}
+
+fn io(e: std::io::Error) -> PortError {
+    PortError::Backend(anyhow::Error::new(e).context("blob file"))
+}
+
+/// Runs blocking file-system work off the async runtime.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> PortResult<T> + Send + 'static,
+) -> PortResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| PortError::Backend(anyhow::anyhow!("blob task failed: {e}")))?
 }
 
 impl FsBlobs {
-    pub fn new(root: PathBuf) -> anyhow::Result<Self> {
+    pub fn new(root: PathBuf, durable: bool) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&root)?;
-        Ok(Self { root })
+        Ok(Self { root, durable })
     }
 
     fn path(&self, key: &str) -> PortResult<PathBuf> {
-        let ok = !key.is_empty()
-            && key.split('/').all(|seg| {
-                !seg.is_empty()
-                    && seg != "."
-                    && seg != ".."
-                    && seg
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
-            });
-        if !ok {
+        if !valid_key(key) {
             return Err(PortError::Backend(anyhow::anyhow!(
-                "invalid blob key {key:?}"
+                "invalid blob key {key:?}: expected `/`-separated segments of [A-Za-z0-9._-], \
+                 none empty, `.` or `..`"
             )));
         }
         Ok(self.root.join(key))
     }
 }
 
-fn io(e: std::io::Error) -> PortError {
-    PortError::Backend(anyhow::Error::new(e).context("blob file"))
+fn write_atomically(dir: &Path, path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!("{TMP_PREFIX}{}", crate::random_token(12)));
+    let written = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        if durable {
+            file.sync_all()?;
+        }
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
+    if durable {
+        // The rename itself is only durable once the directory entry is.
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -48,22 +92,25 @@ impl Blobs for FsBlobs {
         let path = self.path(key)?;
         let dir = path
             .parent()
-            .map(PathBuf::from)
-            .unwrap_or_else(|| self.root.clone());
-        tokio::fs::create_dir_all(&dir).await.map_err(io)?;
-        let tmp = dir.join(format!(".tmp-{}", crate::random_token(12)));
-        tokio::fs::write(&tmp, &bytes).await.map_err(io)?;
-        if let Err(e) = tokio::fs::rename(&tmp, &path).await {
-            let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(io(e));
-        }
-        Ok(())
+            .map_or_else(|| self.root.clone(), Path::to_path_buf);
+        let durable = self.durable;
+        blocking(move || write_atomically(&dir, &path, &bytes, durable).map_err(io)).await
     }
 
     async fn get(&self, key: &str) -> PortResult<Option<Bytes>> {
         match tokio::fs::read(self.path(key)?).await {
             Ok(b) => Ok(Some(Bytes::from(b))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            // A key that names a directory ("a" when "a/b" exists) holds no blob, as on S3.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound
+                        | std::io::ErrorKind::IsADirectory
+                        | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(io(e)),
         }
     }
@@ -71,21 +118,44 @@ impl Blobs for FsBlobs {
     async fn delete(&self, key: &str) -> PortResult<()> {
         match tokio::fs::remove_file(self.path(key)?).await {
             Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound
+                        | std::io::ErrorKind::IsADirectory
+                        | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(io(e)),
         }
     }
 
     async fn list(&self, prefix: &str) -> PortResult<Vec<String>> {
+        // Keys match by plain string prefix, as on S3 ("a/b" lists "a/b/c" and "a/bc"), but
+        // the walk starts at the deepest directory the prefix names.
+        let start = match prefix.rfind('/') {
+            Some(i) if valid_key(&prefix[..i]) => self.root.join(&prefix[..i]),
+            Some(_) => return Ok(Vec::new()),
+            None => self.root.clone(),
+        };
         let root = self.root.clone();
         let prefix = prefix.to_owned();
-        tokio::task::spawn_blocking(move || {
+        blocking(move || {
             let mut out = Vec::new();
-            let mut stack = vec![root.clone()];
+            let mut stack = vec![start];
             while let Some(dir) = stack.pop() {
                 let entries = match std::fs::read_dir(&dir) {
                     Ok(e) => e,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                        ) =>
+                    {
+                        continue;
+                    }
                     Err(e) => return Err(io(e)),
                 };
                 for entry in entries {
@@ -95,15 +165,16 @@ impl Blobs for FsBlobs {
                         stack.push(path);
                         continue;
                     }
-                    let Ok(rel) = path.strip_prefix(&root) else {
+                    let Some(key) = path
+                        .strip_prefix(&root)
+                        .ok()
+                        .and_then(|rel| rel.to_str())
+                        .map(|rel| rel.replace('\\', "/"))
+                    else {
                         continue;
                     };
-                    let key = rel.to_string_lossy().replace('\\', "/");
-                    let is_tmp = key
-                        .rsplit('/')
-                        .next()
-                        .is_some_and(|n| n.starts_with(".tmp-"));
-                    if !is_tmp && key.starts_with(&prefix) {
+                    // Temp files (and anything else that is not a valid key) are not blobs.
+                    if valid_key(&key) && key.starts_with(&prefix) {
                         out.push(key);
                     }
                 }
@@ -112,6 +183,5 @@ impl Blobs for FsBlobs {
             Ok(out)
         })
         .await
-        .map_err(|e| PortError::Backend(anyhow::anyhow!("blob listing failed: {e}")))?
     }
 }

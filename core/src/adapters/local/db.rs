@@ -1,8 +1,11 @@
-//! The SQLite connection: opened once, schema migrated by `user_version`, used from async code
-//! through `spawn_blocking` so a slow disk never stalls the runtime.
+//! The SQLite connection: opened once, schema migrated by `PRAGMA user_version`, and owned by
+//! one dedicated thread that runs every operation. Async code only sends closures and awaits
+//! the answer, so a slow disk never stalls the runtime, and operations that arrive together
+//! share one commit (group commit).
 
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::Context;
 use rusqlite::{Connection, TransactionBehavior};
@@ -10,7 +13,11 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::LocalOptions;
 use crate::ports::{PortError, PortResult};
 
-const SCHEMA: &[&str] = &[r#"
+/// The schema, one step per `user_version`: a file at version N runs steps N+1.. on open.
+/// Steps are only ever appended.
+const SCHEMA: &[&str] = &[
+    // 1: the first schema.
+    r#"
 CREATE TABLE api_keys (
     hash TEXT PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
@@ -85,12 +92,30 @@ CREATE TABLE messages (
 );
 CREATE INDEX messages_live ON messages(queue, acked_at, seq);
 CREATE INDEX messages_receipt ON messages(receipt) WHERE receipt IS NOT NULL;
-"#];
+"#,
+    // 2: expired counters and idempotency records are purged now and then; find them by index.
+    r#"
+CREATE INDEX counters_by_reset ON counters(reset_at);
+CREATE INDEX idempotency_by_expiry ON idempotency(expires_at);
+"#,
+];
+
+type Finish = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
+type Task = Box<dyn FnOnce(&Connection) -> Finish + Send>;
+
+/// Most operations one commit may carry.
+const MAX_BATCH: usize = 256;
 
 /// A shared handle on the database file.
+///
+/// One thread owns the connection and runs every operation (group commit): it takes all the
+/// operations waiting, runs each in its own savepoint inside one `BEGIN IMMEDIATE`
+/// transaction, commits once, and only then answers each caller. Under load many requests
+/// share a commit; alone, an operation is one transaction as usual. An operation that fails
+/// rolls back its own savepoint only; a failed commit fails every operation of the batch.
 #[derive(Clone)]
 pub struct Db {
-    conn: Arc<Mutex<Connection>>,
+    tasks: std::sync::mpsc::Sender<Task>,
     path: Arc<str>,
 }
 
@@ -115,53 +140,109 @@ impl Db {
                 "NORMAL"
             },
         )?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.set_prepared_statement_cache_capacity(64);
         migrate(&mut conn).with_context(|| format!("migrating {}", path.display()))?;
+        let (tasks, rx) = std::sync::mpsc::channel::<Task>();
+        std::thread::Builder::new()
+            .name("wagate-db".into())
+            .spawn(move || serve(&conn, &rx))
+            .context("starting the database thread")?;
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            tasks,
             path: path.display().to_string().into(),
         })
     }
 
-    /// Runs `f` on the connection off the async runtime.
+    /// Runs `f` on the database thread, in a savepoint of the current batch, and answers once
+    /// the batch is committed. `f` is atomic: on error its changes are rolled back.
     pub async fn call<T, F>(&self, f: F) -> PortResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| PortError::Backend(anyhow::anyhow!("database task failed: {e}")))?
-        .map_err(map_err)
+        let (tx, rx) = tokio::sync::oneshot::channel::<PortResult<T>>();
+        let task: Task = Box::new(move |conn| {
+            let result = in_savepoint(conn, f);
+            Box::new(move |commit_error| {
+                let result = match commit_error {
+                    Some(e) => Err(map_ref(e)),
+                    None => result.map_err(map_err),
+                };
+                let _ = tx.send(result);
+            })
+        });
+        self.tasks
+            .send(task)
+            .map_err(|_| PortError::Backend(anyhow::anyhow!("the database thread has stopped")))?;
+        rx.await.map_err(|_| {
+            PortError::Backend(anyhow::anyhow!("the database thread dropped an operation"))
+        })?
     }
 
-    /// Runs `f` in an immediate (write-locking) transaction, committed when `f` succeeds.
+    /// The same as [`Db::call`]; kept as a name for read-modify-write operations.
     pub async fn write<T, F>(&self, f: F) -> PortResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T> + Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        self.call(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let out = f(&tx)?;
-            tx.commit()?;
-            Ok(out)
-        })
-        .await
+        self.call(f).await
     }
+}
 
-    /// The same as [`Db::call`], from blocking code.
-    pub fn call_blocking<T>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
-    ) -> anyhow::Result<T> {
-        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(f(&mut guard)?)
+fn in_savepoint<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.execute_batch("SAVEPOINT op")?;
+    // A panicking operation must not take the database thread (and every later caller) down
+    // with it: it fails alone, like an operation returning an error.
+    let out = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
+        .unwrap_or(Err(rusqlite::Error::UnwindingPanic))
+        .and_then(|v| conn.execute_batch("RELEASE op").map(|()| v));
+    if out.is_err() {
+        let _ = conn.execute_batch("ROLLBACK TO op; RELEASE op");
+    }
+    out
+}
+
+/// The database thread: batches waiting operations into one transaction each.
+fn serve(conn: &Connection, rx: &std::sync::mpsc::Receiver<Task>) {
+    while let Ok(first) = rx.recv() {
+        // A transaction left open by a failed commit of an earlier batch would turn every
+        // later `BEGIN` into an error; start from a clean state.
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        // If the write lock cannot be had (another process holds it past busy_timeout), each
+        // savepoint runs as a transaction of its own and reports its own outcome.
+        let in_tx = conn.execute_batch("BEGIN IMMEDIATE").is_ok();
+        let mut finish = vec![first(conn)];
+        while finish.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(task) => finish.push(task(conn)),
+                Err(_) => break,
+            }
+        }
+        let commit_error = if in_tx {
+            conn.execute_batch("COMMIT").err()
+        } else {
+            None
+        };
+        if commit_error.is_some() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for f in finish {
+            f(commit_error.as_ref());
+        }
+    }
+}
+
+fn map_ref(e: &rusqlite::Error) -> PortError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            PortError::Throttled
+        }
+        _ => PortError::Backend(anyhow::anyhow!("sqlite commit failed: {e}")),
     }
 }
 
@@ -174,13 +255,26 @@ fn map_err(e: rusqlite::Error) -> PortError {
     }
 }
 
-fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    for (i, step) in SCHEMA.iter().enumerate().skip(version.max(0) as usize) {
-        let tx = conn.transaction()?;
+/// Brings the file up to the latest schema, one step per transaction. The version is read
+/// inside an immediate transaction, so two processes opening a new file at once cannot both
+/// run the same step.
+fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let version = usize::try_from(version).unwrap_or(0);
+        if version > SCHEMA.len() {
+            anyhow::bail!(
+                "the database is at schema version {version}, newer than this wagate knows ({}); \
+                 run a newer wagate",
+                SCHEMA.len()
+            );
+        }
+        let Some(step) = SCHEMA.get(version) else {
+            return Ok(());
+        };
         tx.execute_batch(step)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.pragma_update(None, "user_version", (version + 1) as i64)?;
         tx.commit()?;
     }
-    Ok(())
 }

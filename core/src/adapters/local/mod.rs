@@ -10,6 +10,8 @@ mod store;
 use std::path::Path;
 use std::sync::Arc;
 
+use anyhow::Context;
+
 pub use blobs::FsBlobs;
 pub use db::Db;
 pub use queue::SqliteQueue;
@@ -20,8 +22,8 @@ use crate::ports::{Blobs, Queue, Store};
 /// How the database file is opened.
 #[derive(Debug, Clone, Default)]
 pub struct LocalOptions {
-    /// `synchronous=FULL`: fsync every commit, so even a power cut loses nothing. The default
-    /// (`NORMAL` in WAL mode) already survives a killed process.
+    /// `synchronous=FULL`: fsync every commit (and every blob written), so even a power cut
+    /// loses nothing. The default (`NORMAL` in WAL mode) already survives a killed process.
     pub synchronous_full: bool,
 }
 
@@ -45,24 +47,28 @@ impl std::fmt::Debug for LocalBackend {
 impl LocalBackend {
     /// Opens (creating if needed) `<data_dir>/wagate.db` and `<data_dir>/blobs/`.
     pub fn open(data_dir: &Path, opts: LocalOptions) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(data_dir)?;
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating {}", data_dir.display()))?;
         let db = Db::open(&data_dir.join("wagate.db"), &opts)?;
         Ok(Self {
             store: Arc::new(SqliteStore::new(db.clone())),
             queue: Arc::new(SqliteQueue::new(db.clone())),
-            blobs: Arc::new(FsBlobs::new(data_dir.join("blobs"))?),
+            blobs: Arc::new(FsBlobs::new(data_dir.join("blobs"), opts.synchronous_full)?),
             db,
         })
     }
 
+    /// The state store (keys, sessions, jobs, counters, config, …) in the database file.
     pub fn store(&self) -> Arc<dyn Store> {
         self.store.clone()
     }
 
+    /// The durable queues, in the same database file.
     pub fn queue(&self) -> Arc<dyn Queue> {
         self.queue.clone()
     }
 
+    /// The blob directory.
     pub fn blobs(&self) -> Arc<dyn Blobs> {
         self.blobs.clone()
     }
@@ -70,7 +76,7 @@ impl LocalBackend {
     /// Makes every in-flight (received, not acked) queue message visible again at once.
     /// `wagate local` calls it at startup: a single process owns the file, so anything in
     /// flight belonged to a process that died. Returns how many were released.
-    pub fn release_inflight(&self) -> anyhow::Result<u64> {
-        self.queue.release_inflight()
+    pub async fn release_inflight(&self) -> anyhow::Result<u64> {
+        self.queue.release_inflight().await
     }
 }

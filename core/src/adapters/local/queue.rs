@@ -48,11 +48,16 @@ impl SqliteQueue {
         map.entry(queue.to_owned()).or_default().clone()
     }
 
-    pub fn release_inflight(&self) -> anyhow::Result<u64> {
-        self.db.call_blocking(|c| {
-            c.execute("UPDATE messages SET visible_at = 0, receipt = NULL WHERE acked_at IS NULL AND receipt IS NOT NULL", [])
-                .map(|n| n as u64)
-        })
+    /// Makes every received, unacked message visible at once (see
+    /// [`super::LocalBackend::release_inflight`]).
+    pub async fn release_inflight(&self) -> anyhow::Result<u64> {
+        Ok(self
+            .db
+            .call(|c| {
+                c.execute("UPDATE messages SET visible_at = 0, receipt = NULL WHERE acked_at IS NULL AND receipt IS NOT NULL", [])
+                    .map(|n| n as u64)
+            })
+            .await?)
     }
 
     async fn try_receive(
@@ -135,7 +140,15 @@ impl Queue for SqliteQueue {
                 tx.execute("DELETE FROM queues WHERE name = ?1", [&q])
             })
             .await?;
-        self.waker(queue).notify_waiters();
+        // Wake long polls so they see the queue is gone, and forget its waker.
+        let waker = self
+            .wakers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(queue);
+        if let Some(w) = waker {
+            w.notify_waiters();
+        }
         Ok(())
     }
 

@@ -1,7 +1,9 @@
 //! The `Store` port on SQLite. Documents (a job's message, a session's account) are JSON
-//! columns; what is queried or updated has a column of its own. Read-modify-write operations
-//! (counters, idempotency) run in immediate transactions, so processes sharing the file stay
-//! correct.
+//! columns; what is queried or updated has a column of its own. Every operation runs inside
+//! an immediate (write-locking) transaction (see `db.rs`), so read-modify-write operations
+//! (counters, idempotency) stay correct even with several processes sharing the file.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Row, params};
@@ -15,15 +17,39 @@ use crate::{
     SessionStatus,
 };
 
-#[derive(Debug, Clone)]
+/// Every this many counter hits or idempotency claims, expired rows are purged (lazily, so
+/// no timer is needed and an idle process does no work).
+const PURGE_EVERY: u64 = 1024;
+
+#[derive(Debug)]
 pub struct SqliteStore {
     db: Db,
+    ticks: AtomicU64,
 }
 
 impl SqliteStore {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self {
+            db,
+            ticks: AtomicU64::new(1),
+        }
     }
+
+    /// Whether this call should also purge expired counters and idempotency records.
+    fn purge_due(&self) -> bool {
+        self.ticks
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(PURGE_EVERY)
+    }
+}
+
+/// Drops counters whose window has ended and idempotency records that have expired.
+fn purge_expired(c: &rusqlite::Connection, now_ms: i64) -> rusqlite::Result<()> {
+    c.prepare_cached("DELETE FROM counters WHERE reset_at <= ?1")?
+        .execute([now_ms])?;
+    c.prepare_cached("DELETE FROM idempotency WHERE expires_at <= ?1")?
+        .execute([now_ms])?;
+    Ok(())
 }
 
 /// A column that holds something wagate wrote but that no longer parses.
@@ -308,8 +334,12 @@ impl Store for SqliteStore {
         now_ms: i64,
     ) -> PortResult<Option<String>> {
         let (key, value) = (key.to_owned(), value.to_owned());
+        let purge = self.purge_due();
         self.db
             .write(move |tx| {
+                if purge {
+                    purge_expired(tx, now_ms)?;
+                }
                 let held: Option<(String, i64)> = tx
                     .prepare_cached("SELECT value, expires_at FROM idempotency WHERE key = ?1")?
                     .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -350,8 +380,12 @@ impl Store for SqliteStore {
         now_ms: i64,
     ) -> PortResult<CounterHit> {
         let key = key.to_owned();
+        let purge = self.purge_due();
         self.db
             .write(move |tx| {
+                if purge {
+                    purge_expired(tx, now_ms)?;
+                }
                 let row: Option<(i64, i64)> = tx
                     .prepare_cached("SELECT count, reset_at FROM counters WHERE key = ?1")?
                     .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))
