@@ -298,15 +298,33 @@ pub async fn store_counter_unhit_never_goes_below_zero_nor_into_a_new_window(
     store.unhit_counter(&key, t0 + 2).await.unwrap();
     let a = store.hit_counter(&key, 1, 1_000, t0 + 3).await.unwrap();
     assert!(a.allowed && a.count == 1);
-    assert!(!store.hit_counter(&key, 1, 1_000, t0 + 4).await.unwrap().allowed);
+    assert!(
+        !store
+            .hit_counter(&key, 1, 1_000, t0 + 4)
+            .await
+            .unwrap()
+            .allowed
+    );
     // An unhit after the window ended leaves the next window alone.
     store.unhit_counter(&key, t0 + 1_000).await.unwrap();
     let b = store.hit_counter(&key, 1, 1_000, t0 + 1_100).await.unwrap();
     assert!(b.allowed && b.count == 1 && b.reset_at_ms == t0 + 2_100);
-    assert!(!store.hit_counter(&key, 1, 1_000, t0 + 1_200).await.unwrap().allowed);
+    assert!(
+        !store
+            .hit_counter(&key, 1, 1_000, t0 + 1_200)
+            .await
+            .unwrap()
+            .allowed
+    );
     // Keys are independent.
     let other = format!("u:{}", random_token(8));
-    assert!(store.hit_counter(&other, 1, 1_000, t0 + 1_200).await.unwrap().allowed);
+    assert!(
+        store
+            .hit_counter(&other, 1, 1_000, t0 + 1_200)
+            .await
+            .unwrap()
+            .allowed
+    );
 }
 
 pub async fn store_concurrent_conditional_writes_have_one_winner(store: Arc<dyn Store>) {
@@ -583,7 +601,10 @@ pub async fn queue_stale_receipts_do_not_touch_a_redelivered_message(queue: Arc<
     tokio::time::sleep(Duration::from_millis(300)).await;
     let second = queue.receive(&q, 1, VIS, NOW).await.unwrap().remove(0);
     // Had either call reached the message, it would be visible again now.
-    queue.nack(&q, &first.receipt, Duration::ZERO).await.unwrap();
+    queue
+        .nack(&q, &first.receipt, Duration::ZERO)
+        .await
+        .unwrap();
     queue
         .extend(&q, &first.receipt, Duration::ZERO)
         .await
@@ -674,9 +695,7 @@ pub async fn blobs_refuse_keys_that_could_escape(blobs: Arc<dyn Blobs>) {
     }
 }
 
-pub async fn blobs_list_matches_by_string_prefix_and_missing_keys_are_none(
-    blobs: Arc<dyn Blobs>,
-) {
+pub async fn blobs_list_matches_by_string_prefix_and_missing_keys_are_none(blobs: Arc<dyn Blobs>) {
     let p = format!("t{}", random_token(8));
     let big = Bytes::from(vec![7u8; 1 << 20]);
     for k in [

@@ -17,7 +17,9 @@ async fn main() -> anyhow::Result<()> {
     };
     let rate: u64 = args.get(4).map_or(Ok(1000), |s| s.parse())?;
     let secs: u64 = args.get(5).map_or(Ok(10), |s| s.parse())?;
-    let client = reqwest::Client::builder().pool_max_idle_per_host(512).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(512)
+        .build()?;
     let url = format!("{base}/api/messages/text");
     let body = json!({ "sessionId": session, "to": "628123456789", "text": "load" }).to_string();
     let lat = Arc::new(Mutex::new(Vec::with_capacity((rate * secs) as usize)));
@@ -29,8 +31,14 @@ async fn main() -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..rate * secs {
         tick.tick().await;
-        let (client, url, body, key, lat, errors) =
-            (client.clone(), url.clone(), body.clone(), key.clone(), lat.clone(), errors.clone());
+        let (client, url, body, key, lat, errors) = (
+            client.clone(),
+            url.clone(),
+            body.clone(),
+            key.clone(),
+            lat.clone(),
+            errors.clone(),
+        );
         tasks.spawn(async move {
             let t = Instant::now();
             let ok = client

@@ -357,12 +357,14 @@ impl SimNetwork {
         true
     }
 
-    fn start_qr_rotation(&self, session: SessionId, link_id: u64) -> JoinHandle<()> {
+    /// Emits a new QR payload every `qr_interval` after the first (which `connect` emits
+    /// itself, so a scan right after connecting always follows a QR).
+    fn start_qr_rotation(&self, session: SessionId, link_id: u64, keys: QrKeys) -> JoinHandle<()> {
         let net = self.me.clone();
         let interval = self.qr_interval;
-        let keys = QrKeys::generate();
         tokio::spawn(async move {
             loop {
+                tokio::time::sleep(interval).await;
                 {
                     let Some(net) = net.upgrade() else { return };
                     let st = net.state();
@@ -376,7 +378,6 @@ impl SimNetwork {
                         _ => return,
                     }
                 }
-                tokio::time::sleep(interval).await;
             }
         })
     }
@@ -570,7 +571,14 @@ impl Connector for SimNetwork {
             }
             None => {
                 tracing::info!(session_id = %session, "simulated connection waiting for a QR scan");
-                link.qr_task = Some(self.start_qr_rotation(session.clone(), link_id));
+                let keys = QrKeys::generate();
+                link.emit(
+                    session,
+                    ConnectorEvent::Qr {
+                        code: keys.payload(),
+                    },
+                );
+                link.qr_task = Some(self.start_qr_rotation(session.clone(), link_id, keys));
             }
         }
         // Replacing the old link drops its sender, which ends the old event stream.

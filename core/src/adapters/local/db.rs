@@ -103,6 +103,9 @@ CREATE INDEX idempotency_by_expiry ON idempotency(expires_at);
 type Finish = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
 type Task = Box<dyn FnOnce(&Connection) -> Finish + Send>;
 
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Most operations one commit may carry.
 const MAX_BATCH: usize = 256;
 
@@ -117,6 +120,8 @@ const MAX_BATCH: usize = 256;
 pub struct Db {
     tasks: std::sync::mpsc::Sender<Task>,
     path: Arc<str>,
+    /// While any handle lives, the checkpoint thread runs.
+    _alive: Arc<()>,
 }
 
 impl std::fmt::Debug for Db {
@@ -140,6 +145,9 @@ impl Db {
                 "NORMAL"
             },
         )?;
+        // Checkpoints (the only fsyncs in WAL mode with synchronous=NORMAL) run on their own
+        // thread and connection, so a commit never waits for one.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.set_prepared_statement_cache_capacity(64);
         migrate(&mut conn).with_context(|| format!("migrating {}", path.display()))?;
         let (tasks, rx) = std::sync::mpsc::channel::<Task>();
@@ -147,9 +155,25 @@ impl Db {
             .name("wagate-db".into())
             .spawn(move || serve(&conn, &rx))
             .context("starting the database thread")?;
+        let alive = Arc::new(());
+        let checkpointer = Connection::open(path)?;
+        checkpointer.busy_timeout(std::time::Duration::from_secs(5))?;
+        let token = Arc::downgrade(&alive);
+        std::thread::Builder::new()
+            .name("wagate-db-checkpoint".into())
+            .spawn(move || {
+                while token.upgrade().is_some() {
+                    std::thread::sleep(CHECKPOINT_EVERY);
+                    if let Err(e) = checkpointer.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                        tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+                    }
+                }
+            })
+            .context("starting the checkpoint thread")?;
         Ok(Self {
             tasks,
             path: path.display().to_string().into(),
+            _alive: alive,
         })
     }
 
