@@ -330,10 +330,33 @@ async fn enqueue_path_timing() {
             .unwrap();
     }
     let write = t.elapsed();
+    let t = std::time::Instant::now();
+    for i in 0..N {
+        store
+            .claim_idempotency(&format!("idem:{i}"), "v", 60_000, now_ms())
+            .await
+            .unwrap();
+    }
+    let claim = t.elapsed();
+    let t = std::time::Instant::now();
+    for i in 0..N {
+        queue
+            .send(
+                &wagate_core::ports::names::send(&sid),
+                &format!("pre{i}"),
+                "x",
+            )
+            .await
+            .unwrap();
+    }
+    let send = t.elapsed();
+    let us = |d: Duration| d.as_secs_f64() * 1e6 / N as f64;
     println!(
-        "one operation: {:.0} µs a read, {:.0} µs a counter hit",
-        read.as_secs_f64() * 1e6 / N as f64,
-        write.as_secs_f64() * 1e6 / N as f64
+        "one operation: {:.0} µs a read, {:.0} µs a counter hit, {:.0} µs a claim, {:.0} µs a send",
+        us(read),
+        us(write),
+        us(claim),
+        us(send)
     );
 
     let t = std::time::Instant::now();

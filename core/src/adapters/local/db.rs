@@ -177,16 +177,38 @@ impl Db {
         })
     }
 
-    /// Runs `f` on the database thread, in a savepoint of the current batch, and answers once
-    /// the batch is committed. `f` is atomic: on error its changes are rolled back.
+    /// Runs `f` on the database thread and answers once its batch is committed. For a single
+    /// statement, which SQLite makes atomic on its own.
     pub async fn call<T, F>(&self, f: F) -> PortResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        self.submit(f, false).await
+    }
+
+    /// As [`Db::call`], for several statements that must apply together (read-modify-write):
+    /// `f` runs in a savepoint, rolled back alone if `f` fails.
+    pub async fn write<T, F>(&self, f: F) -> PortResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        self.submit(f, true).await
+    }
+
+    async fn submit<T, F>(&self, f: F, savepoint: bool) -> PortResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
         let (tx, rx) = tokio::sync::oneshot::channel::<PortResult<T>>();
         let task: Task = Box::new(move |conn| {
-            let result = in_savepoint(conn, f);
+            let result = if savepoint {
+                in_savepoint(conn, f)
+            } else {
+                f(conn)
+            };
             Box::new(move |commit_error| {
                 let result = match commit_error {
                     Some(e) => Err(map_ref(e)),
@@ -201,15 +223,6 @@ impl Db {
         rx.await.map_err(|_| {
             PortError::Backend(anyhow::anyhow!("the database thread dropped an operation"))
         })?
-    }
-
-    /// The same as [`Db::call`]; kept as a name for read-modify-write operations.
-    pub async fn write<T, F>(&self, f: F) -> PortResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
-    {
-        self.call(f).await
     }
 }
 

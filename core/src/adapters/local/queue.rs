@@ -72,7 +72,8 @@ impl SqliteQueue {
             .write(move |tx| {
                 let now = now_ms();
                 let fifo: Option<bool> = tx
-                    .query_row("SELECT fifo FROM queues WHERE name = ?1", [&queue], |r| r.get(0))
+                    .prepare_cached("SELECT fifo FROM queues WHERE name = ?1")?
+                    .query_row([&queue], |r| r.get(0))
                     .optional()?;
                 let Some(fifo) = fifo else { return Ok(None) };
                 let mut picked: Vec<(i64, String, u32)> = Vec::new();
@@ -158,7 +159,9 @@ impl Queue for SqliteQueue {
             .db
             .write(move |tx| {
                 let exists: Option<i64> =
-                    tx.query_row("SELECT 1 FROM queues WHERE name = ?1", [&q], |r| r.get(0)).optional()?;
+                    tx.prepare_cached("SELECT 1 FROM queues WHERE name = ?1")?
+                        .query_row([&q], |r| r.get(0))
+                        .optional()?;
                 if exists.is_none() {
                     return Ok(false);
                 }

@@ -390,18 +390,24 @@ impl Store for SqliteStore {
                     .prepare_cached("SELECT count, reset_at FROM counters WHERE key = ?1")?
                     .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()?;
-                let (count, reset_at) = match row {
-                    Some((c, r)) if r > now_ms => (c as u64, r),
-                    _ => (0, now_ms + window_ms),
+                let (count, reset_at, current) = match row {
+                    Some((c, r)) if r > now_ms => (c.max(0) as u64, r, true),
+                    _ => (0, now_ms + window_ms, false),
                 };
                 if count >= limit {
                     return Ok(CounterHit { allowed: false, count, reset_at_ms: reset_at });
                 }
-                tx.prepare_cached(
-                    "INSERT INTO counters (key, count, reset_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (key) DO UPDATE SET count = excluded.count, reset_at = excluded.reset_at",
-                )?
-                .execute(params![key, (count + 1) as i64, reset_at])?;
+                if current {
+                    // Leaves `reset_at` (and so its index) untouched: one page less to write.
+                    tx.prepare_cached("UPDATE counters SET count = ?2 WHERE key = ?1")?
+                        .execute(params![key, (count + 1) as i64])?;
+                } else {
+                    tx.prepare_cached(
+                        "INSERT INTO counters (key, count, reset_at) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (key) DO UPDATE SET count = excluded.count, reset_at = excluded.reset_at",
+                    )?
+                    .execute(params![key, (count + 1) as i64, reset_at])?;
+                }
                 Ok(CounterHit { allowed: true, count: count + 1, reset_at_ms: reset_at })
             })
             .await
