@@ -179,6 +179,70 @@ async fn everything_survives_a_reopen_and_in_flight_messages_come_back() {
     );
 }
 
+/// A process killed with SIGKILL loses nothing it had been told was stored. The test binary
+/// runs itself as the child (selected by an environment variable), writes until killed, and
+/// reports each acknowledged write on stdout.
+#[test]
+fn a_sigkill_loses_no_acknowledged_write() {
+    const CHILD: &str = "WAGATE_TEST_KILL_CHILD_DIR";
+    if let Some(dir) = std::env::var_os(CHILD) {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let b =
+                LocalBackend::open(std::path::Path::new(&dir), LocalOptions::default()).unwrap();
+            b.queue().create("k", QueueSpec::FIFO).await.unwrap();
+            for i in 0u64.. {
+                b.store()
+                    .set_config(&format!("c{i}"), &serde_json::json!(i))
+                    .await
+                    .unwrap();
+                b.queue().send("k", &format!("m{i}"), "x").await.unwrap();
+                println!("acked {i}");
+            }
+        });
+        return;
+    }
+
+    use std::io::BufRead;
+    let dir = tempfile::TempDir::new().unwrap();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_sigkill_loses_no_acknowledged_write",
+            "--nocapture",
+        ])
+        .env(CHILD, dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut last = None;
+    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+        if let Some(i) = line.unwrap().strip_prefix("acked ") {
+            last = Some(i.parse::<u64>().unwrap());
+            if last >= Some(300) {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL: no destructor, no checkpoint, no clean close.
+    child.wait().unwrap();
+    let last = last.expect("the child acknowledged writes");
+    assert!(last >= 300, "the child stopped early, at {last}");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let b = LocalBackend::open(dir.path(), LocalOptions::default()).unwrap();
+        for i in 0..=last {
+            assert_eq!(
+                b.store().get_config(&format!("c{i}")).await.unwrap(),
+                Some(serde_json::json!(i)),
+                "write {i} of {last}"
+            );
+        }
+        assert!(b.queue().depth("k").await.unwrap() > last);
+    });
+}
+
 /// Two handles on one file behave like two processes: separate connections, no shared
 /// in-memory state.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
