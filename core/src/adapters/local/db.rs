@@ -112,10 +112,11 @@ const MAX_BATCH: usize = 256;
 /// A shared handle on the database file.
 ///
 /// One thread owns the connection and runs every operation (group commit): it takes all the
-/// operations waiting, runs each in its own savepoint inside one `BEGIN IMMEDIATE`
-/// transaction, commits once, and only then answers each caller. Under load many requests
-/// share a commit; alone, an operation is one transaction as usual. An operation that fails
-/// rolls back its own savepoint only; a failed commit fails every operation of the batch.
+/// operations waiting, runs them inside one `BEGIN IMMEDIATE` transaction, commits once, and
+/// only then answers each caller. Under load many requests share a commit; alone, an operation
+/// is one transaction as usual. A failing single statement undoes itself (SQLite's statement
+/// atomicity), a failing multi-statement operation rolls back its own savepoint, and a failed
+/// commit fails every operation of the batch.
 #[derive(Clone)]
 pub struct Db {
     tasks: std::sync::mpsc::Sender<Task>,
@@ -207,7 +208,8 @@ impl Db {
             let result = if savepoint {
                 in_savepoint(conn, f)
             } else {
-                f(conn)
+                std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
+                    .unwrap_or(Err(rusqlite::Error::UnwindingPanic))
             };
             Box::new(move |commit_error| {
                 let result = match commit_error {
@@ -251,13 +253,26 @@ fn serve(conn: &Connection, rx: &std::sync::mpsc::Receiver<Task>) {
             let _ = conn.execute_batch("ROLLBACK");
         }
         // If the write lock cannot be had (another process holds it past busy_timeout), each
-        // savepoint runs as a transaction of its own and reports its own outcome.
-        let in_tx = conn.execute_batch("BEGIN IMMEDIATE").is_ok();
-        let mut finish = vec![first(conn)];
-        while finish.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(task) => finish.push(task(conn)),
-                Err(_) => break,
+        // operation runs as a transaction of its own and reports its own outcome.
+        let mut in_tx = conn.execute_batch("BEGIN IMMEDIATE").is_ok();
+        let mut finish: Vec<Finish> = Vec::new();
+        let mut next = Some(first);
+        while let Some(task) = next.take() {
+            finish.push(task(conn));
+            if in_tx && conn.is_autocommit() {
+                // SQLite rolled the whole transaction back (I/O error, disk full, …): what ran
+                // so far is gone, so say so, and go on in a fresh transaction.
+                let err = rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+                    Some("the batch transaction was rolled back".into()),
+                );
+                for f in finish.drain(..) {
+                    f(Some(&err));
+                }
+                in_tx = conn.execute_batch("BEGIN IMMEDIATE").is_ok();
+            }
+            if finish.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
             }
         }
         let commit_error = if in_tx {
