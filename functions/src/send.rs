@@ -63,6 +63,16 @@ pub struct Outgoing {
     pub pace_ms: Option<u64>,
 }
 
+impl Outgoing {
+    /// A message sent with the session's normal pacing.
+    pub fn paced_normally(message: OutboundMessage) -> Vec<Self> {
+        vec![Self {
+            message,
+            pace_ms: None,
+        }]
+    }
+}
+
 /// What the enqueue path decided.
 #[derive(Debug)]
 pub struct Accepted {

@@ -92,10 +92,7 @@ async fn submit(
         caller,
         &session,
         &to,
-        vec![Outgoing {
-            message,
-            pace_ms: None,
-        }],
+        Outgoing::paced_normally(message),
         idem.as_deref(),
     )
     .await?;

@@ -216,19 +216,14 @@ async fn logout(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let s = load_session(&state, &caller, &id).await?;
-    send_command(
+    command_accepted(
         &state,
-        HostCommand::Logout {
-            session_id: s.id.clone(),
-        },
+        &caller,
+        &id,
+        |session_id| HostCommand::Logout { session_id },
+        "logging_out",
     )
-    .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(json!({ "sessionId": s.id, "status": "logging_out" })),
-    )
-        .into_response())
+    .await
 }
 
 async fn restart(
@@ -236,17 +231,29 @@ async fn restart(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let s = load_session(&state, &caller, &id).await?;
-    send_command(
+    command_accepted(
         &state,
-        HostCommand::Start {
-            session_id: s.id.clone(),
-        },
+        &caller,
+        &id,
+        |session_id| HostCommand::Start { session_id },
+        "starting",
     )
-    .await?;
+    .await
+}
+
+/// Sends a command for the caller's session to the host and answers 202 with `status`.
+async fn command_accepted(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    command: impl FnOnce(SessionId) -> HostCommand,
+    status: &str,
+) -> ApiResult<Response> {
+    let s = load_session(state, caller, id).await?;
+    send_command(state, command(s.id.clone())).await?;
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(json!({ "sessionId": s.id, "status": "starting" })),
+        axum::Json(json!({ "sessionId": s.id, "status": status })),
     )
         .into_response())
 }

@@ -249,10 +249,7 @@ async fn multipart(state: AppState, caller: Caller, mp: Multipart) -> ApiResult<
             &caller,
             &session,
             &to,
-            vec![Outgoing {
-                message: msg,
-                pace_ms: None,
-            }],
+            Outgoing::paced_normally(msg),
             None,
         )
         .await?;
@@ -413,10 +410,7 @@ async fn raw(state: AppState, caller: Caller, req: Request) -> ApiResult<Respons
         &caller,
         &session,
         &to,
-        vec![Outgoing {
-            message: msg,
-            pace_ms: None,
-        }],
+        Outgoing::paced_normally(msg),
         None,
     )
     .await
