@@ -325,3 +325,35 @@ async fn admin_lists_and_replays_dead_letters() {
         .await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn qr_is_served_as_svg_when_there_is_one() {
+    let app = spawn_app().await;
+    app.create_session(USER_A, "svg").await;
+    let none = app.get("/api/sessions/svg/qr?format=svg", USER_A).await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
+    assert_eq!(none.error_code(), "no_qr");
+    let id = SessionId::parse("svg").unwrap();
+    app.state
+        .store
+        .set_session_state(
+            &id,
+            wagate_core::SessionStatus::Qr,
+            Some("2@abc,def,ghi,jkl"),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let r = app.get("/api/sessions/svg/qr?format=svg", USER_A).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("content-type"), Some("image/svg+xml"));
+    let svg = r.body.as_str().unwrap();
+    assert!(svg.contains("<svg") && svg.contains("<path"), "{svg}");
+    assert_eq!(
+        app.get("/api/sessions/svg/qr?format=png", USER_A)
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+}

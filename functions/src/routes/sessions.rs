@@ -137,15 +137,59 @@ async fn remove(
     Ok(axum::Json(json!({ "id": s.id, "deleted": true })))
 }
 
+#[derive(Debug, Default, Deserialize)]
+struct QrQuery {
+    format: Option<String>,
+}
+
+/// The current QR: JSON `{ sessionId, status, qr }`, or with `?format=svg` the QR code itself
+/// as an SVG image (404 while there is none), so a page needs no QR library.
 async fn qr(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+    axum::extract::Query(q): axum::extract::Query<QrQuery>,
+) -> ApiResult<Response> {
     let s = load_session(&state, &caller, &id).await?;
-    Ok(axum::Json(
-        json!({ "sessionId": s.id, "status": s.status.as_str(), "qr": s.qr }),
-    ))
+    match q.format.as_deref() {
+        None | Some("json") => {}
+        Some("svg") => {
+            let Some(payload) = &s.qr else {
+                return Err(ApiError::not_found(
+                    "no_qr",
+                    format!(
+                        "session '{}' shows no QR code (status {})",
+                        s.id,
+                        s.status.as_str()
+                    ),
+                ));
+            };
+            let code = qrcode::QrCode::new(payload.as_bytes()).map_err(ApiError::internal)?;
+            let svg = code
+                .render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(256, 256)
+                .quiet_zone(true)
+                .build();
+            return Ok((
+                [
+                    (axum::http::header::CONTENT_TYPE, "image/svg+xml"),
+                    (axum::http::header::CACHE_CONTROL, "no-store"),
+                ],
+                svg,
+            )
+                .into_response());
+        }
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "validation_error",
+                format!("format: '{other}' is not json or svg"),
+            ));
+        }
+    }
+    Ok(
+        axum::Json(json!({ "sessionId": s.id, "status": s.status.as_str(), "qr": s.qr }))
+            .into_response(),
+    )
 }
 
 async fn status(
