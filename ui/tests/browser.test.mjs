@@ -1,0 +1,76 @@
+// The /ui page in headless Chromium against a running `wagate local` on the simulated network:
+// connect with a key, create a session, see the QR, scan it, see it open, send a text and
+// see it sent, upload files and see them sent. Screenshots go to ARTIFACTS (default
+// ../artifacts). Expects WAGATE_URL and WAGATE_KEY (scripts/ui-test.sh sets them).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const base = process.env.WAGATE_URL;
+const key = process.env.WAGATE_KEY;
+const artifacts = process.env.ARTIFACTS || new URL("../../artifacts/", import.meta.url).pathname;
+mkdirSync(artifacts, { recursive: true });
+
+test("a user links a session and sends from the page", { timeout: 90_000 }, async () => {
+  assert.ok(base && key, "WAGATE_URL and WAGATE_KEY must be set");
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(base + "/ui");
+
+    await page.getByLabel("API key").fill(key);
+    await page.getByRole("button", { name: "Save and connect" }).click();
+    await page.locator("#role", { hasText: "admin key" }).waitFor();
+
+    await page.getByLabel("Session id (optional)").fill("ui-shop");
+    await page.getByRole("button", { name: "Create session" }).click();
+    const qr = page.getByRole("img", { name: "QR code to link ui-shop" });
+    await qr.waitFor({ timeout: 15_000 });
+    const src = await qr.getAttribute("src");
+    assert.match(src, /^data:image\/svg\+xml;base64,/);
+    await page.screenshot({ path: artifacts + "ui-qr.png", fullPage: true });
+
+    await page.getByRole("button", { name: "Scan (simulated network)" }).click();
+    await page.locator("#login-status", { hasText: "open" }).waitFor({ timeout: 15_000 });
+
+    await page.getByLabel("Session", { exact: true }).selectOption("ui-shop");
+    await page.getByLabel("To (phone or JID)").fill("628123456789");
+    await page.getByLabel("Text", { exact: true }).fill("Hello from the browser");
+    await page.getByRole("button", { name: "Send", exact: true }).click();
+    await page.locator("#jobs .badge.sent").first().waitFor({ timeout: 20_000 });
+
+    await page.getByLabel("Kind").selectOption("file");
+    await page.getByLabel("Files", { exact: true }).setInputFiles([
+      { name: "a.txt", mimeType: "text/plain", buffer: Buffer.from("first file") },
+      { name: "b.txt", mimeType: "text/plain", buffer: Buffer.from("second file") },
+    ]);
+    await page.getByLabel("Delay between files (ms, 300–10000)").fill("300");
+    await page.getByRole("button", { name: "Send", exact: true }).click();
+    await page.waitForFunction(() => document.querySelectorAll("#jobs .badge.sent").length >= 3, null, { timeout: 30_000 });
+    await page.screenshot({ path: artifacts + "ui-sent.png", fullPage: true });
+
+    // A bad request shows the API's own words, not a blank page.
+    await page.getByLabel("Kind").selectOption("poll");
+    await page.getByLabel("Question").fill("Only one option?");
+    await page.getByLabel("Options (one per line)").fill("yes");
+    await page.getByRole("button", { name: "Send", exact: true }).click();
+    await page.locator("#message", { hasText: "options" }).waitFor();
+
+    // Phone-sized: everything fits the width, nothing scrolls sideways.
+    await page.setViewportSize({ width: 375, height: 812 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than a phone screen`);
+    await page.screenshot({ path: artifacts + "ui-phone.png", fullPage: false });
+
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
