@@ -63,6 +63,12 @@ test("a user links a session and sends from the page", { timeout: 90_000 }, asyn
     await page.getByRole("button", { name: "Send", exact: true }).click();
     await page.locator("#message", { hasText: "options" }).waitFor();
 
+    // Admin: change the quota through the config editor; the page shows it in force.
+    await page.getByLabel("Limits (JSON: rateLimit, quota, cooldownMs)").fill(
+      JSON.stringify({ quota: { limit: 500, windowMs: 86400000 } }));
+    await page.getByRole("button", { name: "Save limits" }).click();
+    await page.locator("#config", { hasText: '"limit": 500' }).waitFor();
+
     // Phone-sized: everything fits the width, nothing scrolls sideways.
     await page.setViewportSize({ width: 375, height: 812 });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
