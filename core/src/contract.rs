@@ -453,9 +453,10 @@ pub async fn queue_dedup_ignores_a_repeated_id(queue: Arc<dyn Queue>) {
     let got = queue.receive(&q, 10, VIS, NOW).await.unwrap();
     assert_eq!(got[0].body, "first");
     queue.ack(&q, &got[0].receipt).await.unwrap();
-    // Recently acked ids are still remembered.
-    queue.send(&q, "same", "third").await.unwrap();
     assert_eq!(queue.depth(&q).await.unwrap(), 0);
+    // Whether an id is still remembered after its ack differs (SQS: five minutes from the
+    // send; moto: not at all), so wagate never relies on it: a replay re-enqueues only jobs
+    // that are not final, and a final job is acked before anything could replay it.
 }
 
 pub async fn queue_fifo_head_in_flight_blocks_the_rest(queue: Arc<dyn Queue>) {
@@ -488,18 +489,18 @@ pub async fn queue_visibility_timeout_redelivers_with_a_new_receipt(queue: Arc<d
     let q = qname("v");
     queue.create(&q, QueueSpec::STANDARD).await.unwrap();
     queue.send(&q, "m", "x").await.unwrap();
+    // Whole seconds: SQS counts visibility in seconds.
     let first = queue
-        .receive(&q, 1, Duration::from_millis(200), NOW)
+        .receive(&q, 1, Duration::from_secs(1), NOW)
         .await
         .unwrap()
         .remove(0);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
     let second = queue.receive(&q, 1, VIS, NOW).await.unwrap().remove(0);
     assert_eq!(second.receive_count, 2);
     assert_ne!(second.receipt, first.receipt);
-    // The stale receipt no longer acks.
-    queue.ack(&q, &first.receipt).await.unwrap();
-    assert_eq!(queue.depth(&q).await.unwrap(), 1);
+    // What a stale receipt's ack does differs too (SQS may still delete): the worker acks only
+    // after the job is final, when deleting a redelivered copy is harmless.
     queue.ack(&q, &second.receipt).await.unwrap();
     assert_eq!(queue.depth(&q).await.unwrap(), 0);
 }
@@ -593,12 +594,13 @@ pub async fn queue_stale_receipts_do_not_touch_a_redelivered_message(queue: Arc<
     let q = qname("r");
     queue.create(&q, QueueSpec::STANDARD).await.unwrap();
     queue.send(&q, "m", "x").await.unwrap();
+    // Whole seconds: SQS counts visibility in seconds.
     let first = queue
-        .receive(&q, 1, Duration::from_millis(200), NOW)
+        .receive(&q, 1, Duration::from_secs(1), NOW)
         .await
         .unwrap()
         .remove(0);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
     let second = queue.receive(&q, 1, VIS, NOW).await.unwrap().remove(0);
     // Had either call reached the message, it would be visible again now.
     queue

@@ -450,3 +450,37 @@ async fn enqueue_path_timing() {
         (N / TASKS * TASKS) as f64 / concurrent.as_secs_f64()
     );
 }
+
+/// Stronger than the shared contract (which SQS cannot promise): locally an acked id stays
+/// deduplicated for five minutes, and a stale receipt never deletes a redelivered message.
+#[tokio::test]
+async fn local_queue_remembers_acked_ids_and_ignores_stale_acks() {
+    let b = backend();
+    let q = b.queue();
+    q.create("strict", QueueSpec::FIFO).await.unwrap();
+    q.send("strict", "same", "first").await.unwrap();
+    let got = q
+        .receive("strict", 1, Duration::from_secs(30), Duration::ZERO)
+        .await
+        .unwrap();
+    q.ack("strict", &got[0].receipt).await.unwrap();
+    q.send("strict", "same", "again").await.unwrap();
+    assert_eq!(q.depth("strict").await.unwrap(), 0);
+
+    q.send("strict", "other", "x").await.unwrap();
+    let first = q
+        .receive("strict", 1, Duration::from_millis(200), Duration::ZERO)
+        .await
+        .unwrap()
+        .remove(0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = q
+        .receive("strict", 1, Duration::from_secs(30), Duration::ZERO)
+        .await
+        .unwrap()
+        .remove(0);
+    q.ack("strict", &first.receipt).await.unwrap();
+    assert_eq!(q.depth("strict").await.unwrap(), 1);
+    q.ack("strict", &second.receipt).await.unwrap();
+    assert_eq!(q.depth("strict").await.unwrap(), 0);
+}

@@ -66,9 +66,10 @@ pub trait Queue: Send + Sync + 'static {
     async fn create(&self, queue: &str, spec: QueueSpec) -> PortResult<()>;
     /// Deletes the queue and everything in it (idempotent).
     async fn delete(&self, queue: &str) -> PortResult<()>;
-    /// Appends a message. A second send with the same `dedup_id` while the first is still in
-    /// the queue (or was acked less than five minutes ago) is a no-op, as on SQS FIFO.
-    /// Sending to a missing queue is `PortError::NotFound`.
+    /// Appends a message. On a FIFO queue a second send with the same `dedup_id` while the
+    /// first is still in the queue is a no-op (the embedded queue also remembers acked ids for
+    /// five minutes; SQS counts five minutes from the send). Standard queues may deliver
+    /// duplicates. Sending to a missing queue is `PortError::NotFound`.
     async fn send(&self, queue: &str, dedup_id: &str, body: &str) -> PortResult<()>;
     /// Up to `max` visible messages, hidden for `visibility`. Waits up to `wait` for one to
     /// arrive when the queue is empty (long polling).
@@ -79,7 +80,8 @@ pub trait Queue: Send + Sync + 'static {
         visibility: Duration,
         wait: Duration,
     ) -> PortResult<Vec<QueueMessage>>;
-    /// Removes a received message for good.
+    /// Removes a received message for good. With a stale receipt (the message was delivered
+    /// again since) the embedded queue does nothing; SQS may still delete it.
     async fn ack(&self, queue: &str, receipt: &str) -> PortResult<()>;
     /// Makes a received message visible again after `delay` (a retry with backoff).
     async fn nack(&self, queue: &str, receipt: &str, delay: Duration) -> PortResult<()>;
