@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 use bytes::Bytes;
-use wagate_core::ports::{Blobs, PortError, PortResult};
+use wagate_core::ports::{Blobs, PortError, PortResult, check_blob_key};
 
 use crate::AwsSettings;
 
@@ -77,29 +77,10 @@ pub(crate) fn aws_error_text(e: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
-fn check_key(key: &str) -> PortResult<()> {
-    let ok = !key.is_empty()
-        && key.split('/').all(|seg| {
-            !seg.is_empty()
-                && seg != "."
-                && seg != ".."
-                && seg
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(PortError::Backend(anyhow::anyhow!(
-            "invalid blob key {key:?}"
-        )))
-    }
-}
-
 #[async_trait]
 impl Blobs for S3Blobs {
     async fn put(&self, key: &str, bytes: Bytes) -> PortResult<()> {
-        check_key(key)?;
+        check_blob_key(key)?;
         self.client
             .put_object()
             .bucket(&self.bucket)
@@ -113,7 +94,7 @@ impl Blobs for S3Blobs {
     }
 
     async fn get(&self, key: &str) -> PortResult<Option<Bytes>> {
-        check_key(key)?;
+        check_blob_key(key)?;
         match self
             .client
             .get_object()
@@ -136,7 +117,7 @@ impl Blobs for S3Blobs {
     }
 
     async fn delete(&self, key: &str) -> PortResult<()> {
-        check_key(key)?;
+        check_blob_key(key)?;
         self.client
             .delete_object()
             .bucket(&self.bucket)

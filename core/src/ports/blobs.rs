@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::PortResult;
+use super::{PortError, PortResult};
 
 /// Keys are `/`-separated paths of `[A-Za-z0-9._-]` segments (never `..`).
 #[async_trait]
@@ -14,4 +14,26 @@ pub trait Blobs: Send + Sync + 'static {
     /// Deleting a missing key is not an error.
     async fn delete(&self, key: &str) -> PortResult<()>;
     async fn list(&self, prefix: &str) -> PortResult<Vec<String>>;
+}
+
+/// The key rule every adapter enforces: non-empty `/`-separated segments of `[A-Za-z0-9._-]`,
+/// none `.` or `..`, so no key can escape a directory or mean different things on S3 and disk.
+pub fn check_blob_key(key: &str) -> PortResult<()> {
+    let ok = !key.is_empty()
+        && key.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(PortError::Backend(anyhow::anyhow!(
+            "invalid blob key {key:?}: expected `/`-separated segments of [A-Za-z0-9._-], \
+             none empty, `.` or `..`"
+        )))
+    }
 }

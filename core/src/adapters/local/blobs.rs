@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use crate::ports::{Blobs, PortError, PortResult};
+use crate::ports::{Blobs, PortError, PortResult, check_blob_key};
 
 /// Temp files start with a character no valid key segment can contain, so a temp file is
 /// never mistaken for a blob (by `get` or `list`) and never collides with one.
@@ -22,18 +22,6 @@ pub struct FsBlobs {
 }
 
 /// Whether `key` is non-empty `/`-separated segments of `[A-Za-z0-9._-]`, none `.` or `..`.
-fn valid_key(key: &str) -> bool {
-    !key.is_empty()
-        && key.split('/').all(|seg| {
-            !seg.is_empty()
-                && seg != "."
-                && seg != ".."
-                && seg
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
-        })
-}
-
 fn io(e: std::io::Error) -> PortError {
     PortError::Backend(anyhow::Error::new(e).context("blob file"))
 }
@@ -54,12 +42,7 @@ impl FsBlobs {
     }
 
     fn path(&self, key: &str) -> PortResult<PathBuf> {
-        if !valid_key(key) {
-            return Err(PortError::Backend(anyhow::anyhow!(
-                "invalid blob key {key:?}: expected `/`-separated segments of [A-Za-z0-9._-], \
-                 none empty, `.` or `..`"
-            )));
-        }
+        check_blob_key(key)?;
         Ok(self.root.join(key))
     }
 }
@@ -136,7 +119,7 @@ impl Blobs for FsBlobs {
         // Keys match by plain string prefix, as on S3 ("a/b" lists "a/b/c" and "a/bc"), but
         // the walk starts at the deepest directory the prefix names.
         let start = match prefix.rfind('/') {
-            Some(i) if valid_key(&prefix[..i]) => self.root.join(&prefix[..i]),
+            Some(i) if check_blob_key(&prefix[..i]).is_ok() => self.root.join(&prefix[..i]),
             Some(_) => return Ok(Vec::new()),
             None => self.root.clone(),
         };
@@ -174,7 +157,7 @@ impl Blobs for FsBlobs {
                         continue;
                     };
                     // Temp files (and anything else that is not a valid key) are not blobs.
-                    if valid_key(&key) && key.starts_with(&prefix) {
+                    if check_blob_key(&key).is_ok() && key.starts_with(&prefix) {
                         out.push(key);
                     }
                 }
