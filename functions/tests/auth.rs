@@ -137,3 +137,31 @@ async fn admin_created_keys_work_and_can_be_revoked() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn creating_a_key_with_a_bad_role_or_label_is_400_and_creates_nothing() {
+    let app = spawn_app().await;
+    let before = app.get("/api/admin/keys", ADMIN).await.body["keys"]
+        .as_array()
+        .unwrap()
+        .len();
+    let role = app
+        .post("/api/admin/keys", ADMIN, json!({ "role": "superuser" }))
+        .await;
+    assert_eq!(role.status, StatusCode::BAD_REQUEST);
+    let label = app
+        .post(
+            "/api/admin/keys",
+            ADMIN,
+            json!({ "label": "x".repeat(101) }),
+        )
+        .await;
+    assert_eq!(label.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.get("/api/admin/keys", ADMIN).await.body["keys"]
+            .as_array()
+            .unwrap()
+            .len(),
+        before
+    );
+}

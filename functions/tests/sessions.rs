@@ -357,3 +357,42 @@ async fn qr_is_served_as_svg_when_there_is_one() {
         StatusCode::BAD_REQUEST
     );
 }
+
+#[tokio::test]
+async fn logout_and_restart_reach_the_host_and_unknown_sessions_are_404() {
+    let app = spawn_app().await;
+    app.create_session(USER_A, "lr").await;
+    let _ = control_commands(&app).await;
+    assert_eq!(
+        app.post("/api/sessions/lr/logout", USER_A, json!({}))
+            .await
+            .status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        app.post("/api/sessions/lr/restart", USER_A, json!({}))
+            .await
+            .status,
+        StatusCode::ACCEPTED
+    );
+    let id = SessionId::parse("lr").unwrap();
+    let cmds = control_commands(&app).await;
+    assert!(cmds.contains(&HostCommand::Logout {
+        session_id: id.clone()
+    }));
+    assert!(cmds.contains(&HostCommand::Start { session_id: id }));
+    for path in [
+        "/api/sessions/nope/logout",
+        "/api/sessions/nope/restart",
+        "/api/sessions/lr/logout",
+    ] {
+        let key = if path.contains("/lr/") {
+            USER_B
+        } else {
+            USER_A
+        };
+        let r = app.post(path, key, json!({})).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(r.error_code(), "session_not_found");
+    }
+}
