@@ -1,5 +1,6 @@
 //! Where the AWS resources are: the SDK configuration plus wagate's own names.
 
+use anyhow::Context;
 use wagate_core::env::var;
 
 /// The SDK configuration and the names of wagate's resources.
@@ -8,6 +9,10 @@ pub struct AwsSettings {
     pub sdk: aws_config::SdkConfig,
     /// Set when talking to an emulator (`AWS_ENDPOINT_URL`): S3 then uses path-style URLs.
     pub endpoint: Option<String>,
+    /// The table of every record (`WAGATE_TABLE`, default `wagate`).
+    pub table: String,
+    /// Days a job stays readable (`JOB_TTL_DAYS`; `None` = the store's default, 30).
+    pub job_ttl_days: Option<i64>,
     /// The media and credentials bucket (`WAGATE_BUCKET`).
     pub bucket: String,
     /// Prefix of every queue name (`WAGATE_QUEUE_PREFIX`, default `wagate-`), so IAM can grant
@@ -17,13 +22,20 @@ pub struct AwsSettings {
 
 impl AwsSettings {
     /// From the environment, with the SDK's own defaults and credential chain.
-    pub async fn from_env() -> Self {
+    pub async fn from_env() -> anyhow::Result<Self> {
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Self {
+        Ok(Self {
+            table: var("WAGATE_TABLE").unwrap_or_else(|| "wagate".into()),
+            job_ttl_days: var("JOB_TTL_DAYS")
+                .map(|v| {
+                    v.parse()
+                        .context("JOB_TTL_DAYS must be a whole number of days")
+                })
+                .transpose()?,
             endpoint: var("AWS_ENDPOINT_URL"),
             bucket: var("WAGATE_BUCKET").unwrap_or_else(|| "wagate-media".into()),
             queue_prefix: var("WAGATE_QUEUE_PREFIX").unwrap_or_else(|| "wagate-".into()),
             sdk,
-        }
+        })
     }
 }

@@ -1,13 +1,13 @@
 //! The port contract suites on the AWS adapters, against a local AWS emulator (moto server).
 //! `scripts/test.sh` starts one and sets `WAGATE_TEST_AWS_ENDPOINT`; each test gets its own
-//! bucket and queue prefix.
+//! table, bucket and queue prefix.
 
 use std::sync::Arc;
 
 use aws_sdk_s3::config::{Credentials, Region};
-use wagate_aws::{AwsSettings, S3Blobs, SqsQueue};
-use wagate_core::ports::{Blobs, Queue};
-use wagate_core::{blobs_contract_tests, queue_contract_tests};
+use wagate_aws::{AwsSettings, DynamoStore, S3Blobs, SqsQueue};
+use wagate_core::ports::{Blobs, Queue, Store};
+use wagate_core::{blobs_contract_tests, queue_contract_tests, store_contract_tests};
 
 async fn settings() -> AwsSettings {
     let endpoint = std::env::var("WAGATE_TEST_AWS_ENDPOINT").expect(
@@ -25,6 +25,8 @@ async fn settings() -> AwsSettings {
         endpoint: Some(endpoint),
         bucket: format!("wagate-test-{unique}"),
         queue_prefix: format!("t{unique}-"),
+        table: format!("wagate-test-{unique}"),
+        job_ttl_days: None,
     }
 }
 
@@ -36,6 +38,17 @@ async fn blobs() -> Arc<dyn Blobs> {
 
 async fn queue() -> Arc<dyn Queue> {
     Arc::new(SqsQueue::new(&settings().await))
+}
+
+async fn store() -> Arc<dyn Store> {
+    let s = DynamoStore::new(&settings().await);
+    s.ensure_table().await.expect("table");
+    Arc::new(s)
+}
+
+mod store_suite {
+    use super::*;
+    store_contract_tests!(store());
 }
 
 mod blobs_suite {

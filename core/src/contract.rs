@@ -145,6 +145,70 @@ pub async fn store_sessions_list_by_owner_update_and_delete(store: Arc<dyn Store
     );
 }
 
+pub async fn store_leases_have_one_holder_until_they_expire(store: Arc<dyn Store>) {
+    let id = sid();
+    let t0 = now_ms();
+    assert!(
+        !store.acquire_lease(&id, "host-a", 1_000, t0).await.unwrap(),
+        "no lease on a missing session"
+    );
+    store
+        .create_session(&Session::new(id.clone(), KeyId::from_string("key_a"), t0))
+        .await
+        .unwrap();
+    assert!(store.acquire_lease(&id, "host-a", 1_000, t0).await.unwrap());
+    assert!(
+        !store
+            .acquire_lease(&id, "host-b", 1_000, t0 + 10)
+            .await
+            .unwrap()
+    );
+    // Renewing moves the expiry: b still waits past the first expiry.
+    assert!(
+        store
+            .acquire_lease(&id, "host-a", 1_000, t0 + 500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .acquire_lease(&id, "host-b", 1_000, t0 + 1_200)
+            .await
+            .unwrap()
+    );
+    // Expired: anyone may take it, and then the old holder may not.
+    assert!(
+        store
+            .acquire_lease(&id, "host-b", 1_000, t0 + 1_500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .acquire_lease(&id, "host-a", 1_000, t0 + 1_600)
+            .await
+            .unwrap()
+    );
+    // Releasing works only for the holder.
+    store.release_lease(&id, "host-a").await.unwrap();
+    assert!(
+        !store
+            .acquire_lease(&id, "host-c", 1_000, t0 + 1_700)
+            .await
+            .unwrap()
+    );
+    store.release_lease(&id, "host-b").await.unwrap();
+    assert!(
+        store
+            .acquire_lease(&id, "host-c", 1_000, t0 + 1_800)
+            .await
+            .unwrap()
+    );
+    // Leases do not disturb the session record.
+    let s = store.get_session(&id).await.unwrap().unwrap();
+    assert_eq!(s.owner.as_str(), "key_a");
+}
+
 pub async fn store_job_create_is_conditional_and_updates_state(store: Arc<dyn Store>) {
     let job = text_job(&sid());
     assert!(store.create_job(&job).await.unwrap());
@@ -732,7 +796,8 @@ macro_rules! store_contract_tests {
             store_concurrent_counter_hits_never_pass_the_limit, store_config_and_dead_letters,
             store_counter_unhit_never_goes_below_zero_nor_into_a_new_window,
             store_concurrent_conditional_writes_have_one_winner,
-            store_missing_records_report_false_or_none, store_dead_letters_list_honours_the_limit);
+            store_missing_records_report_false_or_none, store_dead_letters_list_honours_the_limit,
+            store_leases_have_one_holder_until_they_expire);
     };
 }
 

@@ -70,6 +70,20 @@ pub trait Store: Send + Sync + 'static {
     ) -> PortResult<bool>;
     async fn delete_session(&self, id: &SessionId) -> PortResult<bool>;
 
+    // --- session leases (which host runs a session's WhatsApp connection)
+    /// Takes the session's lease for `holder` until `now_ms + ttl_ms`, or renews it when
+    /// `holder` already has it. Fails (false) while another holder's lease is unexpired, or
+    /// when the session is gone.
+    async fn acquire_lease(
+        &self,
+        id: &SessionId,
+        holder: &str,
+        ttl_ms: i64,
+        now_ms: i64,
+    ) -> PortResult<bool>;
+    /// Gives the lease up early (a clean shutdown) if `holder` still has it.
+    async fn release_lease(&self, id: &SessionId, holder: &str) -> PortResult<()>;
+
     // --- jobs
     /// Inserts the job unless one with the same id exists; returns whether it did.
     async fn create_job(&self, job: &Job) -> PortResult<bool>;

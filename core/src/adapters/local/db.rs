@@ -98,6 +98,11 @@ CREATE INDEX messages_receipt ON messages(receipt) WHERE receipt IS NOT NULL;
 CREATE INDEX counters_by_reset ON counters(reset_at);
 CREATE INDEX idempotency_by_expiry ON idempotency(expires_at);
 "#,
+    // 3: session leases (which host runs the session).
+    r#"
+ALTER TABLE sessions ADD COLUMN lease_holder TEXT;
+ALTER TABLE sessions ADD COLUMN lease_until INTEGER;
+"#,
 ];
 
 type Finish = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;

@@ -279,6 +279,39 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn acquire_lease(
+        &self,
+        id: &SessionId,
+        holder: &str,
+        ttl_ms: i64,
+        now_ms: i64,
+    ) -> PortResult<bool> {
+        let (id, holder) = (id.as_str().to_owned(), holder.to_owned());
+        self.db
+            .call(move |c| {
+                c.prepare_cached(
+                    "UPDATE sessions SET lease_holder = ?2, lease_until = ?3
+                     WHERE id = ?1 AND (lease_holder IS NULL OR lease_holder = ?2 OR lease_until <= ?4)",
+                )?
+                .execute(params![id, holder, now_ms + ttl_ms, now_ms])
+                .map(|n| n > 0)
+            })
+            .await
+    }
+
+    async fn release_lease(&self, id: &SessionId, holder: &str) -> PortResult<()> {
+        let (id, holder) = (id.as_str().to_owned(), holder.to_owned());
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "UPDATE sessions SET lease_holder = NULL, lease_until = NULL WHERE id = ?1 AND lease_holder = ?2",
+                    params![id, holder],
+                )
+            })
+            .await?;
+        Ok(())
+    }
+
     async fn create_job(&self, job: &Job) -> PortResult<bool> {
         let message = to_json(&job.message)?;
         let j = job.clone();

@@ -1,0 +1,666 @@
+//! The `Store` port on DynamoDB: one table, hash key `pk`, one index `gsi1` for the few
+//! listings, TTL on `ttl` (epoch seconds) so expired jobs, counters and idempotency records go
+//! away without a sweeper. Every read that a decision depends on is strongly consistent, every
+//! read-modify-write is a conditional write, so many Lambdas and hosts can share the table.
+//! The item layout is in `infra/README.md`.
+
+mod item;
+mod table;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::ReturnValue;
+use serde_json::Value;
+use wagate_core::clock::now_ms;
+use wagate_core::ports::{CounterHit, DeadLetter, PortError, PortResult, Store};
+use wagate_core::{
+    Account, ApiKeyRecord, Job, JobId, JobState, KeyHash, KeyId, Session, SessionId, SessionStatus,
+};
+
+use crate::AwsSettings;
+use crate::s3::aws_error_text;
+use item::{Item, n, s};
+
+pub use table::ensure_table;
+
+/// Where each kind of record lives (`pk`) and which listing it belongs to (`gsi1pk`).
+mod keys {
+    pub const KEY_LIST: &str = "key";
+    pub const SESSION_LIST: &str = "session";
+    pub const DEAD_LIST: &str = "dead";
+    pub const CONFIG: &str = "config";
+    /// Config attributes are stored as `cfg.<name>`, beside `pk`, in the one config item.
+    pub const CONFIG_ATTR: &str = "cfg.";
+
+    pub fn api_key(hash_hex: &str) -> String {
+        format!("key#{hash_hex}")
+    }
+    pub fn session(id: &str) -> String {
+        format!("session#{id}")
+    }
+    pub fn job(id: &str) -> String {
+        format!("job#{id}")
+    }
+    pub fn idem(key: &str) -> String {
+        format!("idem#{key}")
+    }
+    pub fn counter(key: &str) -> String {
+        format!("ctr#{key}")
+    }
+    pub fn dead(id: &str) -> String {
+        format!("dead#{id}")
+    }
+    /// Sort key of a listing ordered by time: 13-digit milliseconds, then the id.
+    pub fn by_time(ms: i64, id: &str) -> String {
+        format!("{:013}#{id}", ms.max(0))
+    }
+}
+
+/// How long a finished or abandoned job stays readable (`JOB_TTL_DAYS`, default 30).
+const DEFAULT_JOB_TTL_DAYS: i64 = 30;
+
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    job_ttl_secs: i64,
+}
+
+/// What a failed DynamoDB call means to the caller.
+enum Failure {
+    /// The write's condition did not hold.
+    Condition,
+    Port(PortError),
+}
+
+fn failure<E, R>(e: aws_sdk_dynamodb::error::SdkError<E, R>) -> Failure
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match e.code() {
+        Some("ConditionalCheckFailedException") => Failure::Condition,
+        Some(
+            "ProvisionedThroughputExceededException"
+            | "ThrottlingException"
+            | "RequestLimitExceeded"
+            | "TransactionConflictException",
+        ) => Failure::Port(PortError::Throttled),
+        _ => {
+            let text = aws_error_text(&e);
+            Failure::Port(PortError::Backend(anyhow::Error::new(e).context(text)))
+        }
+    }
+}
+
+/// For calls with no condition: every failure is a port error.
+fn port<E, R>(e: aws_sdk_dynamodb::error::SdkError<E, R>) -> PortError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match failure(e) {
+        Failure::Condition => PortError::Backend(anyhow::anyhow!("unexpected condition failure")),
+        Failure::Port(p) => p,
+    }
+}
+
+/// `Ok(true)` when a conditional write went through, `Ok(false)` when its condition failed.
+fn conditional<T, E, R>(r: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>) -> PortResult<bool>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match r {
+        Ok(_) => Ok(true),
+        Err(e) => match failure(e) {
+            Failure::Condition => Ok(false),
+            Failure::Port(p) => Err(p),
+        },
+    }
+}
+
+impl DynamoStore {
+    pub fn new(settings: &AwsSettings) -> Self {
+        Self {
+            client: Client::new(&settings.sdk),
+            table: settings.table.clone(),
+            job_ttl_secs: settings.job_ttl_days.unwrap_or(DEFAULT_JOB_TTL_DAYS) * 86_400,
+        }
+    }
+
+    /// Creates the table (with its index and TTL) unless it exists.
+    pub async fn ensure_table(&self) -> PortResult<()> {
+        ensure_table(&self.client, &self.table).await
+    }
+
+    async fn get(&self, pk: String) -> PortResult<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(port)?;
+        Ok(out.item.map(Item::from))
+    }
+
+    /// Every item of a listing, in index order (follows pagination).
+    async fn list(&self, gsi1pk: &str, limit: Option<usize>) -> PortResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(table::INDEX)
+                .key_condition_expression("gsi1pk = :p")
+                .expression_attribute_values(":p", s(gsi1pk))
+                .set_exclusive_start_key(start)
+                .set_limit(limit.map(|l| i32::try_from(l).unwrap_or(i32::MAX)))
+                .send()
+                .await
+                .map_err(port)?;
+            items.extend(out.items.unwrap_or_default().into_iter().map(Item::from));
+            start = out.last_evaluated_key;
+            if start.is_none() || limit.is_some_and(|l| items.len() >= l) {
+                break;
+            }
+        }
+        if let Some(l) = limit {
+            items.truncate(l);
+        }
+        Ok(items)
+    }
+
+    async fn delete(&self, pk: String) -> PortResult<Option<Item>> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(port)?;
+        Ok(out.attributes.map(Item::from))
+    }
+
+    /// One attempt to count a hit inside the current window. `None` when there is no current
+    /// window (no item, or it ended).
+    async fn hit_current(&self, pk: &str, limit: u64, now: i64) -> PortResult<Option<CounterHit>> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .update_expression("ADD #c :one")
+            .condition_expression("reset_at > :now AND #c < :limit")
+            .expression_attribute_names("#c", "count")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":limit", n(limit))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match r {
+            Ok(out) => {
+                let item = Item::from(out.attributes.unwrap_or_default());
+                Ok(Some(CounterHit {
+                    allowed: true,
+                    count: item.u64("count")?,
+                    reset_at_ms: item.i64("reset_at")?,
+                }))
+            }
+            Err(e) => match failure(e) {
+                Failure::Port(p) => Err(p),
+                Failure::Condition => {
+                    let Some(item) = self.get(pk.to_owned()).await? else {
+                        return Ok(None);
+                    };
+                    let reset_at = item.i64("reset_at")?;
+                    if reset_at <= now {
+                        return Ok(None);
+                    }
+                    let count = item.u64("count")?;
+                    if count < limit {
+                        // Taken back (unhit) between the two calls: try again.
+                        return Box::pin(self.hit_current(pk, limit, now)).await;
+                    }
+                    Ok(Some(CounterHit {
+                        allowed: false,
+                        count,
+                        reset_at_ms: reset_at,
+                    }))
+                }
+            },
+        }
+    }
+
+    /// Starts a new window with this hit; false when another caller started one first.
+    async fn hit_new_window(&self, pk: &str, window_ms: i64, now: i64) -> PortResult<bool> {
+        let reset_at = now + window_ms;
+        conditional(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", s(pk))
+                .item("count", n(1))
+                .item("reset_at", n(reset_at))
+                .item("ttl", n(ttl_secs(reset_at)))
+                .condition_expression("attribute_not_exists(pk) OR reset_at <= :now")
+                .expression_attribute_values(":now", n(now))
+                .send()
+                .await,
+        )
+    }
+}
+
+/// TTL (epoch seconds) for a record that stops mattering at `ms`; DynamoDB deletes within
+/// about two days of it, so every read still checks the time itself.
+fn ttl_secs(ms: i64) -> i64 {
+    ms.div_euclid(1000) + 1
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn put_api_key(&self, key: &ApiKeyRecord) -> PortResult<()> {
+        let hash = key.hash.to_hex();
+        // Keeps created_at and id of an existing record, like the embedded store.
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::api_key(&hash)))
+            .update_expression(
+                "SET #role = :role, label = :label, id = if_not_exists(id, :id), \
+                 created_at = if_not_exists(created_at, :created), gsi1pk = :list, \
+                 gsi1sk = if_not_exists(gsi1sk, :sk)",
+            )
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_values(":role", s(item::role_str(key.role)))
+            .expression_attribute_values(":label", s(&key.label))
+            .expression_attribute_values(":id", s(key.id.as_str()))
+            .expression_attribute_values(":created", n(key.created_at))
+            .expression_attribute_values(":list", s(keys::KEY_LIST))
+            .expression_attribute_values(":sk", s(keys::by_time(key.created_at, key.id.as_str())))
+            .send()
+            .await
+            .map_err(port)?;
+        Ok(())
+    }
+
+    async fn api_key_by_hash(&self, hash: &KeyHash) -> PortResult<Option<ApiKeyRecord>> {
+        self.get(keys::api_key(&hash.to_hex()))
+            .await?
+            .map(|i| i.api_key())
+            .transpose()
+    }
+
+    async fn list_api_keys(&self) -> PortResult<Vec<ApiKeyRecord>> {
+        self.list(keys::KEY_LIST, None)
+            .await?
+            .into_iter()
+            .map(|i| i.api_key())
+            .collect()
+    }
+
+    async fn delete_api_key(&self, id: &KeyId) -> PortResult<bool> {
+        let mut deleted = false;
+        for k in self.list_api_keys().await? {
+            if k.id == *id {
+                deleted |= self
+                    .delete(keys::api_key(&k.hash.to_hex()))
+                    .await?
+                    .is_some();
+            }
+        }
+        Ok(deleted)
+    }
+
+    async fn create_session(&self, session: &Session) -> PortResult<bool> {
+        let mut it = item::session_item(session)?;
+        it.insert("pk".into(), s(keys::session(session.id.as_str())));
+        it.insert("gsi1pk".into(), s(keys::SESSION_LIST));
+        it.insert("gsi1sk".into(), s(session.id.as_str()));
+        conditional(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(it))
+                .condition_expression("attribute_not_exists(pk)")
+                .send()
+                .await,
+        )
+    }
+
+    async fn get_session(&self, id: &SessionId) -> PortResult<Option<Session>> {
+        self.get(keys::session(id.as_str()))
+            .await?
+            .map(|i| i.session())
+            .transpose()
+    }
+
+    async fn list_sessions(&self, owner: Option<&KeyId>) -> PortResult<Vec<Session>> {
+        let mut out = Vec::new();
+        for i in self.list(keys::SESSION_LIST, None).await? {
+            let s = i.session()?;
+            if owner.is_none_or(|o| *o == s.owner) {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn set_session_state(
+        &self,
+        id: &SessionId,
+        status: SessionStatus,
+        qr: Option<&str>,
+        pairing_code: Option<&str>,
+        account: Option<&Account>,
+    ) -> PortResult<bool> {
+        let account = account
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| PortError::Backend(e.into()))?;
+        let mut u = item::Update::new();
+        u.set("status", s(status.as_str()));
+        u.set("updated_at", n(now_ms()));
+        u.set_or_remove("qr", qr.map(s));
+        u.set_or_remove("pairing_code", pairing_code.map(s));
+        u.set_or_remove("account", account.map(s));
+        conditional(
+            u.apply(
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key("pk", s(keys::session(id.as_str())))
+                    .condition_expression("attribute_exists(pk)"),
+            )
+            .send()
+            .await,
+        )
+    }
+
+    async fn set_session_webhook(
+        &self,
+        id: &SessionId,
+        url: Option<&str>,
+        secret: Option<&str>,
+    ) -> PortResult<bool> {
+        let mut u = item::Update::new();
+        u.set("updated_at", n(now_ms()));
+        u.set_or_remove("webhook_url", url.map(s));
+        u.set_or_remove("webhook_secret", secret.map(s));
+        conditional(
+            u.apply(
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key("pk", s(keys::session(id.as_str())))
+                    .condition_expression("attribute_exists(pk)"),
+            )
+            .send()
+            .await,
+        )
+    }
+
+    async fn delete_session(&self, id: &SessionId) -> PortResult<bool> {
+        Ok(self.delete(keys::session(id.as_str())).await?.is_some())
+    }
+
+    async fn acquire_lease(
+        &self,
+        id: &SessionId,
+        holder: &str,
+        ttl_ms: i64,
+        now_ms: i64,
+    ) -> PortResult<bool> {
+        conditional(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(keys::session(id.as_str())))
+                .update_expression("SET lease_holder = :h, lease_until = :until")
+                .condition_expression(
+                    "attribute_exists(pk) AND (attribute_not_exists(lease_holder) \
+                     OR lease_holder = :h OR lease_until <= :now)",
+                )
+                .expression_attribute_values(":h", s(holder))
+                .expression_attribute_values(":until", n(now_ms + ttl_ms))
+                .expression_attribute_values(":now", n(now_ms))
+                .send()
+                .await,
+        )
+    }
+
+    async fn release_lease(&self, id: &SessionId, holder: &str) -> PortResult<()> {
+        conditional(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(keys::session(id.as_str())))
+                .update_expression("REMOVE lease_holder, lease_until")
+                .condition_expression("lease_holder = :h")
+                .expression_attribute_values(":h", s(holder))
+                .send()
+                .await,
+        )?;
+        Ok(())
+    }
+
+    async fn create_job(&self, job: &Job) -> PortResult<bool> {
+        let mut it = item::job_item(job)?;
+        it.insert("pk".into(), s(keys::job(job.id.as_str())));
+        it.insert(
+            "ttl".into(),
+            n(job.created_at.div_euclid(1000) + self.job_ttl_secs),
+        );
+        conditional(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(it))
+                .condition_expression("attribute_not_exists(pk)")
+                .send()
+                .await,
+        )
+    }
+
+    async fn get_job(&self, id: &JobId) -> PortResult<Option<Job>> {
+        self.get(keys::job(id.as_str()))
+            .await?
+            .map(|i| i.job())
+            .transpose()
+    }
+
+    async fn update_job(
+        &self,
+        id: &JobId,
+        state: JobState,
+        attempts: u32,
+        error: Option<&str>,
+        sent_at: Option<i64>,
+    ) -> PortResult<bool> {
+        let mut u = item::Update::new();
+        u.set("state", s(state.as_str()));
+        u.set("attempts", n(attempts));
+        u.set("updated_at", n(now_ms()));
+        u.set_or_remove("error", error.map(s));
+        u.set_or_remove("sent_at", sent_at.map(n));
+        conditional(
+            u.apply(
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key("pk", s(keys::job(id.as_str())))
+                    .condition_expression("attribute_exists(pk)"),
+            )
+            .send()
+            .await,
+        )
+    }
+
+    async fn claim_idempotency(
+        &self,
+        key: &str,
+        value: &str,
+        ttl_ms: i64,
+        now_ms: i64,
+    ) -> PortResult<Option<String>> {
+        let pk = keys::idem(key);
+        // Two rounds: a record that expires between the failed put and the read is claimed
+        // on the second.
+        for _ in 0..2 {
+            let expires_at = now_ms + ttl_ms;
+            let put = conditional(
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .item("pk", s(&pk))
+                    .item("value", s(value))
+                    .item("expires_at", n(expires_at))
+                    .item("ttl", n(ttl_secs(expires_at)))
+                    .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+                    .expression_attribute_values(":now", n(now_ms))
+                    .send()
+                    .await,
+            )?;
+            if put {
+                return Ok(None);
+            }
+            if let Some(held) = self.get(pk.clone()).await?
+                && held.i64("expires_at")? > now_ms
+            {
+                return Ok(Some(held.string("value")?));
+            }
+        }
+        Err(PortError::Throttled)
+    }
+
+    async fn complete_idempotency(&self, key: &str, value: &str) -> PortResult<()> {
+        conditional(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(keys::idem(key)))
+                .update_expression("SET #v = :v")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_names("#v", "value")
+                .expression_attribute_values(":v", s(value))
+                .send()
+                .await,
+        )?;
+        Ok(())
+    }
+
+    async fn hit_counter(
+        &self,
+        key: &str,
+        limit: u64,
+        window_ms: i64,
+        now_ms: i64,
+    ) -> PortResult<CounterHit> {
+        let pk = keys::counter(key);
+        // Each round either counts, refuses, or loses a race to start the window (then the
+        // next round finds that window current). Bounded so a broken backend cannot spin.
+        for _ in 0..8 {
+            if let Some(hit) = self.hit_current(&pk, limit, now_ms).await? {
+                return Ok(hit);
+            }
+            if limit == 0 {
+                return Ok(CounterHit {
+                    allowed: false,
+                    count: 0,
+                    reset_at_ms: now_ms + window_ms,
+                });
+            }
+            if self.hit_new_window(&pk, window_ms, now_ms).await? {
+                return Ok(CounterHit {
+                    allowed: true,
+                    count: 1,
+                    reset_at_ms: now_ms + window_ms,
+                });
+            }
+        }
+        Err(PortError::Throttled)
+    }
+
+    async fn unhit_counter(&self, key: &str, now_ms: i64) -> PortResult<()> {
+        conditional(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(keys::counter(key)))
+                .update_expression("ADD #c :minus")
+                .condition_expression("reset_at > :now AND #c > :zero")
+                .expression_attribute_names("#c", "count")
+                .expression_attribute_values(":minus", n(-1))
+                .expression_attribute_values(":now", n(now_ms))
+                .expression_attribute_values(":zero", n(0))
+                .send()
+                .await,
+        )?;
+        Ok(())
+    }
+
+    async fn get_config(&self, key: &str) -> PortResult<Option<Value>> {
+        Ok(self.all_config().await?.remove(key))
+    }
+
+    async fn set_config(&self, key: &str, value: &Value) -> PortResult<()> {
+        let json = serde_json::to_string(value).map_err(|e| PortError::Backend(e.into()))?;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(keys::CONFIG))
+            .update_expression("SET #k = :v")
+            .expression_attribute_names("#k", format!("{}{key}", keys::CONFIG_ATTR))
+            .expression_attribute_values(":v", s(json))
+            .send()
+            .await
+            .map_err(port)?;
+        Ok(())
+    }
+
+    async fn all_config(&self) -> PortResult<serde_json::Map<String, Value>> {
+        let Some(item) = self.get(keys::CONFIG.to_owned()).await? else {
+            return Ok(serde_json::Map::new());
+        };
+        item.config(keys::CONFIG_ATTR)
+    }
+
+    async fn put_dead_letter(&self, dl: &DeadLetter) -> PortResult<()> {
+        let mut it = item::dead_letter_item(dl);
+        it.insert("pk".into(), s(keys::dead(&dl.id)));
+        it.insert("gsi1pk".into(), s(keys::DEAD_LIST));
+        it.insert("gsi1sk".into(), s(keys::by_time(dl.failed_at, &dl.id)));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(it))
+            .send()
+            .await
+            .map_err(port)?;
+        Ok(())
+    }
+
+    async fn list_dead_letters(&self, limit: usize) -> PortResult<Vec<DeadLetter>> {
+        self.list(keys::DEAD_LIST, Some(limit))
+            .await?
+            .into_iter()
+            .map(|i| i.dead_letter())
+            .collect()
+    }
+
+    async fn take_dead_letter(&self, id: &str) -> PortResult<Option<DeadLetter>> {
+        self.delete(keys::dead(id))
+            .await?
+            .map(|i| i.dead_letter())
+            .transpose()
+    }
+}
