@@ -64,6 +64,9 @@ pub fn message_received(session: &SessionId, m: &IncomingMessage) -> Event {
     if let Some(name) = &m.push_name {
         data["pushName"] = json!(name);
     }
+    if let Some(lid) = &m.sender_lid {
+        data["senderLid"] = json!(lid);
+    }
     Event::new(session.clone(), EventKind::MessageReceived, data, now_ms())
 }
 

@@ -44,6 +44,7 @@ mod tests {
         IncomingMessage {
             id: "3EB0AA".into(),
             from: j(from),
+            sender_lid: None,
             chat: j(chat),
             from_me,
             push_name: None,

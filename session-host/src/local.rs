@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use wagate_core::adapters::local::{LocalBackend, LocalOptions};
@@ -15,6 +15,7 @@ use wagate_core::env::{var, var_bool, var_parsed};
 use wagate_functions::{ApiConfig, AppState};
 
 use crate::connector::simulated::SimOptions;
+use crate::connector::{Connector, ConnectorKind, WhatsAppConnector, WhatsAppOptions};
 use crate::{HostConfig, HostDeps, SessionHost, SimNetwork};
 
 /// Everything `wagate local` is configured with.
@@ -27,21 +28,19 @@ pub struct LocalConfig {
     pub dispatch: DispatchConfig,
     /// `SQLITE_SYNC_FULL`: fsync every commit (survives power loss, not only crashes).
     pub sqlite_sync_full: bool,
+    /// `WA_CONNECTOR`: the simulated network (default) or WhatsApp.
+    pub connector: ConnectorKind,
 }
 
 impl LocalConfig {
     /// From the environment (the seed's variable names; see `.env.example`).
     pub fn from_env() -> anyhow::Result<Self> {
-        let connector = var("WA_CONNECTOR").unwrap_or_else(|| "simulated".into());
-        if connector != "simulated" {
-            bail!(
-                "WA_CONNECTOR={connector:?}: this build connects through the simulated network only (WA_CONNECTOR=simulated)"
-            );
-        }
+        let connector = ConnectorKind::from_env(ConnectorKind::Simulated)?;
         let port: u16 = var_parsed("PORT", 4000)?;
         let host: std::net::IpAddr = var_parsed("HOST", std::net::Ipv4Addr::UNSPECIFIED.into())?;
         let mut api = ApiConfig::from_env()?;
-        api.dev_routes = true;
+        // The `/api/dev` routes drive the simulated network; WhatsApp has nothing to drive.
+        api.dev_routes = connector == ConnectorKind::Simulated;
         Ok(Self {
             data_dir: var("DATA_DIR").unwrap_or_else(|| "./data".into()).into(),
             addr: SocketAddr::new(host, port),
@@ -49,6 +48,7 @@ impl LocalConfig {
             host: HostConfig::from_env()?,
             dispatch: DispatchConfig::from_env()?,
             sqlite_sync_full: var_bool("SQLITE_SYNC_FULL", false)?,
+            connector,
         })
     }
 }
@@ -130,7 +130,18 @@ pub async fn start(mut cfg: LocalConfig) -> anyhow::Result<Running> {
         queue: backend.queue(),
         blobs: backend.blobs(),
     };
-    let host = SessionHost::new(deps, cfg.host.clone(), sim.clone(), Some(sim.clone()));
+    let host = match cfg.connector {
+        ConnectorKind::Simulated => {
+            SessionHost::new(deps, cfg.host.clone(), sim.clone(), Some(sim.clone()))
+        }
+        ConnectorKind::WhatsApp => {
+            let wa: Arc<dyn Connector> = Arc::new(WhatsAppConnector::new(
+                backend.blobs(),
+                WhatsAppOptions::new(cfg.data_dir.join("whatsapp")),
+            ));
+            SessionHost::new(deps, cfg.host.clone(), wa, None)
+        }
+    };
     let dispatcher = Arc::new(Dispatcher::new(
         backend.store(),
         backend.queue(),
@@ -156,7 +167,7 @@ pub async fn start(mut cfg: LocalConfig) -> anyhow::Result<Running> {
     let stop = shutdown.clone();
     tasks.spawn(async move { dispatcher.run(async move { stop.cancelled().await }).await });
 
-    tracing::info!(%addr, data_dir = %cfg.data_dir.display(), "wagate local is listening");
+    tracing::info!(%addr, data_dir = %cfg.data_dir.display(), connector = ?cfg.connector, "wagate local is listening");
     Ok(Running {
         addr,
         backend,

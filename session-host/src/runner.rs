@@ -324,6 +324,15 @@ impl Runner {
                 return Some(End::Finished);
             }
             ConnectorEvent::Incoming(m) => self.incoming(m).await,
+            ConnectorEvent::Receipt(r) => {
+                tracing::debug!(
+                    session_id = %self.session,
+                    chat = %r.chat,
+                    status = r.status.as_str(),
+                    messages = r.message_ids.len(),
+                    "message receipt"
+                );
+            }
         }
         None
     }

@@ -98,6 +98,7 @@ async fn start_local() -> Local {
         host: wagate_host::HostConfig::default(),
         dispatch: Default::default(),
         sqlite_sync_full: false,
+        connector: wagate_host::connector::ConnectorKind::Simulated,
     };
     cfg.api.rate_limit.max = 100_000;
     cfg.host.send_min_gap = Duration::ZERO;
@@ -290,6 +291,7 @@ async fn a_linked_session_reopens_after_a_restart_without_a_new_qr() {
             host: wagate_host::HostConfig::default(),
             dispatch: Default::default(),
             sqlite_sync_full: false,
+            connector: wagate_host::connector::ConnectorKind::Simulated,
         };
         cfg.host.session_start_spacing = Duration::ZERO;
         cfg

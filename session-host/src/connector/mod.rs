@@ -4,6 +4,7 @@
 //! call and reports, through its event stream, what happens to it.
 
 pub mod simulated;
+pub mod whatsapp;
 
 use std::fmt;
 use std::sync::Arc;
@@ -13,6 +14,37 @@ use tokio::sync::mpsc;
 use wagate_core::{Account, Jid, OutboundMessage, SessionId};
 
 pub use simulated::SimNetwork;
+pub use whatsapp::{WhatsAppConnector, WhatsAppOptions};
+
+/// Which connector a host uses (`WA_CONNECTOR`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectorKind {
+    /// The built-in simulated network (demos, tests).
+    Simulated,
+    /// WhatsApp itself, through whatsapp-rust.
+    WhatsApp,
+}
+
+impl ConnectorKind {
+    /// Parses `simulated` or `whatsapp` (any case).
+    pub fn parse(s: &str) -> anyhow::Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "simulated" | "sim" => Ok(Self::Simulated),
+            "whatsapp" => Ok(Self::WhatsApp),
+            other => anyhow::bail!(
+                "WA_CONNECTOR={other:?}: expected `whatsapp` (the real network) or `simulated`"
+            ),
+        }
+    }
+
+    /// `WA_CONNECTOR`, or `default` when it is unset.
+    pub fn from_env(default: Self) -> anyhow::Result<Self> {
+        match wagate_core::env::var("WA_CONNECTOR") {
+            Some(v) => Self::parse(&v),
+            None => Ok(default),
+        }
+    }
+}
 
 /// Something that can connect a session to WhatsApp.
 #[async_trait]
@@ -93,6 +125,44 @@ pub enum ConnectorEvent {
     LoggedOut,
     /// A message arrived.
     Incoming(IncomingMessage),
+    /// A recipient's phone got or read messages this session sent.
+    Receipt(MessageReceipt),
+}
+
+/// How far a sent message got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptStatus {
+    /// On the recipient's phone.
+    Delivered,
+    /// Opened by the recipient.
+    Read,
+    /// A voice note or video played by the recipient.
+    Played,
+}
+
+impl ReceiptStatus {
+    /// The status as webhooks name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delivered => "delivered",
+            Self::Read => "read",
+            Self::Played => "played",
+        }
+    }
+}
+
+/// A receipt for messages this session sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageReceipt {
+    /// The WhatsApp message ids it covers.
+    pub message_ids: Vec<String>,
+    /// The chat the messages went to.
+    pub chat: Jid,
+    /// Who sent the receipt (in a group: the member).
+    pub from: Jid,
+    pub status: ReceiptStatus,
+    /// Seconds since the Unix epoch.
+    pub timestamp: i64,
 }
 
 /// A message received by a session.
@@ -100,8 +170,10 @@ pub enum ConnectorEvent {
 pub struct IncomingMessage {
     /// WhatsApp message id.
     pub id: String,
-    /// Who sent it (in a group: the member).
+    /// Who sent it (in a group: the member), by phone number when WhatsApp tells it.
     pub from: Jid,
+    /// The sender's LID (WhatsApp's phone-less id), when known.
+    pub sender_lid: Option<Jid>,
     /// The chat it arrived in: the sender's own chat, a group, a newsletter, a broadcast.
     pub chat: Jid,
     /// Sent by this account itself (from another device of the same account).

@@ -325,6 +325,7 @@ impl SimNetwork {
         let msg = IncomingMessage {
             id: wa_message_id(),
             from,
+            sender_lid: None,
             chat,
             from_me: incoming.from_me,
             push_name: incoming.push_name.clone(),

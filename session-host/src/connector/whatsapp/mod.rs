@@ -1,0 +1,573 @@
+//! The real WhatsApp connector, over whatsapp-rust. One `connect` builds one client on the
+//! session's own SQLite store (restored from the blob store when this host has no copy),
+//! makes one connection and reports what happens to it; reconnecting, with backoff and
+//! jitter, stays the runner's job, so the client's own reconnect loop is switched off.
+//!
+//! - [`outbound`]: every message kind as WhatsApp's protobuf (pure).
+//! - [`translate`]: the client's events as wagate's (pure).
+//! - [`errors`]: permanent or transient (pure).
+//! - [`creds`]: credentials files and their blob-store backups.
+
+pub mod creds;
+pub mod errors;
+pub mod outbound;
+pub mod translate;
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use rand::Rng;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use wagate_core::ports::Blobs;
+use wagate_core::{Account, Jid, JidKind, MediaSource, OutboundMessage, SessionId};
+use whatsapp_rust::http::HttpClient;
+use whatsapp_rust::pair_code::PairCodeOptions;
+use whatsapp_rust::prelude::{Bot, Client, Event, EventHandler, SendOptions};
+use whatsapp_rust::store::SqliteStore;
+use whatsapp_rust::transport::TransportFactory;
+use whatsapp_rust::upload::UploadOptions;
+
+use self::creds::CredsStore;
+use self::errors::{NOT_ON_WHATSAPP, check_media_size, classify_send, classify_upload};
+use self::outbound::{URL_MEDIA_UNSUPPORTED, UploadedMedia, media_of, to_proto};
+use self::translate::{Action, translate, wagate_jid};
+use super::{Connected, Connection, Connector, ConnectorEvent, SendError, SendReceipt};
+
+/// Events a connection can hold for the runner before the pump waits for it.
+const EVENT_BUFFER: usize = 256;
+
+/// How often an open session's credentials are backed up by default.
+pub const DEFAULT_BACKUP_INTERVAL: Duration = Duration::from_secs(300);
+
+/// How long the final backup and the client's own flush may take when a connection closes.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Settings of the WhatsApp connector.
+#[derive(Clone)]
+pub struct WhatsAppOptions {
+    /// Where the per-session credentials files live (`DATA_DIR/whatsapp`).
+    pub dir: PathBuf,
+    /// How often an open session's credentials are backed up to the blob store.
+    pub backup_interval: Duration,
+    /// The WebSocket dialer; `None` is whatsapp-rust's own (TLS straight to WhatsApp).
+    pub transport: Option<Arc<dyn TransportFactory>>,
+    /// The HTTP client for media and the version check; `None` is whatsapp-rust's own.
+    pub http: Option<Arc<dyn HttpClient>>,
+    /// The WhatsApp Web version to announce instead of asking WhatsApp for the current one.
+    pub version: Option<(u32, u32, u32)>,
+}
+
+impl WhatsAppOptions {
+    /// Credentials under `dir`, whatsapp-rust's own network stack.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            backup_interval: DEFAULT_BACKUP_INTERVAL,
+            transport: None,
+            http: None,
+            version: None,
+        }
+    }
+}
+
+impl fmt::Debug for WhatsAppOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WhatsAppOptions")
+            .field("dir", &self.dir)
+            .field("backup_interval", &self.backup_interval)
+            .field("custom_transport", &self.transport.is_some())
+            .field("custom_http", &self.http.is_some())
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+/// Connects sessions to WhatsApp through whatsapp-rust.
+pub struct WhatsAppConnector {
+    creds: CredsStore,
+    blobs: Arc<dyn Blobs>,
+    options: WhatsAppOptions,
+    /// Sessions that must not reconnect before a moment (replaced stream, temporary ban).
+    hold: Arc<Mutex<HashMap<SessionId, Instant>>>,
+}
+
+impl fmt::Debug for WhatsAppConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WhatsAppConnector")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WhatsAppConnector {
+    /// A connector keeping credentials under `options.dir`, backed up to `blobs`.
+    pub fn new(blobs: Arc<dyn Blobs>, options: WhatsAppOptions) -> Self {
+        Self {
+            creds: CredsStore::new(options.dir.clone(), blobs.clone()),
+            blobs,
+            options,
+            hold: Arc::default(),
+        }
+    }
+
+    /// The credentials of every session.
+    pub fn creds(&self) -> &CredsStore {
+        &self.creds
+    }
+
+    async fn wait_hold_off(&self, session: &SessionId) {
+        let until = self
+            .hold
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(session);
+        if let Some(until) = until
+            && until > Instant::now()
+        {
+            tracing::info!(
+                session_id = %session,
+                wait_ms = (until - Instant::now()).as_millis() as u64,
+                "holding the reconnect back"
+            );
+            tokio::time::sleep_until(until).await;
+        }
+    }
+}
+
+/// Hands every client event to the pump, in order, without blocking the client.
+struct Forward(mpsc::UnboundedSender<Arc<Event>>);
+
+impl EventHandler for Forward {
+    fn handle_event(&self, event: Arc<Event>) {
+        let _ = self.0.send(event);
+    }
+}
+
+#[async_trait]
+impl Connector for WhatsAppConnector {
+    async fn connect(&self, session: &SessionId) -> anyhow::Result<Connected> {
+        self.wait_hold_off(session).await;
+        let restored = self.creds.restore(session).await?;
+        let path = self.creds.db_path(session);
+        let store = Arc::new(
+            SqliteStore::new(&path.to_string_lossy())
+                .await
+                .with_context(|| format!("opening {}", path.display()))?,
+        );
+        let (raw_tx, raw_rx) = mpsc::unbounded_channel();
+        let mut builder = Bot::builder()
+            .with_backend_arc(store.clone())
+            .with_event_handler(Forward(raw_tx))
+            .skip_history_sync();
+        if let Some(v) = self.options.version {
+            builder = builder.with_version(v);
+        }
+        if let Some(t) = &self.options.transport {
+            builder = builder.with_transport_factory(ArcTransport(t.clone()));
+        }
+        if let Some(h) = &self.options.http {
+            builder = builder.with_http_client(ArcHttp(h.clone()));
+        }
+        let bot = builder
+            .build()
+            .await
+            .context("building the WhatsApp client")?;
+        let client = bot.client();
+        // One connection per `connect`: the runner reconnects with its own backoff.
+        client.enable_auto_reconnect.store(false, Ordering::SeqCst);
+        tracing::info!(session_id = %session, ?restored, "connecting to WhatsApp");
+
+        let (tx, rx) = mpsc::channel(EVENT_BUFFER);
+        let shared = Arc::new(Shared {
+            session: session.clone(),
+            client: client.clone(),
+            store,
+            creds: self.creds.clone(),
+            blobs: self.blobs.clone(),
+            stop: CancellationToken::new(),
+            finished: CancellationToken::new(),
+            logged_out: AtomicBool::new(false),
+            on_whatsapp: Mutex::new(HashSet::new()),
+        });
+        let run = tokio::spawn(bot.run());
+        let pump = Pump {
+            shared: shared.clone(),
+            events: raw_rx,
+            tx,
+            hold: self.hold.clone(),
+            backup_interval: self.options.backup_interval,
+            run,
+            run_done: false,
+        };
+        tokio::spawn(pump.run());
+        Ok(Connected {
+            connection: Arc::new(WaConnection { shared }),
+            events: rx,
+        })
+    }
+}
+
+/// What the connection handle and its pump share.
+struct Shared {
+    session: SessionId,
+    client: Arc<Client>,
+    store: Arc<SqliteStore>,
+    creds: CredsStore,
+    blobs: Arc<dyn Blobs>,
+    /// Cancelled by `disconnect` and `logout`: the pump closes the client and ends.
+    stop: CancellationToken,
+    /// Cancelled once the pump has closed the client and reported the end.
+    finished: CancellationToken,
+    logged_out: AtomicBool,
+    /// Numbers already found on WhatsApp by this connection.
+    on_whatsapp: Mutex<HashSet<String>>,
+}
+
+impl Shared {
+    async fn backup(&self, why: &str) {
+        if self.logged_out.load(Ordering::SeqCst) {
+            return;
+        }
+        match self.creds.backup(&self.session, self.store.as_ref()).await {
+            Ok(bytes) => {
+                tracing::info!(session_id = %self.session, bytes, why, "credentials backed up")
+            }
+            Err(e) => {
+                tracing::warn!(session_id = %self.session, error = %format!("{e:#}"), why, "credentials backup failed");
+            }
+        }
+    }
+
+    fn account(&self) -> Option<Account> {
+        let jid = self.client.pn().as_ref().and_then(wagate_jid)?;
+        let name = Some(self.client.push_name()).filter(|n| !n.is_empty());
+        Some(Account { jid, name })
+    }
+}
+
+/// Follows one connection: turns the client's events into the runner's, backs the
+/// credentials up, and closes everything when the connection ends.
+struct Pump {
+    shared: Arc<Shared>,
+    events: mpsc::UnboundedReceiver<Arc<Event>>,
+    tx: mpsc::Sender<ConnectorEvent>,
+    hold: Arc<Mutex<HashMap<SessionId, Instant>>>,
+    backup_interval: Duration,
+    run: tokio::task::JoinHandle<()>,
+    /// The client's loop has returned (its handle must not be awaited again).
+    run_done: bool,
+}
+
+/// How a connection ended, for the runner.
+enum Ending {
+    Closed(String),
+    LoggedOut,
+    /// `disconnect` was called: the runner is gone or going, nothing to report.
+    Stopped,
+}
+
+impl Pump {
+    async fn run(mut self) {
+        let s = self.shared.clone();
+        let mut backups = tokio::time::interval_at(
+            Instant::now() + self.backup_interval,
+            self.backup_interval.max(Duration::from_secs(1)),
+        );
+        let mut online = false;
+        let mut paired = false;
+        let ending = loop {
+            tokio::select! {
+                biased;
+                () = s.stop.cancelled() => break Ending::Stopped,
+                ev = self.events.recv() => {
+                    let Some(ev) = ev else { break Ending::Closed("client event stream ended".into()) };
+                    let mut end = None;
+                    for action in translate(&ev) {
+                        match action {
+                            Action::Emit(e) => {
+                                if self.tx.send(e).await.is_err() {
+                                    end = Some(Ending::Stopped);
+                                }
+                            }
+                            Action::Online => {
+                                online = true;
+                                paired = false;
+                                match s.account() {
+                                    Some(account) => {
+                                        let _ = self.tx.send(ConnectorEvent::Open { account }).await;
+                                    }
+                                    None => tracing::warn!(session_id = %s.session, "online without a phone JID"),
+                                }
+                                s.backup("online").await;
+                            }
+                            Action::Paired { jid } => {
+                                tracing::info!(session_id = %s.session, %jid, "a phone linked this session");
+                                paired = true;
+                                s.backup("paired").await;
+                            }
+                            Action::LoggedOut { reason } => {
+                                tracing::info!(session_id = %s.session, %reason, "WhatsApp logged the session out");
+                                end = Some(Ending::LoggedOut);
+                            }
+                            Action::Closed { reason, hold_off } => {
+                                if let Some(d) = hold_off {
+                                    self.hold_off(d);
+                                }
+                                end = Some(Ending::Closed(reason));
+                            }
+                        }
+                    }
+                    if let Some(end) = end {
+                        break end;
+                    }
+                }
+                _ = &mut self.run, if !self.run_done => {
+                    self.run_done = true;
+                    // After a phone links, WhatsApp closes the stream (515) for the client
+                    // to log in with its new identity: that is one connection, not a drop.
+                    if paired && !online && !s.stop.is_cancelled() {
+                        paired = false;
+                        tracing::info!(session_id = %s.session, "logging in after pairing");
+                        let client = s.client.clone();
+                        self.run = tokio::spawn(async move { client.run().await });
+                        self.run_done = false;
+                        continue;
+                    }
+                    break Ending::Closed(if online {
+                        "connection closed".into()
+                    } else {
+                        "could not connect to WhatsApp".into()
+                    });
+                }
+                _ = backups.tick(), if online => s.backup("periodic").await,
+            }
+        };
+        self.close(ending, online).await;
+    }
+
+    fn hold_off(&self, d: Duration) {
+        // A little jitter so sessions held off together don't come back together.
+        let jitter = Duration::from_millis(rand::rng().random_range(0..1_000));
+        self.hold
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(self.shared.session.clone(), Instant::now() + d + jitter);
+    }
+
+    async fn close(mut self, ending: Ending, online: bool) {
+        let s = self.shared.clone();
+        let logged_out = matches!(ending, Ending::LoggedOut) || s.logged_out.load(Ordering::SeqCst);
+        if !logged_out && online {
+            // The last state before the connection goes: flushed by the client, then copied.
+            let _ =
+                tokio::time::timeout(CLOSE_TIMEOUT, s.client.persistence_manager().flush()).await;
+            s.backup("closing").await;
+        }
+        if tokio::time::timeout(CLOSE_TIMEOUT, s.client.disconnect())
+            .await
+            .is_err()
+        {
+            tracing::warn!(session_id = %s.session, "WhatsApp client did not disconnect in time");
+        }
+        if !self.run_done
+            && tokio::time::timeout(CLOSE_TIMEOUT, &mut self.run)
+                .await
+                .is_err()
+        {
+            tracing::warn!(session_id = %s.session, "WhatsApp client loop did not stop in time; aborting it");
+            self.run.abort();
+        }
+        match ending {
+            Ending::LoggedOut => {
+                s.logged_out.store(true, Ordering::SeqCst);
+                if let Err(e) = s.creds.delete(&s.session).await {
+                    tracing::warn!(session_id = %s.session, error = %format!("{e:#}"), "could not delete the credentials");
+                }
+                let _ = self.tx.send(ConnectorEvent::LoggedOut).await;
+            }
+            Ending::Closed(reason) => {
+                tracing::info!(session_id = %s.session, %reason, "WhatsApp connection closed");
+                let _ = self.tx.send(ConnectorEvent::Closed { reason }).await;
+            }
+            Ending::Stopped => {}
+        }
+        s.finished.cancel();
+        // Dropping `tx` ends the runner's event stream.
+    }
+}
+
+/// The handle on one session's WhatsApp connection.
+struct WaConnection {
+    shared: Arc<Shared>,
+}
+
+impl WaConnection {
+    async fn media_bytes(&self, source: &MediaSource) -> Result<Vec<u8>, SendError> {
+        match source {
+            MediaSource::Url(_) => Err(SendError::Permanent(URL_MEDIA_UNSUPPORTED.into())),
+            MediaSource::Blob { key, .. } => match self.shared.blobs.get(key).await {
+                Ok(Some(b)) => Ok(b.to_vec()),
+                Ok(None) => Err(SendError::Permanent(format!("media blob {key} is gone"))),
+                Err(e) => Err(SendError::Transient(format!(
+                    "reading media blob {key}: {e}"
+                ))),
+            },
+        }
+    }
+
+    /// Fails permanently for a number WhatsApp says has no account; any doubt lets the send
+    /// go ahead (the server has the last word).
+    async fn check_registered(
+        &self,
+        to: &Jid,
+        wa_to: &whatsapp_rust::Jid,
+    ) -> Result<(), SendError> {
+        if to.kind() != JidKind::User {
+            return Ok(());
+        }
+        let known = self
+            .shared
+            .on_whatsapp
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(to.user());
+        if known {
+            return Ok(());
+        }
+        match self
+            .shared
+            .client
+            .contacts()
+            .is_on_whatsapp(std::slice::from_ref(wa_to))
+            .await
+        {
+            Ok(results) if results.iter().any(|r| r.is_registered) => {
+                self.shared
+                    .on_whatsapp
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(to.user().to_owned());
+                Ok(())
+            }
+            Ok(results) if !results.is_empty() => Err(SendError::Permanent(NOT_ON_WHATSAPP.into())),
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::debug!(session_id = %self.shared.session, error = %e, "could not check the recipient; sending anyway");
+                Ok(())
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Connection for WaConnection {
+    async fn send(
+        &self,
+        to: &Jid,
+        msg: &OutboundMessage,
+        wa_message_id: &str,
+    ) -> Result<SendReceipt, SendError> {
+        let s = &self.shared;
+        let wa_to: whatsapp_rust::Jid = to
+            .as_str()
+            .parse()
+            .map_err(|e| SendError::Permanent(format!("recipient {to}: {e}")))?;
+        self.check_registered(to, &wa_to).await?;
+        let media = match media_of(msg) {
+            None => None,
+            Some((source, media_type)) => {
+                let bytes = self.media_bytes(source).await?;
+                if let wagate_core::MessageContent::Media { media, .. } = &msg.content {
+                    check_media_size(*media, bytes.len() as u64)?;
+                }
+                let up = s
+                    .client
+                    .upload(bytes, media_type, UploadOptions::default())
+                    .await
+                    .map_err(|e| classify_upload(&e))?;
+                Some(UploadedMedia::from(up))
+            }
+        };
+        let secret: [u8; 32] = rand::rng().random();
+        let proto = to_proto(msg, to, media.as_ref(), secret)?;
+        let sent = s
+            .client
+            .send_message_with_options(
+                wa_to,
+                proto,
+                SendOptions::default().with_message_id(wa_message_id),
+            )
+            .await
+            .map_err(|e| classify_send(&e, s.logged_out.load(Ordering::SeqCst)))?;
+        Ok(SendReceipt {
+            message_id: sent.message_id,
+            timestamp_ms: wagate_core::clock::now_ms(),
+        })
+    }
+
+    async fn pair_code(&self, phone: &str) -> anyhow::Result<String> {
+        let digits = wagate_core::normalize_phone(phone, "phone")?;
+        let code = self
+            .shared
+            .client
+            .pair_with_code(PairCodeOptions {
+                phone_number: digits,
+                ..Default::default()
+            })
+            .await
+            .context("asking WhatsApp for a pairing code")?;
+        Ok(code)
+    }
+
+    async fn logout(&self) -> anyhow::Result<()> {
+        let s = &self.shared;
+        // The client tells WhatsApp to unlink the device and dispatches `LoggedOut`, which the
+        // pump turns into deleted credentials and the runner's `LoggedOut`.
+        s.client.logout().await;
+        s.logged_out.store(true, Ordering::SeqCst);
+        // Offline, no event may come: delete here too (deleting twice is fine).
+        s.creds.delete(&s.session).await
+    }
+
+    async fn disconnect(&self) {
+        self.shared.stop.cancel();
+        // Wait for the final backup and the client's flush, so a shutdown keeps them.
+        let _ = tokio::time::timeout(3 * CLOSE_TIMEOUT, self.shared.finished.cancelled()).await;
+    }
+}
+
+/// Lets a shared transport factory be handed to the builder, which wants it by value.
+struct ArcTransport(Arc<dyn TransportFactory>);
+
+#[async_trait]
+impl TransportFactory for ArcTransport {
+    async fn create_transport(
+        &self,
+    ) -> anyhow::Result<(
+        Arc<dyn whatsapp_rust::transport::Transport>,
+        whatsapp_rust::async_channel::Receiver<whatsapp_rust::transport::TransportEvent>,
+    )> {
+        self.0.create_transport().await
+    }
+}
+
+/// Lets a shared HTTP client be handed to the builder, which wants it by value.
+struct ArcHttp(Arc<dyn HttpClient>);
+
+#[async_trait]
+impl HttpClient for ArcHttp {
+    async fn execute(
+        &self,
+        request: whatsapp_rust::http::HttpRequest,
+    ) -> anyhow::Result<whatsapp_rust::http::HttpResponse> {
+        self.0.execute(request).await
+    }
+}

@@ -1,0 +1,573 @@
+//! What whatsapp-rust reports, in wagate's terms: plain functions from the client's events to
+//! [`Action`]s, so every translation is tested without a connection. The live client
+//! (`super::live`) carries the actions out (emits, snapshots credentials, deletes them).
+
+use std::time::Duration;
+
+use wagate_core::{Jid, JidKind};
+use waproto::whatsapp as wa;
+use whatsapp_rust::Server;
+use whatsapp_rust::prelude::Event;
+use whatsapp_rust::proto_helpers::MessageExt;
+use whatsapp_rust::types::message::{MessageInfo, MessageSource};
+use whatsapp_rust::types::presence::ReceiptType;
+use whatsapp_rust::wacore_binary::JidExt as _;
+
+use crate::connector::{ConnectorEvent, IncomingMessage, MessageReceipt, ReceiptStatus};
+
+/// How long a session waits before reconnecting after another client took its connection
+/// over, so two hosts holding one session don't take it from each other in a loop.
+pub const REPLACED_HOLD_OFF: Duration = Duration::from_secs(60);
+
+/// What the connection has to do about one client event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Pass this on to the runner.
+    Emit(ConnectorEvent),
+    /// Logged in and online: read the account from the client and emit `Open`.
+    Online,
+    /// A phone just linked this device as `jid`: snapshot the fresh credentials now.
+    Paired { jid: Jid },
+    /// The device is unlinked: delete the credentials, emit `LoggedOut`.
+    LoggedOut { reason: String },
+    /// The connection ended; reconnecting may work, but not before `hold_off`.
+    Closed {
+        reason: String,
+        hold_off: Option<Duration>,
+    },
+}
+
+/// Translates one client event; most events mean nothing to wagate and give no action.
+pub fn translate(ev: &Event) -> Vec<Action> {
+    match ev {
+        Event::PairingQrCode(q) => vec![Action::Emit(ConnectorEvent::Qr {
+            code: q.code.clone(),
+        })],
+        Event::PairingCode(p) => vec![Action::Emit(ConnectorEvent::PairingCode {
+            code: p.code.clone(),
+        })],
+        Event::PairSuccess(p) => wagate_jid(&p.id)
+            .map(|jid| Action::Paired { jid })
+            .into_iter()
+            .collect(),
+        Event::PairError(p) => vec![Action::Closed {
+            reason: format!("pairing failed: {}", p.error),
+            hold_off: None,
+        }],
+        Event::PairingQrCodesExhausted(_) => vec![Action::Closed {
+            reason: "no phone scanned the QR codes in time".into(),
+            hold_off: None,
+        }],
+        Event::Connected(_) => vec![Action::Online],
+        Event::Disconnected(d) => vec![Action::Closed {
+            reason: format!("disconnected: {}", d.reason),
+            hold_off: None,
+        }],
+        Event::LoggedOut(l) => vec![Action::LoggedOut {
+            reason: format!("logged out ({:?})", l.reason),
+        }],
+        Event::StreamReplaced(_) => vec![Action::Closed {
+            reason: "another client took over this session's connection".into(),
+            hold_off: Some(REPLACED_HOLD_OFF),
+        }],
+        Event::TemporaryBan(b) => vec![Action::Closed {
+            reason: format!("temporarily banned: {}", b.code),
+            hold_off: Some(b.expire.to_std().unwrap_or(REPLACED_HOLD_OFF)),
+        }],
+        Event::ConnectFailure(f) if f.reason.is_logged_out() => vec![Action::LoggedOut {
+            reason: format!("connect refused: {:?}", f.reason),
+        }],
+        Event::ConnectFailure(f) => vec![Action::Closed {
+            reason: format!("connect refused: {:?}", f.reason),
+            hold_off: None,
+        }],
+        Event::ClientOutdated(_) => vec![Action::Closed {
+            reason: "WhatsApp says this client version is outdated".into(),
+            hold_off: Some(Duration::from_secs(600)),
+        }],
+        Event::Messages(batch) => batch
+            .iter()
+            .filter_map(|m| incoming(&m.message, &m.info))
+            .map(|m| Action::Emit(ConnectorEvent::Incoming(m)))
+            .collect(),
+        Event::Receipt(r) => receipt(
+            &r.source,
+            &r.message_ids,
+            &r.r#type,
+            r.timestamp.timestamp(),
+        )
+        .map(|r| Action::Emit(ConnectorEvent::Receipt(r)))
+        .into_iter()
+        .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A whatsapp-rust JID as wagate's: the device dropped, phone-number servers as
+/// `s.whatsapp.net`, LIDs as `lid`; `None` for servers wagate does not address (bots,
+/// interop, calls).
+pub fn wagate_jid(j: &whatsapp_rust::Jid) -> Option<Jid> {
+    let server = match j.server {
+        Server::Pn | Server::Hosted | Server::Legacy => "s.whatsapp.net",
+        Server::Lid | Server::HostedLid => "lid",
+        Server::Group => "g.us",
+        Server::Broadcast => "broadcast",
+        Server::Newsletter => "newsletter",
+        _ => return None,
+    };
+    Jid::parse(&format!("{}@{server}", j.user)).ok()
+}
+
+/// The sender's phone JID when it is known (the client reports a LID sender with its phone
+/// number as the alternative, and the other way round), and its LID when that is known.
+pub fn normalize_sender(
+    sender: &whatsapp_rust::Jid,
+    alt: Option<&whatsapp_rust::Jid>,
+) -> Option<(Jid, Option<Jid>)> {
+    let primary = wagate_jid(sender)?;
+    let alt = alt.and_then(wagate_jid);
+    let is_lid = |j: &Jid| j.kind() == JidKind::Lid;
+    Some(match alt {
+        Some(a) if is_lid(&primary) && a.kind() == JidKind::User => (a, Some(primary)),
+        Some(a) if is_lid(&a) => (primary, Some(a)),
+        _ if is_lid(&primary) => (primary.clone(), Some(primary)),
+        _ => (primary, None),
+    })
+}
+
+/// A received message as wagate forwards it, or `None` for what never reaches a webhook:
+/// newsletters, broadcasts, status, this account's own messages, and protocol traffic
+/// (edits, deletes, key shares) with nothing to show.
+pub fn incoming(msg: &wa::Message, info: &MessageInfo) -> Option<IncomingMessage> {
+    let src = &info.source;
+    if src.is_from_me
+        || src.chat.is_status_broadcast()
+        || src.chat.is_newsletter()
+        || src.chat.is_broadcast_list()
+        || src.broadcast_list_owner.is_some()
+    {
+        return None;
+    }
+    let (kind, text) = describe(msg)?;
+    let (from, sender_lid) = normalize_sender(&src.sender, src.sender_alt.as_ref())?;
+    let chat = if src.is_group || src.chat.is_group() {
+        wagate_jid(&src.chat)?
+    } else {
+        // A one-to-one chat is the sender: name it by the same (phone) JID.
+        from.clone()
+    };
+    Some(IncomingMessage {
+        id: info.id.to_string(),
+        from,
+        sender_lid,
+        chat,
+        from_me: false,
+        push_name: Some(info.push_name.clone()).filter(|n| !n.is_empty()),
+        kind: kind.into(),
+        text,
+        timestamp: info.timestamp.timestamp(),
+    })
+}
+
+/// The kind name and the text (or caption) of a message body; `None` when there is nothing
+/// a person sent.
+pub fn describe(msg: &wa::Message) -> Option<(&'static str, Option<String>)> {
+    let m = msg.get_base_message();
+    let caption = m.get_caption().map(str::to_owned);
+    let kind = if let Some(t) = m.text_content() {
+        return Some(("text", Some(t.to_owned())));
+    } else if m.image_message.is_set() {
+        "image"
+    } else if m
+        .video_message
+        .as_option()
+        .is_some_and(|v| v.gif_playback == Some(true))
+    {
+        "gif"
+    } else if m.video_message.is_set() || m.ptv_message.is_set() {
+        "video"
+    } else if m.audio_message.is_set() {
+        "audio"
+    } else if m.document_message.is_set() {
+        "document"
+    } else if m.sticker_message.is_set() {
+        "sticker"
+    } else if m.location_message.is_set() || m.live_location_message.is_set() {
+        "location"
+    } else if m.contact_message.is_set() || m.contacts_array_message.is_set() {
+        "vcard"
+    } else if m.poll_creation_message.is_set()
+        || m.poll_creation_message_v2.is_set()
+        || m.poll_creation_message_v3.is_set()
+    {
+        "poll"
+    } else if m.reaction_message.is_set() {
+        let emoji = m.reaction_message.as_option().and_then(|r| r.text.clone());
+        return Some(("reaction", emoji));
+    } else if m.buttons_response_message.is_set()
+        || m.list_response_message.is_set()
+        || m.interactive_response_message.is_set()
+        || m.template_button_reply_message.is_set()
+    {
+        return Some(("button_reply", reply_text(m)));
+    } else {
+        return None;
+    };
+    Some((kind, caption))
+}
+
+fn reply_text(m: &wa::Message) -> Option<String> {
+    if let Some(b) = m.buttons_response_message.as_option() {
+        use wa::message::buttons_response_message::Response;
+        return match &b.response {
+            Some(Response::SelectedDisplayText(t)) => Some(t.clone()),
+            None => b.selected_button_id.clone(),
+        };
+    }
+    if let Some(l) = m.list_response_message.as_option() {
+        return l.title.clone();
+    }
+    if let Some(t) = m.template_button_reply_message.as_option() {
+        return t.selected_display_text.clone();
+    }
+    m.interactive_response_message
+        .as_option()
+        .and_then(|i| i.body.as_option())
+        .and_then(|b| b.text.clone())
+}
+
+/// A delivery or read receipt for messages this account sent; other receipts (retries, our
+/// own devices reading, history sync) mean nothing to wagate.
+pub fn receipt(
+    src: &MessageSource,
+    ids: &[String],
+    kind: &ReceiptType,
+    timestamp: i64,
+) -> Option<MessageReceipt> {
+    let status = match kind {
+        ReceiptType::Delivered => ReceiptStatus::Delivered,
+        ReceiptType::Read => ReceiptStatus::Read,
+        ReceiptType::Played => ReceiptStatus::Played,
+        _ => return None,
+    };
+    if src.is_from_me || ids.is_empty() {
+        return None;
+    }
+    let (from, _) = normalize_sender(&src.sender, src.sender_alt.as_ref())?;
+    let chat = if src.chat.is_group() {
+        wagate_jid(&src.chat)?
+    } else {
+        from.clone()
+    };
+    Some(MessageReceipt {
+        message_ids: ids.to_vec(),
+        chat,
+        from,
+        status,
+        timestamp,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use whatsapp_rust::prelude::MessageBuilderExt;
+    use whatsapp_rust::types::events as ev;
+    use whatsapp_rust::wacore::net::DisconnectReason;
+
+    use super::*;
+
+    fn wj(s: &str) -> whatsapp_rust::Jid {
+        s.parse().unwrap_or_else(|e| panic!("{s}: {e:?}"))
+    }
+
+    fn j(s: &str) -> Jid {
+        Jid::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    fn info(sender: &str, alt: Option<&str>, chat: &str) -> MessageInfo {
+        let chat = wj(chat);
+        MessageInfo {
+            id: "3EB0ABCDEF".into(),
+            push_name: "Budi".into(),
+            source: MessageSource {
+                sender: wj(sender),
+                sender_alt: alt.map(wj),
+                is_group: chat.is_group(),
+                chat,
+                ..Default::default()
+            },
+            timestamp: whatsapp_rust::chrono::DateTime::from_timestamp(1_700_000_000, 0)
+                .unwrap_or_default(),
+            ..Default::default()
+        }
+    }
+
+    fn one_incoming(e: &Event) -> IncomingMessage {
+        match translate(e).as_slice() {
+            [Action::Emit(ConnectorEvent::Incoming(m))] => m.clone(),
+            other => panic!("expected one incoming message, got {other:?}"),
+        }
+    }
+
+    fn batch(msg: wa::Message, info: MessageInfo) -> Event {
+        let item = ev::InboundMessage::builder()
+            .message(Arc::new(msg))
+            .info(Arc::new(info))
+            .build();
+        Event::Messages(
+            ev::MessageBatch::builder()
+                .messages(Arc::from(vec![item]))
+                .origin(ev::BatchOrigin::Live)
+                .build(),
+        )
+    }
+
+    #[test]
+    fn each_qr_code_and_pairing_code_is_passed_on() {
+        let qr = Event::PairingQrCode(
+            ev::PairingQrCode::builder()
+                .code("2@ref,noise,identity,adv".into())
+                .timeout(Duration::from_secs(60))
+                .build(),
+        );
+        assert_eq!(
+            translate(&qr),
+            vec![Action::Emit(ConnectorEvent::Qr {
+                code: "2@ref,noise,identity,adv".into()
+            })]
+        );
+        let pc = Event::PairingCode(
+            ev::PairingCode::builder()
+                .code("ABCD-EFGH".into())
+                .timeout(Duration::from_secs(180))
+                .build(),
+        );
+        assert_eq!(
+            translate(&pc),
+            vec![Action::Emit(ConnectorEvent::PairingCode {
+                code: "ABCD-EFGH".into()
+            })]
+        );
+    }
+
+    #[test]
+    fn pairing_connecting_and_dropping_become_lifecycle_actions() {
+        let paired = Event::PairSuccess(
+            ev::PairSuccess::builder()
+                .id(wj("628123456789:5@s.whatsapp.net"))
+                .lid(wj("12345678901234@lid"))
+                .business_name(String::new())
+                .platform("android".into())
+                .build(),
+        );
+        assert_eq!(
+            translate(&paired),
+            vec![Action::Paired {
+                jid: j("628123456789")
+            }]
+        );
+        assert_eq!(
+            translate(&Event::Connected(ev::Connected::builder().build())),
+            vec![Action::Online]
+        );
+        let dropped = Event::Disconnected(
+            ev::Disconnected::builder()
+                .reason(DisconnectReason::StreamEnded)
+                .build(),
+        );
+        assert!(matches!(
+            translate(&dropped).as_slice(),
+            [Action::Closed { hold_off: None, reason }] if reason.contains("stream ended")
+        ));
+        assert!(matches!(
+            translate(&Event::PairingQrCodesExhausted(
+                ev::PairingQrCodesExhausted::builder()
+                    .disconnected(true)
+                    .build()
+            ))
+            .as_slice(),
+            [Action::Closed { hold_off: None, .. }]
+        ));
+    }
+
+    #[test]
+    fn logout_replacement_and_bans_are_told_apart() {
+        let out = Event::LoggedOut(
+            ev::LoggedOut::builder()
+                .on_connect(false)
+                .reason(ev::ConnectFailureReason::LoggedOut)
+                .build(),
+        );
+        assert!(matches!(
+            translate(&out).as_slice(),
+            [Action::LoggedOut { .. }]
+        ));
+        let locked = Event::ConnectFailure(
+            ev::ConnectFailure::builder()
+                .reason(ev::ConnectFailureReason::AccountLocked)
+                .build(),
+        );
+        assert!(matches!(
+            translate(&locked).as_slice(),
+            [Action::LoggedOut { .. }]
+        ));
+        let busy = Event::ConnectFailure(
+            ev::ConnectFailure::builder()
+                .reason(ev::ConnectFailureReason::ServiceUnavailable)
+                .build(),
+        );
+        assert!(matches!(
+            translate(&busy).as_slice(),
+            [Action::Closed { hold_off: None, .. }]
+        ));
+        let replaced = Event::StreamReplaced(ev::StreamReplaced::builder().build());
+        assert!(matches!(
+            translate(&replaced).as_slice(),
+            [Action::Closed { hold_off: Some(d), .. }] if *d == REPLACED_HOLD_OFF
+        ));
+        let ban = Event::TemporaryBan(
+            ev::TemporaryBan::builder()
+                .code(ev::TempBanReason::BlockedByUsers)
+                .expire(whatsapp_rust::chrono::TimeDelta::seconds(3600))
+                .build(),
+        );
+        assert!(matches!(
+            translate(&ban).as_slice(),
+            [Action::Closed { hold_off: Some(d), reason }]
+                if *d == Duration::from_secs(3600) && reason.contains("banned")
+        ));
+    }
+
+    #[test]
+    fn a_lid_sender_is_named_by_phone_with_its_lid_kept() {
+        let (from, lid) = normalize_sender(
+            &wj("12345678901234@lid"),
+            Some(&wj("628123456789@s.whatsapp.net")),
+        )
+        .unwrap();
+        assert_eq!(from, j("628123456789"));
+        assert_eq!(lid, Some(j("12345678901234@lid")));
+
+        let (from, lid) = normalize_sender(
+            &wj("628123456789:7@s.whatsapp.net"),
+            Some(&wj("12345678901234@lid")),
+        )
+        .unwrap();
+        assert_eq!(from, j("628123456789"));
+        assert_eq!(lid, Some(j("12345678901234@lid")));
+
+        let (from, lid) = normalize_sender(&wj("12345678901234@lid"), None).unwrap();
+        assert_eq!(from, j("12345678901234@lid"));
+        assert_eq!(lid, Some(j("12345678901234@lid")));
+
+        let (from, lid) = normalize_sender(&wj("628123456789@s.whatsapp.net"), None).unwrap();
+        assert_eq!((from, lid), (j("628123456789"), None));
+    }
+
+    #[test]
+    fn a_direct_text_becomes_an_incoming_message_in_the_senders_chat() {
+        let e = batch(
+            wa::Message::text("hello"),
+            info(
+                "12345678901234@lid",
+                Some("628123456789@s.whatsapp.net"),
+                "12345678901234@lid",
+            ),
+        );
+        let m = one_incoming(&e);
+        assert_eq!(m.id, "3EB0ABCDEF");
+        assert_eq!(m.from, j("628123456789"));
+        assert_eq!(m.sender_lid, Some(j("12345678901234@lid")));
+        assert_eq!(m.chat, j("628123456789"));
+        assert!(!m.from_me);
+        assert_eq!(m.push_name.as_deref(), Some("Budi"));
+        assert_eq!(m.kind, "text");
+        assert_eq!(m.text.as_deref(), Some("hello"));
+        assert_eq!(m.timestamp, 1_700_000_000);
+    }
+
+    #[test]
+    fn a_group_message_keeps_the_group_as_its_chat() {
+        let e = batch(
+            wa::Message::text("hi all"),
+            info(
+                "628123456789:3@s.whatsapp.net",
+                None,
+                "120363025246125244@g.us",
+            ),
+        );
+        let m = one_incoming(&e);
+        assert_eq!(m.chat, j("120363025246125244@g.us"));
+        assert_eq!(m.from, j("628123456789"));
+    }
+
+    #[test]
+    fn a_captioned_image_reports_kind_and_caption() {
+        let img = wa::Message {
+            image_message: waproto::buffa::MessageField::some(wa::message::ImageMessage {
+                caption: Some("our shop".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(describe(&img), Some(("image", Some("our shop".into()))));
+        assert_eq!(describe(&wa::Message::default()), None);
+    }
+
+    #[test]
+    fn newsletter_broadcast_status_and_own_messages_are_dropped() {
+        let cases = [
+            info("628123456789@s.whatsapp.net", None, "status@broadcast"),
+            info(
+                "628123456789@s.whatsapp.net",
+                None,
+                "120363123456789@newsletter",
+            ),
+            info("628123456789@s.whatsapp.net", None, "1234567@broadcast"),
+        ];
+        for i in cases {
+            let chat = i.source.chat.to_string();
+            assert!(
+                translate(&batch(wa::Message::text("x"), i)).is_empty(),
+                "{chat}"
+            );
+        }
+        let mut own = info(
+            "628123456789@s.whatsapp.net",
+            None,
+            "628123456789@s.whatsapp.net",
+        );
+        own.source.is_from_me = true;
+        assert!(translate(&batch(wa::Message::text("x"), own)).is_empty());
+    }
+
+    #[test]
+    fn delivery_and_read_receipts_are_passed_on_others_are_not() {
+        let src = info(
+            "628123456789@s.whatsapp.net",
+            None,
+            "628123456789@s.whatsapp.net",
+        )
+        .source;
+        let ids = vec!["3EB0AA".to_owned(), "3EB0BB".to_owned()];
+        let r = receipt(&src, &ids, &ReceiptType::Delivered, 1_700_000_000).unwrap();
+        assert_eq!(r.message_ids, ids);
+        assert_eq!(r.chat, j("628123456789"));
+        assert_eq!(r.status, ReceiptStatus::Delivered);
+        assert_eq!(
+            receipt(&src, &ids, &ReceiptType::Read, 1).map(|r| r.status),
+            Some(ReceiptStatus::Read)
+        );
+        assert!(receipt(&src, &ids, &ReceiptType::Retry, 1).is_none());
+        assert!(receipt(&src, &ids, &ReceiptType::ReadSelf, 1).is_none());
+        assert!(receipt(&src, &[], &ReceiptType::Read, 1).is_none());
+    }
+
+    #[test]
+    fn unrelated_events_give_no_action() {
+        let e = Event::OfflineSyncCompleted(ev::OfflineSyncCompleted::builder().count(0).build());
+        assert!(translate(&e).is_empty());
+    }
+}

@@ -1,0 +1,196 @@
+//! The WhatsApp connector without a network: credentials survive a restart through the
+//! file-system blob store, and a client whose transport cannot reach WhatsApp reports a clean
+//! `Closed` (the runner's cue to back off and retry) and shuts down, connected or not.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tempfile::TempDir;
+use wagate_core::SessionId;
+use wagate_core::adapters::local::FsBlobs;
+use wagate_core::ports::Blobs;
+use wagate_host::connector::whatsapp::creds::{CredsStore, Restored, blob_key};
+use wagate_host::connector::{Connector, ConnectorEvent, WhatsAppConnector, WhatsAppOptions};
+use whatsapp_rust::async_channel;
+use whatsapp_rust::http::{HttpClient, HttpRequest, HttpResponse};
+use whatsapp_rust::store::SqliteStore;
+use whatsapp_rust::traits::SignalStore;
+use whatsapp_rust::transport::{Transport, TransportEvent, TransportFactory};
+
+fn session(s: &str) -> SessionId {
+    SessionId::parse(s).unwrap()
+}
+
+fn blobs(root: &std::path::Path) -> Arc<dyn Blobs> {
+    Arc::new(FsBlobs::new(root.to_path_buf(), false).unwrap())
+}
+
+#[tokio::test]
+async fn credentials_written_then_restored_on_another_disk_read_back() {
+    let blob_dir = TempDir::new().unwrap();
+    let first_disk = TempDir::new().unwrap();
+    let s = session("shop");
+
+    // Arrange: a session writes its keys (they sit in the WAL) and backs them up.
+    let creds = CredsStore::new(first_disk.path(), blobs(blob_dir.path()));
+    assert_eq!(creds.restore(&s).await.unwrap(), Restored::Fresh);
+    let path = creds.db_path(&s);
+    let store = SqliteStore::new(&path.to_string_lossy()).await.unwrap();
+    store
+        .put_identity("628123456789.0", [42u8; 32])
+        .await
+        .unwrap();
+    let bytes = creds.backup(&s, &store).await.unwrap();
+    assert!(bytes > 0);
+    drop(store);
+
+    // Act: "restart" on a host with an empty disk and a reopened blob store.
+    let second_disk = TempDir::new().unwrap();
+    let creds = CredsStore::new(second_disk.path(), blobs(blob_dir.path()));
+    assert_eq!(creds.restore(&s).await.unwrap(), Restored::FromBlob);
+    let store = SqliteStore::new(&creds.db_path(&s).to_string_lossy())
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(
+        store.load_identity("628123456789.0").await.unwrap(),
+        Some([42u8; 32])
+    );
+    assert_eq!(creds.restore(&s).await.unwrap(), Restored::Local);
+    let snapshots = std::fs::read_dir(first_disk.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().contains(".snapshot-"))
+        })
+        .count();
+    assert_eq!(
+        snapshots, 0,
+        "the snapshot file is removed after the upload"
+    );
+}
+
+#[tokio::test]
+async fn deleting_credentials_removes_the_file_and_the_backup() {
+    let blob_dir = TempDir::new().unwrap();
+    let disk = TempDir::new().unwrap();
+    let s = session("clinic");
+    let b = blobs(blob_dir.path());
+    let creds = CredsStore::new(disk.path(), b.clone());
+    creds.restore(&s).await.unwrap();
+    let store = SqliteStore::new(&creds.db_path(&s).to_string_lossy())
+        .await
+        .unwrap();
+    creds.backup(&s, &store).await.unwrap();
+    drop(store);
+    assert!(b.get(&blob_key(&s)).await.unwrap().is_some());
+
+    creds.delete(&s).await.unwrap();
+
+    assert!(b.get(&blob_key(&s)).await.unwrap().is_none());
+    assert!(!creds.db_path(&s).exists());
+    assert_eq!(creds.restore(&s).await.unwrap(), Restored::Fresh);
+}
+
+/// A transport that never reaches WhatsApp: it fails at once, or hangs until dropped.
+struct NoNetwork {
+    attempts: Arc<AtomicUsize>,
+    hang: bool,
+}
+
+#[async_trait::async_trait]
+impl TransportFactory for NoNetwork {
+    async fn create_transport(
+        &self,
+    ) -> anyhow::Result<(Arc<dyn Transport>, async_channel::Receiver<TransportEvent>)> {
+        self.attempts.fetch_add(1, Ordering::SeqCst);
+        if self.hang {
+            std::future::pending::<()>().await;
+        }
+        anyhow::bail!("network unreachable (test)")
+    }
+}
+
+struct NoHttp;
+
+#[async_trait::async_trait]
+impl HttpClient for NoHttp {
+    async fn execute(&self, _request: HttpRequest) -> anyhow::Result<HttpResponse> {
+        anyhow::bail!("network unreachable (test)")
+    }
+}
+
+fn offline_connector(dir: &TempDir, hang: bool) -> (WhatsAppConnector, Arc<AtomicUsize>) {
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let mut options = WhatsAppOptions::new(dir.path().join("whatsapp"));
+    options.transport = Some(Arc::new(NoNetwork {
+        attempts: attempts.clone(),
+        hang,
+    }));
+    options.http = Some(Arc::new(NoHttp));
+    options.version = Some((2, 3000, 1_000_000_000));
+    let connector = WhatsAppConnector::new(blobs(&dir.path().join("blobs")), options);
+    (connector, attempts)
+}
+
+#[tokio::test]
+async fn connecting_without_a_network_reports_closed_and_ends_the_stream() {
+    let dir = TempDir::new().unwrap();
+    let (connector, attempts) = offline_connector(&dir, false);
+
+    let mut connected = connector.connect(&session("offline")).await.unwrap();
+
+    let first = tokio::time::timeout(Duration::from_secs(30), connected.events.recv())
+        .await
+        .expect("an event within 30 s");
+    assert!(
+        matches!(&first, Some(ConnectorEvent::Closed { reason }) if reason.contains("could not connect")),
+        "{first:?}"
+    );
+    let end = tokio::time::timeout(Duration::from_secs(30), connected.events.recv())
+        .await
+        .expect("the stream ends");
+    assert_eq!(end, None);
+    assert_eq!(
+        attempts.load(Ordering::SeqCst),
+        1,
+        "one connection per connect"
+    );
+    connected.connection.disconnect().await;
+}
+
+#[tokio::test]
+async fn a_session_that_never_connected_shuts_down() {
+    let dir = TempDir::new().unwrap();
+    let (connector, attempts) = offline_connector(&dir, true);
+    let mut connected = connector.connect(&session("never")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    tokio::time::timeout(Duration::from_secs(30), connected.connection.disconnect())
+        .await
+        .expect("disconnect returns");
+
+    let end = tokio::time::timeout(Duration::from_secs(30), connected.events.recv())
+        .await
+        .expect("the stream ends");
+    assert_eq!(end, None, "a stopped connection reports nothing more");
+    assert!(attempts.load(Ordering::SeqCst) <= 1);
+}
+
+#[tokio::test]
+async fn reconnects_each_build_a_new_client_on_the_same_store() {
+    let dir = TempDir::new().unwrap();
+    let (connector, attempts) = offline_connector(&dir, false);
+    let s = session("again");
+    for round in 1..=3 {
+        let mut c = connector.connect(&s).await.unwrap();
+        let ev = tokio::time::timeout(Duration::from_secs(30), c.events.recv())
+            .await
+            .unwrap();
+        assert!(matches!(ev, Some(ConnectorEvent::Closed { .. })), "{ev:?}");
+        assert_eq!(attempts.load(Ordering::SeqCst), round);
+    }
+    assert!(connector.creds().db_path(&s).exists());
+}
