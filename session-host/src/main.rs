@@ -13,6 +13,10 @@ struct Cli {
 enum Command {
     /// API + session host + webhook dispatcher in one process, state under DATA_DIR.
     Local,
+    /// The session host in container mode, on DynamoDB, SQS and S3 (AWS_* and WAGATE_*).
+    Host,
+    /// Creates the table, bucket and shared queues (idempotent; AWS or an emulator).
+    Provision,
 }
 
 #[tokio::main]
@@ -30,5 +34,15 @@ async fn main() -> anyhow::Result<()> {
             });
             running.wait().await
         }
+        Command::Host => {
+            let token = tokio_util::sync::CancellationToken::new();
+            let stop = token.clone();
+            tokio::spawn(async move {
+                wagate_host::signals::shutdown_signal().await;
+                stop.cancel();
+            });
+            wagate_host::cloud::host(token).await
+        }
+        Command::Provision => wagate_host::cloud::provision().await,
     }
 }

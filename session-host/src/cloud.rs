@@ -1,0 +1,124 @@
+//! The AWS side of the `wagate` binary. `wagate host` is the session host in container mode:
+//! the same supervisor, runners and workers as `wagate local`, on DynamoDB / SQS / S3, holding
+//! only the sessions it has leases for. `wagate provision` creates what the AWS adapters need
+//! (table, bucket, shared queues) idempotently, against AWS or an emulator.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Json;
+use axum::routing::get;
+use serde_json::json;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use wagate_aws::{AwsSettings, DynamoStore, S3Blobs};
+use wagate_core::dispatch::{DispatchConfig, Dispatcher};
+use wagate_core::env::{var, var_bool, var_parsed};
+use wagate_core::ports::{QueueSpec, names};
+use wagate_functions::lambda::AwsPorts;
+use wagate_functions::{ApiConfig, AppState};
+
+use crate::connector::simulated::SimOptions;
+use crate::{HostConfig, HostDeps, SessionHost, SimNetwork};
+
+/// Creates the table, the bucket and the shared queues, and stores the hashes of the keys in
+/// `ADMIN_API_KEY` / `USER_API_KEYS`. Safe to run again.
+pub async fn provision() -> anyhow::Result<()> {
+    let settings = AwsSettings::from_env().await?;
+    DynamoStore::new(&settings)
+        .ensure_table()
+        .await
+        .with_context(|| format!("creating table {}", settings.table))?;
+    S3Blobs::new(&settings)
+        .ensure_bucket()
+        .await
+        .with_context(|| format!("creating bucket {}", settings.bucket))?;
+    let ports = AwsPorts::new(&settings);
+    let state = AppState::new(
+        ports.store,
+        ports.queue,
+        ports.blobs,
+        ApiConfig::from_env()?,
+    );
+    state.bootstrap().await?;
+    tracing::info!(
+        table = %settings.table,
+        bucket = %settings.bucket,
+        queue_prefix = %settings.queue_prefix,
+        "provisioned"
+    );
+    Ok(())
+}
+
+/// Runs the session host on the AWS adapters until a shutdown signal. With
+/// `HOST_DISPATCH_WEBHOOKS=true` it also delivers webhooks from the events queue (for running
+/// without the `webhooks` Lambda, e.g. locally against an emulator).
+pub async fn host(shutdown: CancellationToken) -> anyhow::Result<()> {
+    let ports = AwsPorts::from_env().await?;
+    let mut config = HostConfig::from_env()?;
+    if var("HOST_ID").is_none() {
+        config.host_id = format!("host-{}", wagate_core::random_token(8));
+    }
+    let connector = var("WA_CONNECTOR").unwrap_or_else(|| "simulated".into());
+    if connector != "simulated" {
+        anyhow::bail!(
+            "WA_CONNECTOR={connector:?}: this build of `wagate host` connects through the simulated network only (WA_CONNECTOR=simulated)"
+        );
+    }
+    let data_dir: std::path::PathBuf = var("DATA_DIR").unwrap_or_else(|| "./data".into()).into();
+    let mut sim_options = SimOptions::new(data_dir.join("sim"));
+    sim_options.qr_interval = config.sim_qr_interval;
+    let sim = SimNetwork::open(ports.blobs.clone(), sim_options)?;
+    let deps = HostDeps {
+        store: ports.store.clone(),
+        queue: ports.queue.clone(),
+        blobs: ports.blobs.clone(),
+    };
+    tracing::info!(host_id = %config.host_id, connector, "wagate host starting");
+    ports
+        .queue
+        .create(names::EVENTS, QueueSpec::STANDARD)
+        .await
+        .context("creating the events queue")?;
+    let host = SessionHost::new(deps, config, sim.clone(), Some(sim));
+
+    let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
+    tasks.spawn(host.run(shutdown.clone()));
+    if var_bool("HOST_DISPATCH_WEBHOOKS", false)? {
+        let dispatcher = Arc::new(Dispatcher::new(
+            ports.store.clone(),
+            ports.queue.clone(),
+            DispatchConfig::from_env()?,
+        ));
+        let stop = shutdown.clone();
+        tasks.spawn(async move { dispatcher.run(async move { stop.cancelled().await }).await });
+    }
+    let port: u16 = var_parsed("HOST_HEALTH_PORT", 4001)?;
+    let addr = SocketAddr::from(([0, 0, 0, 0], port));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the health port {addr}"))?;
+    let health = axum::Router::new().route(
+        "/health",
+        get(|| async { Json(json!({ "status": "ok", "role": "host" })) }),
+    );
+    let stop = shutdown.clone();
+    tasks.spawn(async move {
+        axum::serve(listener, health)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+            .context("health server")
+    });
+
+    let mut first_error = None;
+    while let Some(done) = tasks.join_next().await {
+        let result = done.context("a host task panicked").and_then(|r| r);
+        if let Err(e) = result {
+            tracing::error!(error = %e, "a host task failed; shutting down");
+            shutdown.cancel();
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
