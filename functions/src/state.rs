@@ -62,6 +62,10 @@ impl AppState {
             .create(names::EVENTS, QueueSpec::STANDARD)
             .await
             .context("creating the events queue")?;
+        self.queue
+            .create(names::DEAD_SENDS, QueueSpec::FIFO)
+            .await
+            .context("creating the dead-letter queue of sends")?;
         Ok(())
     }
 

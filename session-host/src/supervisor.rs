@@ -110,6 +110,10 @@ impl SessionHost {
             .create(names::EVENTS, QueueSpec::STANDARD)
             .await
             .context("creating the events queue")?;
+        queue
+            .create(names::DEAD_SENDS, QueueSpec::FIFO)
+            .await
+            .context("creating the dead-letter queue of sends")?;
         let sessions = self
             .ctx
             .deps
