@@ -34,6 +34,10 @@ pub async fn provision() -> anyhow::Result<()> {
         .ensure_bucket()
         .await
         .with_context(|| format!("creating bucket {}", settings.bucket))?;
+    wagate_aws::SqsQueue::new(&settings)
+        .ensure_events_dead_letter_queue()
+        .await
+        .context("creating the events' dead-letter queue")?;
     let ports = AwsPorts::new(&settings);
     let state = AppState::new(
         ports.store,
