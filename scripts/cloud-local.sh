@@ -58,7 +58,11 @@ EOF
 set -a; . "$ENV_FILE"; set +a
 
 echo "== building wagate and the functions"
-cargo build --locked -p wagate-host -p wagate-functions --bins
+# Built one package at a time, exactly as `cargo lambda watch` runs them (`cargo run -p
+# wagate-functions --bin api`): features are unified per build, so a combined build would
+# leave cargo lambda to rebuild the dependencies on the first request.
+cargo build --locked -p wagate-functions --bin api
+cargo build --locked -p wagate-host --bin wagate
 WAGATE="${CARGO_TARGET_DIR:-target}/debug/wagate"
 
 echo "== wagate provision ($AWS_ENDPOINT_URL)"
@@ -72,7 +76,8 @@ DATA_DIR="$LOGS/host-data" HOST_DISPATCH_WEBHOOKS=true HOST_HEALTH_PORT=$(free_p
   "$WAGATE" host >"$LOGS/host.log" 2>&1 &
 PIDS+=($!)
 export WAGATE_API="http://127.0.0.1:$LAMBDA_PORT/lambda-url/api"
-for _ in $(seq 1 600); do curl -sf "$WAGATE_API/health" >/dev/null && break; sleep 0.2; done
+# The first request waits for cargo lambda to start the function (a no-op build, then run).
+for _ in $(seq 1 300); do curl -sf -m 60 "$WAGATE_API/health" >/dev/null && break; sleep 1; done
 curl -sf "$WAGATE_API/health" >/dev/null || { echo "the api function did not answer; see $LOGS/lambda.log" >&2; tail -20 "$LOGS/lambda.log" >&2; exit 1; }
 
 echo "== full send through the api function and wagate host"

@@ -55,6 +55,23 @@ pub async fn provision() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Serves the API over plain HTTP on the AWS adapters (`PORT`, default 4000): the Lambda
+/// functions' router in a long-running process, for a container deployment without API
+/// Gateway and for measuring the enqueue path against an emulator.
+pub async fn api(shutdown: CancellationToken) -> anyhow::Result<()> {
+    let state = wagate_functions::lambda::api_state().await?;
+    let port: u16 = var_parsed("PORT", 4000)?;
+    let addr = SocketAddr::from(([0, 0, 0, 0], port));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    tracing::info!(%addr, "wagate api is listening (AWS adapters)");
+    axum::serve(listener, wagate_functions::app(state))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+        .context("HTTP server")
+}
+
 /// Runs the session host on the AWS adapters until a shutdown signal. With
 /// `HOST_DISPATCH_WEBHOOKS=true` it also delivers webhooks from the events queue (for running
 /// without the `webhooks` Lambda, e.g. locally against an emulator).

@@ -17,6 +17,8 @@ enum Command {
     Host,
     /// Creates the table, bucket and shared queues (idempotent; AWS or an emulator).
     Provision,
+    /// The API alone over plain HTTP on the AWS adapters (what the Lambda functions serve).
+    Api,
 }
 
 #[tokio::main]
@@ -34,15 +36,19 @@ async fn main() -> anyhow::Result<()> {
             });
             running.wait().await
         }
-        Command::Host => {
-            let token = tokio_util::sync::CancellationToken::new();
-            let stop = token.clone();
-            tokio::spawn(async move {
-                wagate_host::signals::shutdown_signal().await;
-                stop.cancel();
-            });
-            wagate_host::cloud::host(token).await
-        }
+        Command::Host => wagate_host::cloud::host(on_signal()).await,
+        Command::Api => wagate_host::cloud::api(on_signal()).await,
         Command::Provision => wagate_host::cloud::provision().await,
     }
+}
+
+/// A token cancelled by SIGTERM or Ctrl-C.
+fn on_signal() -> tokio_util::sync::CancellationToken {
+    let token = tokio_util::sync::CancellationToken::new();
+    let stop = token.clone();
+    tokio::spawn(async move {
+        wagate_host::signals::shutdown_signal().await;
+        stop.cancel();
+    });
+    token
 }

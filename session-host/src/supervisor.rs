@@ -372,7 +372,19 @@ impl SessionHost {
                 {
                     return Ok(());
                 }
-                // Not connected: forget the credentials here.
+                // Not connected here. If another host runs it, that host must log it out:
+                // hand the command back until this host can take the lease (or that host
+                // stops renewing it).
+                let cfg = &self.ctx.config;
+                let ttl = i64::try_from(cfg.lease_ttl.as_millis()).unwrap_or(i64::MAX);
+                let exists = store.get_session(&session_id).await?.is_some();
+                if exists
+                    && !store
+                        .acquire_lease(&session_id, &cfg.host_id, ttl, wagate_core::clock::now_ms())
+                        .await?
+                {
+                    anyhow::bail!("another host runs the session");
+                }
                 self.purge_blobs(&session_id).await?;
                 let Some(s) = store.get_session(&session_id).await? else {
                     return Ok(());
@@ -384,6 +396,7 @@ impl SessionHost {
                     let ev = events::session_closed(&session_id, true, "logged out");
                     events::emit(self.ctx.deps.queue.as_ref(), &ev).await?;
                 }
+                self.release(&session_id).await;
                 tracing::info!("session logged out while not connected");
             }
             HostCommand::PairCode { session_id, phone } => {

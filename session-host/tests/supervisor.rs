@@ -517,3 +517,41 @@ async fn two_hosts_never_run_one_session_and_the_second_takes_over() {
         "released on stop"
     );
 }
+
+#[tokio::test]
+async fn a_logout_for_a_session_another_host_runs_is_left_to_that_host() {
+    let world = World::new().await;
+    let id = world.session("shop").await;
+    let now = wagate_core::clock::now_ms();
+    assert!(
+        world
+            .store
+            .acquire_lease(&id, "host-b", 60_000, now)
+            .await
+            .unwrap()
+    );
+    let a = host_named(&world, "host-a");
+    world
+        .command(&HostCommand::Logout {
+            session_id: id.clone(),
+        })
+        .await;
+    // Host a hands the command back (it retries later) instead of logging out a session it
+    // does not run.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let s = world.store.get_session(&id).await.unwrap().unwrap();
+    assert_ne!(s.status, SessionStatus::LoggedOut);
+    assert_eq!(
+        lease_holder(&world, &id, &["host-a", "host-b"])
+            .await
+            .as_deref(),
+        Some("host-b")
+    );
+    // Once b's lease is gone, a carries the logout out.
+    world.store.release_lease(&id, "host-b").await.unwrap();
+    session_when(&world, &id, "logged out by host a", |s| {
+        s.status == SessionStatus::LoggedOut
+    })
+    .await;
+    a.stop().await;
+}
