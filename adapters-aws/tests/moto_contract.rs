@@ -113,3 +113,38 @@ async fn provisioning_gives_the_events_queue_a_dead_letter_queue() {
     queue.ensure_events_dead_letter_queue().await.unwrap();
     assert_eq!(queue.depth(wagate_aws::EVENTS_DLQ).await.unwrap(), 0);
 }
+
+/// A client uploads straight to S3 through a presigned PUT; the blob is then readable.
+#[tokio::test]
+async fn presigned_puts_upload_without_passing_through_wagate() {
+    let blobs = blobs().await;
+    let key = "media/shop/abc123/report.pdf";
+    let signed = blobs
+        .presign_put(key, "application/pdf", std::time::Duration::from_secs(300))
+        .await
+        .unwrap()
+        .expect("S3 signs URLs");
+    assert!(signed.expires_at_ms > wagate_core::clock::now_ms());
+    let client = reqwest::Client::new();
+    let mut req = client.put(&signed.url).body(b"%PDF-1.7 ...".to_vec());
+    for (k, v) in &signed.headers {
+        req = req.header(k, v);
+    }
+    let res = req.send().await.unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(
+        blobs.get(key).await.unwrap().as_deref(),
+        Some(&b"%PDF-1.7 ..."[..])
+    );
+    // Keys are checked before anything is signed.
+    assert!(
+        blobs
+            .presign_put(
+                "media/../creds",
+                "text/plain",
+                std::time::Duration::from_secs(60)
+            )
+            .await
+            .is_err()
+    );
+}

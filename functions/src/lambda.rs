@@ -55,6 +55,20 @@ pub async fn api_state() -> anyhow::Result<AppState> {
     Ok(state)
 }
 
+/// Serves `router` to the Lambda runtime; started outside Lambda (no `AWS_LAMBDA_RUNTIME_API`)
+/// it serves plain HTTP on `PORT` (default 9000) instead, so the function's own release binary
+/// can be run and measured without API Gateway.
+pub async fn run_http(router: axum::Router) -> Result<(), lambda_http::Error> {
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        return lambda_http::run(router).await;
+    }
+    let port: u16 = wagate_core::env::var_parsed("PORT", 9000)?;
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
+    tracing::info!(port, "not under Lambda: serving plain HTTP");
+    axum::serve(listener, router).await?;
+    Ok(())
+}
+
 /// The dispatcher of the `webhooks` function.
 pub async fn dispatcher() -> anyhow::Result<Dispatcher> {
     let ports = AwsPorts::from_env().await?;

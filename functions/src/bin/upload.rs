@@ -2,12 +2,12 @@
 //! the same router as `api`, deployed apart with more memory and a longer timeout, and API
 //! Gateway sends it only the upload routes.
 
-use lambda_http::{Error, run};
+use lambda_http::Error;
 use wagate_functions::{app, lambda, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let state = lambda::api_state().await?;
-    run(app(state)).await
+    lambda::run_http(app(state)).await
 }
