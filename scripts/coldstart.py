@@ -92,33 +92,44 @@ class RuntimeApi(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def handle(self):
+        try:
+            super().handle()
+        except (ConnectionError, BrokenPipeError):
+            pass  # a killed binary's connection
+
 
 def main():
     global current
     binary = sys.argv[1]
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 10
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = dict(os.environ)
-    env.update({
-        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_address[1]}",
-        "AWS_LAMBDA_FUNCTION_NAME": "api",
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
-        "RUST_LOG": "warn",
-    })
     inits, firsts = [], []
     for _ in range(runs):
+        # A runtime API of its own per run, so a killed binary's last request cannot reach
+        # the next run.
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        env = dict(os.environ)
+        env.update({
+            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_address[1]}",
+            "AWS_LAMBDA_FUNCTION_NAME": "api",
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+            "RUST_LOG": "warn",
+        })
         current = Run()
         current.started = time.perf_counter()
         proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+                                stderr=subprocess.PIPE)
         ok = current.done.wait(30)
         proc.kill()
-        proc.wait()
+        _, err = proc.communicate()
         current.done.set()
+        server.shutdown()
+        server.server_close()
         if not ok or current.first_next is None:
-            sys.exit("coldstart: the binary never answered its first invocation")
+            sys.exit("coldstart: the binary never answered its first invocation:\n"
+                     + err.decode(errors="replace")[-2000:])
         status = json.loads(current.body or b"{}").get("statusCode")
         if status != 200:
             sys.exit(f"coldstart: first invocation answered {status}: {current.body!r}")
@@ -127,7 +138,6 @@ def main():
     print(f"{os.path.basename(binary)}: init median {statistics.median(inits):.1f} ms, "
           f"max {max(inits):.1f} ms; first response median {statistics.median(firsts):.1f} ms, "
           f"max {max(firsts):.1f} ms ({runs} runs)")
-    server.shutdown()
 
 
 if __name__ == "__main__":
