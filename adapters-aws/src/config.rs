@@ -13,6 +13,10 @@ pub struct AwsSettings {
     pub table: String,
     /// Days a job stays readable (`JOB_TTL_DAYS`; `None` = the store's default, 30).
     pub job_ttl_days: Option<i64>,
+    /// Receives after which SQS moves a send to the dead-letter queue of sends
+    /// (`SEND_DLQ_MAX_RECEIVES`, default 20): a safety net for a job that crashes its host
+    /// every time; the worker parks jobs that fail normally itself, after `SEND_MAX_ATTEMPTS`.
+    pub send_max_receives: u32,
     /// The media and credentials bucket (`WAGATE_BUCKET`).
     pub bucket: String,
     /// Prefix of every queue name (`WAGATE_QUEUE_PREFIX`, default `wagate-`), so IAM can grant
@@ -25,6 +29,7 @@ impl AwsSettings {
     pub async fn from_env() -> anyhow::Result<Self> {
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         Ok(Self {
+            send_max_receives: wagate_core::env::var_parsed("SEND_DLQ_MAX_RECEIVES", 20)?,
             table: var("WAGATE_TABLE").unwrap_or_else(|| "wagate".into()),
             job_ttl_days: var("JOB_TTL_DAYS")
                 .map(|v| {

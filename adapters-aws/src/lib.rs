@@ -11,4 +11,4 @@ mod sqs;
 pub use config::AwsSettings;
 pub use dynamo::DynamoStore;
 pub use s3::S3Blobs;
-pub use sqs::SqsQueue;
+pub use sqs::{EVENTS_DLQ, EVENTS_MAX_RECEIVES, SqsQueue};

@@ -2,10 +2,11 @@
 //! here too); keys are checked with the same rule as the embedded adapter so both behave alike.
 
 use async_trait::async_trait;
+use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 use bytes::Bytes;
-use wagate_core::ports::{Blobs, PortError, PortResult, check_blob_key};
+use wagate_core::ports::{Blobs, PortError, PortResult, PresignedPut, check_blob_key};
 
 use crate::AwsSettings;
 
@@ -153,5 +154,35 @@ impl Blobs for S3Blobs {
         }
         keys.sort();
         Ok(keys)
+    }
+
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        ttl: std::time::Duration,
+    ) -> PortResult<Option<PresignedPut>> {
+        check_blob_key(key)?;
+        let config = PresigningConfig::expires_in(ttl)
+            .map_err(|e| PortError::Backend(anyhow::anyhow!("presigning {key}: {e}")))?;
+        let signed = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .presigned(config)
+            .await
+            .map_err(backend)?;
+        Ok(Some(PresignedPut {
+            url: signed.uri().to_owned(),
+            headers: signed
+                .headers()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            expires_at_ms: wagate_core::clock::now_ms()
+                + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX),
+        }))
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
-use wagate_core::ports::{PortError, PortResult, Queue, QueueKind, QueueMessage, QueueSpec};
+use wagate_core::ports::{PortError, PortResult, Queue, QueueKind, QueueMessage, QueueSpec, names};
 
 use crate::AwsSettings;
 use crate::s3::aws_error_text;
@@ -24,7 +24,17 @@ pub struct SqsQueue {
     client: aws_sdk_sqs::Client,
     prefix: String,
     urls: Mutex<HashMap<String, String>>,
+    /// Receives after which SQS moves a send to the dead-letter queue of sends.
+    send_max_receives: u32,
+    /// The ARN of that queue, once known.
+    dead_sends_arn: tokio::sync::OnceCell<String>,
 }
+
+/// Receives after which an event moves to the events' dead-letter queue: after the
+/// dispatcher's own attempts (`WEBHOOK_MAX_ATTEMPTS`, 8), which store the dead letter first.
+pub const EVENTS_MAX_RECEIVES: u32 = 10;
+/// The events' dead-letter queue (standard, like the events queue).
+pub const EVENTS_DLQ: &str = "events-dlq";
 
 fn secs_up(d: Duration) -> i32 {
     i32::try_from(d.as_millis().div_ceil(1000)).unwrap_or(i32::MAX)
@@ -44,7 +54,59 @@ impl SqsQueue {
             client: aws_sdk_sqs::Client::new(&settings.sdk),
             prefix: settings.queue_prefix.clone(),
             urls: Mutex::new(HashMap::new()),
+            send_max_receives: settings.send_max_receives,
+            dead_sends_arn: tokio::sync::OnceCell::new(),
         }
+    }
+
+    async fn arn(&self, queue: &str) -> PortResult<String> {
+        let url = self.url(queue).await?;
+        self.client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|e| self.gone(queue, e))?
+            .attributes
+            .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+            .ok_or_else(|| PortError::Backend(anyhow::anyhow!("queue {queue} has no ARN")))
+    }
+
+    fn redrive_policy(arn: &str, max_receives: u32) -> String {
+        format!(r#"{{"deadLetterTargetArn":"{arn}","maxReceiveCount":"{max_receives}"}}"#)
+    }
+
+    /// The redrive policy of a new send queue (creating the dead-letter queue of sends the
+    /// first time).
+    async fn send_redrive_policy(&self) -> PortResult<String> {
+        let arn = self
+            .dead_sends_arn
+            .get_or_try_init(|| async {
+                self.create(names::DEAD_SENDS, QueueSpec::FIFO).await?;
+                self.arn(names::DEAD_SENDS).await
+            })
+            .await?;
+        Ok(Self::redrive_policy(arn, self.send_max_receives))
+    }
+
+    /// Gives the events queue its dead-letter queue (`events-dlq`); for provisioning.
+    pub async fn ensure_events_dead_letter_queue(&self) -> PortResult<()> {
+        self.create(names::EVENTS, QueueSpec::STANDARD).await?;
+        self.create(EVENTS_DLQ, QueueSpec::STANDARD).await?;
+        let arn = self.arn(EVENTS_DLQ).await?;
+        let url = self.url(names::EVENTS).await?;
+        self.client
+            .set_queue_attributes()
+            .queue_url(url)
+            .attributes(
+                QueueAttributeName::RedrivePolicy,
+                Self::redrive_policy(&arn, EVENTS_MAX_RECEIVES),
+            )
+            .send()
+            .await
+            .map_err(|e| self.gone(names::EVENTS, e))?;
+        Ok(())
     }
 
     fn sqs_name(&self, queue: &str, fifo: bool) -> String {
@@ -129,6 +191,12 @@ impl Queue for SqsQueue {
             req = req
                 .attributes(QueueAttributeName::FifoQueue, "true")
                 .attributes(QueueAttributeName::ContentBasedDeduplication, "false");
+        }
+        if queue.starts_with("send-") {
+            req = req.attributes(
+                QueueAttributeName::RedrivePolicy,
+                self.send_redrive_policy().await?,
+            );
         }
         let out = req.send().await.map_err(backend)?;
         if let Some(u) = out.queue_url() {

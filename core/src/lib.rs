@@ -8,6 +8,7 @@
 pub mod adapters;
 pub mod clock;
 pub mod contract;
+pub mod dead_sends;
 pub mod dispatch;
 pub mod domain;
 pub mod env;

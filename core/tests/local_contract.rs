@@ -484,3 +484,18 @@ async fn local_queue_remembers_acked_ids_and_ignores_stale_acks() {
     q.ack("strict", &second.receipt).await.unwrap();
     assert_eq!(q.depth("strict").await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn local_blobs_cannot_sign_urls_so_the_api_takes_uploads_itself() {
+    let b = backend();
+    let signed = b
+        .blobs()
+        .presign_put(
+            "media/s/a.bin",
+            "application/octet-stream",
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(signed, None);
+}

@@ -53,6 +53,25 @@ impl AppState {
     /// Run once at start: stores the hashes of the keys from the environment and makes sure
     /// the shared queues exist. Idempotent, so every process may run it.
     pub async fn bootstrap(&self) -> anyhow::Result<()> {
+        self.seed_keys().await?;
+        self.queue
+            .create(names::CONTROL, QueueSpec::FIFO)
+            .await
+            .context("creating the control queue")?;
+        self.queue
+            .create(names::EVENTS, QueueSpec::STANDARD)
+            .await
+            .context("creating the events queue")?;
+        self.queue
+            .create(names::DEAD_SENDS, QueueSpec::FIFO)
+            .await
+            .context("creating the dead-letter queue of sends")?;
+        Ok(())
+    }
+
+    /// Stores the hashes of `ADMIN_API_KEY` and `USER_API_KEYS` (idempotent). The Lambda
+    /// functions run only this at a cold start: the queues are provisioned.
+    pub async fn seed_keys(&self) -> anyhow::Result<()> {
         let now = now_ms();
         if let Some(admin) = &self.config.admin_key {
             let rec = ApiKeyRecord::new(
@@ -78,14 +97,6 @@ impl AppState {
                 .await
                 .context("storing USER_API_KEYS")?;
         }
-        self.queue
-            .create(names::CONTROL, QueueSpec::FIFO)
-            .await
-            .context("creating the control queue")?;
-        self.queue
-            .create(names::EVENTS, QueueSpec::STANDARD)
-            .await
-            .context("creating the events queue")?;
         Ok(())
     }
 }

@@ -29,6 +29,7 @@ async fn user_key_on_admin_route_returns_403() {
         "/api/admin/config",
         "/api/admin/keys",
         "/api/admin/dead-letters",
+        "/api/admin/dead-sends",
     ] {
         let r = app.get(path, USER_A).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");

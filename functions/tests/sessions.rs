@@ -396,3 +396,71 @@ async fn logout_and_restart_reach_the_host_and_unknown_sessions_are_404() {
         assert_eq!(r.error_code(), "session_not_found");
     }
 }
+
+#[tokio::test]
+async fn parked_sends_are_listed_and_redriven_by_an_admin() {
+    let app = spawn_app().await;
+    app.create_session(ADMIN, "shop").await;
+    let sent = app
+        .post(
+            "/api/messages/text",
+            ADMIN,
+            json!({ "sessionId": "shop", "to": "628123456789", "text": "hi" }),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED);
+    let id = wagate_core::JobId::from_string(sent.body["id"].as_str().unwrap());
+    // What the worker does when the attempts run out.
+    let q = names::send(&SessionId::parse("shop").unwrap());
+    let taken = app
+        .state
+        .queue
+        .receive(
+            &q,
+            1,
+            std::time::Duration::from_secs(30),
+            std::time::Duration::ZERO,
+        )
+        .await
+        .unwrap();
+    app.state.queue.ack(&q, &taken[0].receipt).await.unwrap();
+    app.state
+        .store
+        .update_job(
+            &id,
+            wagate_core::JobState::Failed,
+            5,
+            Some("timeout (gave up after 5 attempts)"),
+            None,
+        )
+        .await
+        .unwrap();
+    wagate_core::dead_sends::park(app.state.queue.as_ref(), &id)
+        .await
+        .unwrap();
+
+    let list = app.get("/api/admin/dead-sends", ADMIN).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(list.body["count"], 1);
+    assert_eq!(list.body["jobs"][0]["id"], id.as_str());
+    assert_eq!(list.body["jobs"][0]["status"], "failed");
+    let bad = app.get("/api/admin/dead-sends?limit=lots", ADMIN).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.error_code(), "invalid_query");
+
+    let r = app
+        .post("/api/admin/dead-sends/redrive", ADMIN, json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        (r.body["redriven"].as_u64(), r.body["dropped"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(app.queued("shop").await, 1);
+    let job = app.get(&format!("/api/messages/{id}"), ADMIN).await;
+    assert_eq!(job.body["status"], "queued");
+    assert_eq!(
+        app.get("/api/admin/dead-sends", ADMIN).await.body["count"],
+        0
+    );
+}

@@ -24,6 +24,13 @@ pub struct HostConfig {
     pub send_visibility: Duration,
     /// How long one receive on a queue waits for a message.
     pub poll_wait: Duration,
+    /// This host's name in session leases (`HOST_ID`). `wagate local` uses a fixed name so a
+    /// restart takes its sessions back at once; `wagate host` adds a random suffix so a
+    /// replacement container waits for the old leases to expire.
+    pub host_id: String,
+    /// How long a lease lasts unless renewed (`LEASE_TTL_MS`); renewed every third of it. A
+    /// crashed host's sessions move to another host after at most this long.
+    pub lease_ttl: Duration,
 }
 
 impl Default for HostConfig {
@@ -37,6 +44,8 @@ impl Default for HostConfig {
             sim_qr_interval: Duration::from_millis(20_000),
             send_visibility: Duration::from_secs(30),
             poll_wait: Duration::from_secs(1),
+            host_id: "local".into(),
+            lease_ttl: Duration::from_secs(30),
         }
     }
 }
@@ -60,6 +69,8 @@ impl HostConfig {
             session_start_spacing: ms("SESSION_START_SPACING_MS", d.session_start_spacing)?,
             autoreply_ping_pong: var_bool("AUTOREPLY_PING_PONG", d.autoreply_ping_pong)?,
             sim_qr_interval: ms("SIM_QR_INTERVAL_MS", d.sim_qr_interval)?,
+            host_id: wagate_core::env::var("HOST_ID").unwrap_or(d.host_id),
+            lease_ttl: ms("LEASE_TTL_MS", d.lease_ttl)?.max(Duration::from_secs(3)),
             ..d
         })
     }

@@ -1,5 +1,5 @@
 //! wagate's session host: the WhatsApp connections of many sessions, their send workers and
-//! the events they emit. `wagate local` and `wagate host` wire it up; the webhook dispatcher
+//! the events they emit. `wagate local` and `wagate host` wire it up (`local` on the embedded backend, `cloud` on AWS); the webhook dispatcher
 //! that consumes the events lives in `wagate_core::dispatch`.
 //!
 //! - [`connector`]: the seam to WhatsApp, with the simulated network.
@@ -7,6 +7,7 @@
 //! - [`runner`]: connect, follow the connection, reconnect; run the worker while open.
 //! - [`worker`]: the per-session send loop.
 
+pub mod cloud;
 pub mod config;
 pub mod connector;
 pub mod events;

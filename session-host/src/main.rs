@@ -13,6 +13,12 @@ struct Cli {
 enum Command {
     /// API + session host + webhook dispatcher in one process, state under DATA_DIR.
     Local,
+    /// The session host in container mode, on DynamoDB, SQS and S3 (AWS_* and WAGATE_*).
+    Host,
+    /// Creates the table, bucket and shared queues (idempotent; AWS or an emulator).
+    Provision,
+    /// The API alone over plain HTTP on the AWS adapters (what the Lambda functions serve).
+    Api,
 }
 
 #[tokio::main]
@@ -30,5 +36,19 @@ async fn main() -> anyhow::Result<()> {
             });
             running.wait().await
         }
+        Command::Host => wagate_host::cloud::host(on_signal()).await,
+        Command::Api => wagate_host::cloud::api(on_signal()).await,
+        Command::Provision => wagate_host::cloud::provision().await,
     }
+}
+
+/// A token cancelled by SIGTERM or Ctrl-C.
+fn on_signal() -> tokio_util::sync::CancellationToken {
+    let token = tokio_util::sync::CancellationToken::new();
+    let stop = token.clone();
+    tokio::spawn(async move {
+        wagate_host::signals::shutdown_signal().await;
+        stop.cancel();
+    });
+    token
 }

@@ -3,7 +3,7 @@
 //! start, delete, logout, pairing code, and the simulated network's scan and incoming
 //! messages. On shutdown every runner finishes its send in flight and closes its connection.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,6 +68,10 @@ pub struct SessionHost {
     runners: HashMap<SessionId, RunnerHandle>,
     /// Sessions still to start after a restart, in order.
     pending: VecDeque<SessionId>,
+    /// Sessions another host holds the lease of; taken over when that lease expires.
+    elsewhere: BTreeSet<SessionId>,
+    /// When each running session's lease was last renewed.
+    renewed: HashMap<SessionId, Instant>,
 }
 
 impl SessionHost {
@@ -88,6 +92,8 @@ impl SessionHost {
             sim,
             runners: HashMap::new(),
             pending: VecDeque::new(),
+            elsewhere: BTreeSet::new(),
+            renewed: HashMap::new(),
         }
     }
 
@@ -104,6 +110,10 @@ impl SessionHost {
             .create(names::EVENTS, QueueSpec::STANDARD)
             .await
             .context("creating the events queue")?;
+        queue
+            .create(names::DEAD_SENDS, QueueSpec::FIFO)
+            .await
+            .context("creating the dead-letter queue of sends")?;
         let sessions = self
             .ctx
             .deps
@@ -120,13 +130,22 @@ impl SessionHost {
 
         let spacing = self.ctx.config.session_start_spacing;
         let poll_wait = self.ctx.config.poll_wait;
+        let renew_every = self.ctx.config.lease_ttl / 3;
         let mut next_start = Instant::now();
+        let mut next_renewal = Instant::now() + renew_every;
         while !shutdown.is_cancelled() {
             if !self.pending.is_empty() && Instant::now() >= next_start {
-                if let Some(id) = self.pending.pop_front() {
-                    self.ensure_runner(&id);
+                if let Some(id) = self.pending.pop_front()
+                    && let Err(e) = self.ensure_runner(&id).await
+                {
+                    tracing::warn!(session_id = %id, error = %e, "could not start the session; trying again at the next lease round");
+                    self.elsewhere.insert(id);
                 }
                 next_start = Instant::now() + spacing;
+            }
+            if Instant::now() >= next_renewal {
+                self.lease_round().await;
+                next_renewal = Instant::now() + renew_every;
             }
             let wait = if self.pending.is_empty() {
                 poll_wait
@@ -134,7 +153,8 @@ impl SessionHost {
                 next_start
                     .saturating_duration_since(Instant::now())
                     .min(poll_wait)
-            };
+            }
+            .min(next_renewal.saturating_duration_since(Instant::now()));
             match queue
                 .receive(names::CONTROL, 10, CONTROL_VISIBILITY, wait)
                 .await
@@ -169,18 +189,118 @@ impl SessionHost {
             r.join_within(deadline.saturating_duration_since(Instant::now()))
                 .await;
         }
+        // The connections are closed: let another host take the sessions at once.
+        for id in std::mem::take(&mut self.renewed).into_keys() {
+            self.release(&id).await;
+        }
     }
 
-    /// Starts the session's runner unless it is running.
-    fn ensure_runner(&mut self, id: &SessionId) -> &RunnerHandle {
+    async fn release(&self, id: &SessionId) {
+        if let Err(e) = self
+            .ctx
+            .deps
+            .store
+            .release_lease(id, &self.ctx.config.host_id)
+            .await
+        {
+            tracing::warn!(session_id = %id, error = %e, "could not release the lease; it expires on its own");
+        }
+    }
+
+    /// Renews the lease of every running session (stopping the ones whose lease was lost or
+    /// could not be renewed in time, so two hosts never run one session) and takes over the
+    /// sessions whose holder let its lease expire.
+    async fn lease_round(&mut self) {
+        let ctx = self.ctx.clone();
+        let (store, cfg) = (ctx.deps.store.clone(), &ctx.config);
+        let ttl = i64::try_from(cfg.lease_ttl.as_millis()).unwrap_or(i64::MAX);
+        let ids: Vec<SessionId> = self.runners.keys().cloned().collect();
+        for id in ids {
+            if self.runners.get(&id).is_some_and(RunnerHandle::is_finished) {
+                self.runners.remove(&id);
+                self.renewed.remove(&id);
+                self.release(&id).await;
+                continue;
+            }
+            match store
+                .acquire_lease(&id, &cfg.host_id, ttl, wagate_core::clock::now_ms())
+                .await
+            {
+                Ok(true) => {
+                    self.renewed.insert(id, Instant::now());
+                }
+                Ok(false) => {
+                    tracing::warn!(session_id = %id, "lease lost to another host; stopping the session here");
+                    self.stop_runner(&id).await;
+                    self.elsewhere.insert(id);
+                }
+                Err(e) => {
+                    let last = self.renewed.get(&id).copied().unwrap_or_else(Instant::now);
+                    if last.elapsed() + cfg.lease_ttl / 3 >= cfg.lease_ttl {
+                        tracing::error!(session_id = %id, error = %e, "lease could not be renewed before it expires; stopping the session here");
+                        self.stop_runner(&id).await;
+                        self.elsewhere.insert(id);
+                    } else {
+                        tracing::warn!(session_id = %id, error = %e, "lease renewal failed; retrying");
+                    }
+                }
+            }
+        }
+        let waiting: Vec<SessionId> = std::mem::take(&mut self.elsewhere).into_iter().collect();
+        for id in waiting {
+            match store.get_session(&id).await {
+                Ok(Some(s)) if s.status != SessionStatus::LoggedOut => {
+                    if let Err(e) = self.ensure_runner(&id).await {
+                        tracing::warn!(session_id = %id, error = %e, "could not start the session");
+                        self.elsewhere.insert(id);
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(session_id = %id, error = %e, "could not read the session");
+                    self.elsewhere.insert(id);
+                }
+            }
+        }
+    }
+
+    async fn stop_runner(&mut self, id: &SessionId) {
+        self.renewed.remove(id);
+        if let Some(r) = self.runners.remove(id) {
+            r.stop(false).await;
+        }
+    }
+
+    /// Starts the session's runner unless it is running, once this host holds the session's
+    /// lease. `None` when another host holds it (the session is then retried every lease
+    /// round, and taken over if that host stops renewing).
+    async fn ensure_runner(&mut self, id: &SessionId) -> anyhow::Result<Option<&RunnerHandle>> {
         self.pending.retain(|p| p != id);
         if self.runners.get(id).is_some_and(RunnerHandle::is_finished) {
             self.runners.remove(id);
         }
-        let ctx = self.ctx.clone();
-        self.runners
-            .entry(id.clone())
-            .or_insert_with(|| RunnerHandle::spawn(id.clone(), ctx))
+        if !self.runners.contains_key(id) {
+            let cfg = &self.ctx.config;
+            let ttl = i64::try_from(cfg.lease_ttl.as_millis()).unwrap_or(i64::MAX);
+            let held = self
+                .ctx
+                .deps
+                .store
+                .acquire_lease(id, &cfg.host_id, ttl, wagate_core::clock::now_ms())
+                .await
+                .context("taking the session's lease")?;
+            if !held {
+                tracing::info!(session_id = %id, "another host holds the session");
+                self.elsewhere.insert(id.clone());
+                return Ok(None);
+            }
+            self.elsewhere.remove(id);
+            self.renewed.insert(id.clone(), Instant::now());
+            let ctx = self.ctx.clone();
+            self.runners
+                .insert(id.clone(), RunnerHandle::spawn(id.clone(), ctx));
+        }
+        Ok(self.runners.get(id))
     }
 
     fn live_runner(&self, id: &SessionId) -> Option<&RunnerHandle> {
@@ -234,10 +354,12 @@ impl SessionHost {
                     return Ok(());
                 }
                 tracing::info!("starting session");
-                self.ensure_runner(&session_id);
+                self.ensure_runner(&session_id).await?;
             }
             HostCommand::Delete { session_id } => {
                 self.pending.retain(|p| p != &session_id);
+                self.elsewhere.remove(&session_id);
+                self.renewed.remove(&session_id);
                 if let Some(r) = self.runners.remove(&session_id) {
                     r.stop(true).await;
                 }
@@ -250,7 +372,19 @@ impl SessionHost {
                 {
                     return Ok(());
                 }
-                // Not connected: forget the credentials here.
+                // Not connected here. If another host runs it, that host must log it out:
+                // hand the command back until this host can take the lease (or that host
+                // stops renewing it).
+                let cfg = &self.ctx.config;
+                let ttl = i64::try_from(cfg.lease_ttl.as_millis()).unwrap_or(i64::MAX);
+                let exists = store.get_session(&session_id).await?.is_some();
+                if exists
+                    && !store
+                        .acquire_lease(&session_id, &cfg.host_id, ttl, wagate_core::clock::now_ms())
+                        .await?
+                {
+                    anyhow::bail!("another host runs the session");
+                }
                 self.purge_blobs(&session_id).await?;
                 let Some(s) = store.get_session(&session_id).await? else {
                     return Ok(());
@@ -262,6 +396,7 @@ impl SessionHost {
                     let ev = events::session_closed(&session_id, true, "logged out");
                     events::emit(self.ctx.deps.queue.as_ref(), &ev).await?;
                 }
+                self.release(&session_id).await;
                 tracing::info!("session logged out while not connected");
             }
             HostCommand::PairCode { session_id, phone } => {
@@ -269,7 +404,9 @@ impl SessionHost {
                     tracing::warn!("pairing code for an unknown session ignored");
                     return Ok(());
                 }
-                let r = self.ensure_runner(&session_id);
+                let Some(r) = self.ensure_runner(&session_id).await? else {
+                    anyhow::bail!("another host runs the session");
+                };
                 if !r.command(RunnerCommand::PairCode { phone }).await {
                     anyhow::bail!("the session runner ended");
                 }

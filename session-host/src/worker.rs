@@ -249,6 +249,9 @@ impl SendWorker {
             Err(SendError::Permanent(reason)) => self.fail(&job, &msg, attempts, &reason).await?,
             Err(SendError::Transient(reason)) if attempts >= self.config.max_attempts => {
                 let reason = format!("{reason} (gave up after {attempts} attempts)");
+                // Parked before it is marked failed: a crash in between sends it once more
+                // rather than leaving a failed job no admin can find.
+                wagate_core::dead_sends::park(self.queue.as_ref(), &job.id).await?;
                 self.fail(&job, &msg, attempts, &reason).await?;
             }
             Err(SendError::Transient(reason)) => {

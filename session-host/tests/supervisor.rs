@@ -442,3 +442,116 @@ async fn delete_command_stops_the_session_and_removes_its_blobs() {
     .await;
     host.stop().await;
 }
+
+fn host_named(world: &World, host_id: &str) -> Host {
+    let deps = HostDeps {
+        store: world.store.clone(),
+        queue: world.queue.clone(),
+        blobs: world.blobs.clone(),
+    };
+    let config = HostConfig {
+        host_id: host_id.into(),
+        lease_ttl: Duration::from_secs(3),
+        ..config()
+    };
+    let host = SessionHost::new(deps, config, world.sim.clone(), Some(world.sim.clone()));
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(host.run(stop.clone()));
+    Host { stop, task }
+}
+
+/// Who holds the lease: a probe cannot take it while it is held, and only the holder can
+/// renew it (renewing as the holder changes nothing).
+async fn lease_holder(world: &World, id: &SessionId, candidates: &[&str]) -> Option<String> {
+    let now = wagate_core::clock::now_ms();
+    if world
+        .store
+        .acquire_lease(id, "probe", 1, now)
+        .await
+        .unwrap()
+    {
+        world.store.release_lease(id, "probe").await.unwrap();
+        return None;
+    }
+    for c in candidates {
+        if world.store.acquire_lease(id, c, 3_000, now).await.unwrap() {
+            return Some((*c).to_owned());
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn two_hosts_never_run_one_session_and_the_second_takes_over() {
+    let world = World::new().await;
+    let id = world.session("shop").await;
+    let a = host_named(&world, "host-a");
+    session_when(&world, &id, "a QR from host a", |s| {
+        s.status == SessionStatus::Qr
+    })
+    .await;
+    let b = host_named(&world, "host-b");
+    // Host b's lease rounds (every second) must leave the session with a.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(
+        lease_holder(&world, &id, &["host-a", "host-b"])
+            .await
+            .as_deref(),
+        Some("host-a")
+    );
+    a.stop().await;
+    // A clean stop releases the lease; b takes the session at its next round.
+    let holder = eventually(WAIT, "host b holding the session", || async {
+        lease_holder(&world, &id, &["host-b"]).await
+    })
+    .await;
+    assert_eq!(holder, "host-b");
+    session_when(&world, &id, "a QR from host b", |s| {
+        s.status == SessionStatus::Qr
+    })
+    .await;
+    b.stop().await;
+    assert_eq!(
+        lease_holder(&world, &id, &[]).await,
+        None,
+        "released on stop"
+    );
+}
+
+#[tokio::test]
+async fn a_logout_for_a_session_another_host_runs_is_left_to_that_host() {
+    let world = World::new().await;
+    let id = world.session("shop").await;
+    let now = wagate_core::clock::now_ms();
+    assert!(
+        world
+            .store
+            .acquire_lease(&id, "host-b", 60_000, now)
+            .await
+            .unwrap()
+    );
+    let a = host_named(&world, "host-a");
+    world
+        .command(&HostCommand::Logout {
+            session_id: id.clone(),
+        })
+        .await;
+    // Host a hands the command back (it retries later) instead of logging out a session it
+    // does not run.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let s = world.store.get_session(&id).await.unwrap().unwrap();
+    assert_ne!(s.status, SessionStatus::LoggedOut);
+    assert_eq!(
+        lease_holder(&world, &id, &["host-a", "host-b"])
+            .await
+            .as_deref(),
+        Some("host-b")
+    );
+    // Once b's lease is gone, a carries the logout out.
+    world.store.release_lease(&id, "host-b").await.unwrap();
+    session_when(&world, &id, "logged out by host a", |s| {
+        s.status == SessionStatus::LoggedOut
+    })
+    .await;
+    a.stop().await;
+}

@@ -215,6 +215,39 @@ async fn transient_failure_is_retried_then_failed_after_max_attempts() {
     let failed = rig.world.drain_events().await;
     assert_eq!(events_of(&failed, EventKind::MessageFailed).len(), 1);
     assert_eq!(rig.world.depth(&rig.session).await, 0);
+
+    // Parked in the dead-letter queue; listing it twice changes nothing.
+    let (store, queue) = (rig.world.store.as_ref(), rig.world.queue.as_ref());
+    for _ in 0..2 {
+        let parked = wagate_core::dead_sends::list(store, queue, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            parked.iter().map(|j| &j.id).collect::<Vec<_>>(),
+            vec![&job.id]
+        );
+        assert_eq!(parked[0].state, JobState::Failed);
+    }
+    // Redriven: queued again with fresh attempts, and the worker sends it once it works.
+    let report = wagate_core::dead_sends::redrive(store, queue, 100)
+        .await
+        .unwrap();
+    assert_eq!((report.redriven, report.dropped), (1, 0));
+    assert!(
+        wagate_core::dead_sends::list(store, queue, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let requeued = rig.world.job(&job).await;
+    assert_eq!((requeued.state, requeued.attempts), (JobState::Queued, 0));
+    assert_eq!(
+        requeued.wa_message_id, job.wa_message_id,
+        "the same WhatsApp message"
+    );
+    assert_eq!(rig.world.depth(&rig.session).await, 1);
+    process(&mut worker, 1, Duration::from_secs(5)).await;
+    assert_eq!(rig.world.job(&job).await.attempts, 1, "tried again");
 }
 
 #[tokio::test]

@@ -14,6 +14,27 @@ pub trait Blobs: Send + Sync + 'static {
     /// Deleting a missing key is not an error.
     async fn delete(&self, key: &str) -> PortResult<()>;
     async fn list(&self, prefix: &str) -> PortResult<Vec<String>>;
+    /// A URL through which a client can PUT the blob `key` itself (large media past the API's
+    /// body limit), valid for `ttl`. `None` when this store cannot sign URLs (the embedded
+    /// one), so the API has to take the upload itself.
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        ttl: std::time::Duration,
+    ) -> PortResult<Option<PresignedPut>> {
+        let _ = (key, content_type, ttl);
+        Ok(None)
+    }
+}
+
+/// A signed upload: `PUT url` with exactly these headers and the bytes as the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresignedPut {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    /// When the signature stops working (ms since epoch).
+    pub expires_at_ms: i64,
 }
 
 /// The key rule every adapter enforces: non-empty `/`-separated segments of `[A-Za-z0-9._-]`,

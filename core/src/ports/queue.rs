@@ -16,6 +16,9 @@ pub mod names {
     pub const EVENTS: &str = "events";
     /// Commands for the session host (start, stop, pairing code, simulated scan, …).
     pub const CONTROL: &str = "control";
+    /// Sends that kept failing, parked for an admin to redrive (see `dead_sends`). Cannot
+    /// clash with a send queue: those all start with `send-`.
+    pub const DEAD_SENDS: &str = "dead-sends";
 
     /// The send queue of one session.
     pub fn send(session: &SessionId) -> String {

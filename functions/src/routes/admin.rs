@@ -25,6 +25,8 @@ pub fn router() -> Router<AppState> {
         .route("/keys/{id}", delete(delete_key))
         .route("/dead-letters", get(dead_letters))
         .route("/dead-letters/{id}/replay", post(replay))
+        .route("/dead-sends", get(dead_sends))
+        .route("/dead-sends/redrive", post(redrive_sends))
 }
 
 /// The settings in force (secrets shown only as `hasSecret`).
@@ -189,4 +191,38 @@ async fn replay(
         ));
     }
     Ok(axum::Json(json!({ "id": id, "replayed": true })))
+}
+
+#[derive(Debug, Deserialize)]
+struct Limit {
+    limit: Option<usize>,
+}
+
+/// Sends parked after their attempts ran out (up to 10, oldest first), with their reason.
+async fn dead_sends(
+    State(state): State<AppState>,
+    crate::extract::Query(q): crate::extract::Query<Limit>,
+) -> ApiResult<axum::Json<Value>> {
+    let jobs = wagate_core::dead_sends::list(
+        state.store.as_ref(),
+        state.queue.as_ref(),
+        q.limit.unwrap_or(10),
+    )
+    .await?;
+    let views: Vec<Value> = jobs.iter().map(crate::send::job_view).collect();
+    Ok(axum::Json(json!({ "count": views.len(), "jobs": views })))
+}
+
+/// Puts parked sends back on their sessions' queues (`?limit=`, default 100, at most 1000).
+async fn redrive_sends(
+    State(state): State<AppState>,
+    crate::extract::Query(q): crate::extract::Query<Limit>,
+) -> ApiResult<axum::Json<Value>> {
+    let report = wagate_core::dead_sends::redrive(
+        state.store.as_ref(),
+        state.queue.as_ref(),
+        q.limit.unwrap_or(100).clamp(1, 1000),
+    )
+    .await?;
+    Ok(axum::Json(json!(report)))
 }

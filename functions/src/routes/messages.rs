@@ -2,7 +2,7 @@
 //! `OutboundMessage` and handing it to the shared enqueue path.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -16,6 +16,7 @@ use super::body::{Loose, QuotedBody};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
+use crate::extract::Query;
 use crate::send::{self, Outgoing, WaitQuery};
 use crate::state::AppState;
 

@@ -148,7 +148,7 @@ async fn qr(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    axum::extract::Query(q): axum::extract::Query<QrQuery>,
+    crate::extract::Query(q): crate::extract::Query<QrQuery>,
 ) -> ApiResult<Response> {
     let s = load_session(&state, &caller, &id).await?;
     match q.format.as_deref() {

@@ -61,6 +61,10 @@ impl World {
             .create(names::CONTROL, QueueSpec::FIFO)
             .await
             .expect("control queue");
+        queue
+            .create(names::DEAD_SENDS, QueueSpec::FIFO)
+            .await
+            .expect("dead-letter queue of sends");
         let sim = open_sim(&dir, blobs.clone(), qr_interval);
         Self {
             dir,

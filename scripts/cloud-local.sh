@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The local cloud run: the AWS path of wagate on one machine, with no AWS account.
+#   moto server (the AWS emulator) -> `wagate provision` -> the `api` Lambda under
+#   `cargo lambda watch` -> `wagate host` (simulated WhatsApp, delivering webhooks itself)
+# then scripts/cloud_e2e.py drives create session -> scan -> send -> sent -> signed webhook.
+# With --keep it leaves everything running for you to call (Ctrl-C stops it all).
+# Against LocalStack instead of moto: set AWS_ENDPOINT_URL and pass --no-emulator.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+KEEP=false
+EMULATOR=true
+for arg in "$@"; do
+  case "$arg" in
+    --keep) KEEP=true ;;
+    --no-emulator) EMULATOR=false ;;
+    *) echo "usage: $0 [--keep] [--no-emulator]" >&2; exit 2 ;;
+  esac
+done
+
+VENV="${WAGATE_VENV:-.venv}"
+if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/cargo-lambda" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]' 'cargo-lambda==1.9.2'
+fi
+case "$VENV" in /*) export PATH="$VENV/bin:$PATH" ;; *) export PATH="$PWD/$VENV/bin:$PATH" ;; esac
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+LOGS="${TMPDIR:-/tmp}/wagate-cloud-local"
+mkdir -p "$LOGS"
+
+if [ "$EMULATOR" = true ]; then
+  MOTO_PORT=$(free_port)
+  moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$LOGS/moto.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$MOTO_PORT/moto-api/" >/dev/null && break; sleep 0.1; done
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
+fi
+
+ENV_FILE="$LOGS/env"
+cat >"$ENV_FILE" <<EOF
+AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL
+AWS_REGION=${AWS_REGION:-us-east-1}
+AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test}
+AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
+WAGATE_TABLE=${WAGATE_TABLE:-wagate}
+WAGATE_BUCKET=${WAGATE_BUCKET:-wagate-local}
+WAGATE_QUEUE_PREFIX=${WAGATE_QUEUE_PREFIX:-wagate-}
+ADMIN_API_KEY=${ADMIN_API_KEY:-cloud-local-admin-key-0123456789}
+DEV_ROUTES=true
+SEND_MIN_GAP_MS=0
+SEND_JITTER_MS=0
+RUST_LOG=${RUST_LOG:-info}
+EOF
+set -a; . "$ENV_FILE"; set +a
+
+echo "== building wagate and the functions"
+# Built one package at a time, exactly as `cargo lambda watch` runs them (`cargo run -p
+# wagate-functions --bin api`): features are unified per build, so a combined build would
+# leave cargo lambda to rebuild the dependencies on the first request.
+cargo build --locked -p wagate-functions --bin api
+cargo build --locked -p wagate-host --bin wagate
+WAGATE="${CARGO_TARGET_DIR:-target}/debug/wagate"
+
+echo "== wagate provision ($AWS_ENDPOINT_URL)"
+"$WAGATE" provision
+
+LAMBDA_PORT=$(free_port)
+cargo lambda watch --package wagate-functions --ignore-changes --env-file "$ENV_FILE" \
+  -A 127.0.0.1 -P "$LAMBDA_PORT" >"$LOGS/lambda.log" 2>&1 &
+PIDS+=($!)
+DATA_DIR="$LOGS/host-data" WA_CONNECTOR=simulated HOST_DISPATCH_WEBHOOKS=true HOST_HEALTH_PORT=$(free_port) \
+  "$WAGATE" host >"$LOGS/host.log" 2>&1 &
+PIDS+=($!)
+export WAGATE_API="http://127.0.0.1:$LAMBDA_PORT/lambda-url/api"
+# The first request waits for cargo lambda to start the function (a no-op build, then run).
+for _ in $(seq 1 300); do curl -sf -m 60 "$WAGATE_API/health" >/dev/null && break; sleep 1; done
+curl -sf "$WAGATE_API/health" >/dev/null || { echo "the api function did not answer; see $LOGS/lambda.log" >&2; tail -20 "$LOGS/lambda.log" >&2; exit 1; }
+
+echo "== full send through the api function and wagate host"
+if ! python3 scripts/cloud_e2e.py; then
+  echo "--- host log" >&2; tail -30 "$LOGS/host.log" >&2
+  echo "--- lambda log" >&2; tail -30 "$LOGS/lambda.log" >&2
+  exit 1
+fi
+
+if [ "$KEEP" = true ]; then
+  echo "API: $WAGATE_API  (X-API-Key: $ADMIN_API_KEY); logs in $LOGS. Ctrl-C stops."
+  wait
+fi

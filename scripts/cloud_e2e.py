@@ -1,0 +1,106 @@
+"""Drives one full send through the local cloud run (see scripts/cloud-local.sh): the `api`
+function under `cargo lambda watch`, `wagate host` with the simulated network, everything on
+the AWS emulator. Create session -> scan -> open -> send -> sent -> signed webhook.
+Standard library only; exits non-zero with a reason on the first thing that goes wrong."""
+
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+API = os.environ["WAGATE_API"].rstrip("/")
+KEY = os.environ["ADMIN_API_KEY"]
+SECRET = "cloud-local-webhook-secret"
+SESSION = "cloud-" + str(int(time.time()))
+
+received = []
+
+
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("content-length", "0")))
+        received.append((dict(self.headers), body))
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+def call(method, path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(API + path, data=data, method=method)
+    req.add_header("X-API-Key", KEY)
+    req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def eventually(what, check, within=60):
+    deadline = time.time() + within
+    while time.time() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.3)
+    sys.exit(f"cloud e2e: timed out waiting for {what}")
+
+
+def main():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hook_url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+
+    status, body = call("POST", "/api/sessions",
+                        {"sessionId": SESSION, "webhookUrl": hook_url, "webhookSecret": SECRET})
+    if status != 201:
+        sys.exit(f"cloud e2e: create session answered {status} {body}")
+    print(f"session {SESSION} created")
+
+    eventually("a QR code", lambda: call("GET", f"/api/sessions/{SESSION}")[1].get("status") == "qr")
+    status, body = call("POST", f"/api/dev/sessions/{SESSION}/scan")
+    if status >= 300:
+        sys.exit(f"cloud e2e: scan answered {status} {body}")
+    eventually("the session to open",
+               lambda: call("GET", f"/api/sessions/{SESSION}")[1].get("status") == "open")
+    print("session open")
+
+    status, job = call("POST", "/api/messages/text",
+                       {"sessionId": SESSION, "to": "628123456789", "text": "hello from the cloud run"})
+    if status != 202:
+        sys.exit(f"cloud e2e: send answered {status} {job}")
+    job_id = job["id"]
+    eventually("the job to be sent",
+               lambda: call("GET", f"/api/messages/{job_id}")[1].get("status") == "sent")
+    print(f"job {job_id} sent")
+
+    def sent_hook():
+        for headers, body in received:
+            event = json.loads(body)
+            if event.get("event") == "message_sent":
+                return headers, body, event
+        return None
+
+    headers, body, event = eventually("the message_sent webhook", sent_hook)
+    signature = {k.lower(): v for k, v in headers.items()}.get("x-webhook-signature", "")
+    expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(signature, expected):
+        sys.exit("cloud e2e: the webhook signature does not match HMAC-SHA256(body, secret)")
+    if event["data"].get("id") != SESSION:
+        sys.exit(f"cloud e2e: webhook for the wrong session: {event}")
+    print("signed message_sent webhook received: cloud run OK")
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
