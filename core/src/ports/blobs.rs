@@ -14,6 +14,19 @@ pub trait Blobs: Send + Sync + 'static {
     /// Deleting a missing key is not an error.
     async fn delete(&self, key: &str) -> PortResult<()>;
     async fn list(&self, prefix: &str) -> PortResult<Vec<String>>;
+    /// Starts a streamed write of `key`: the blob appears only when the writer finishes, and
+    /// a writer dropped or aborted before that leaves nothing behind. Memory use stays at one
+    /// part (S3) or one chunk (files), whatever the blob's size.
+    async fn writer(&self, key: &str) -> PortResult<Box<dyn BlobWriter>>;
+    /// The size of the blob `key`, or `None` when there is none.
+    async fn size(&self, key: &str) -> PortResult<Option<u64>> {
+        Ok(self.get(key).await?.map(|b| b.len() as u64))
+    }
+    /// At most the first `len` bytes of the blob `key` (to sniff its type without reading it
+    /// all), or `None` when there is none.
+    async fn get_prefix(&self, key: &str, len: usize) -> PortResult<Option<Bytes>> {
+        Ok(self.get(key).await?.map(|b| b.slice(..len.min(b.len()))))
+    }
     /// A URL through which a client can PUT the blob `key` itself (large media past the API's
     /// body limit), valid for `ttl`. `None` when this store cannot sign URLs (the embedded
     /// one), so the API has to take the upload itself.
@@ -26,6 +39,16 @@ pub trait Blobs: Send + Sync + 'static {
         let _ = (key, content_type, ttl);
         Ok(None)
     }
+}
+
+/// A blob being written (see [`Blobs::writer`]).
+#[async_trait]
+pub trait BlobWriter: Send {
+    async fn write(&mut self, chunk: Bytes) -> PortResult<()>;
+    /// Makes the blob visible under its key; returns its size in bytes.
+    async fn finish(self: Box<Self>) -> PortResult<u64>;
+    /// Throws away what was written.
+    async fn abort(self: Box<Self>);
 }
 
 /// A signed upload: `PUT url` with exactly these headers and the bytes as the body.

@@ -6,7 +6,7 @@ mod blobs;
 mod queue;
 mod store;
 
-pub use blobs::{Blobs, PresignedPut, check_blob_key};
+pub use blobs::{BlobWriter, Blobs, PresignedPut, check_blob_key};
 pub use queue::{Queue, QueueKind, QueueMessage, QueueSpec, names};
 pub use store::{CounterHit, DeadLetter, Store};
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use crate::ports::{Blobs, PortError, PortResult, check_blob_key};
+use crate::ports::{BlobWriter, Blobs, PortError, PortResult, check_blob_key};
 
 /// Temp files start with a character no valid key segment can contain, so a temp file is
 /// never mistaken for a blob (by `get` or `list`) and never collides with one.
@@ -44,6 +44,115 @@ impl FsBlobs {
     fn path(&self, key: &str) -> PortResult<PathBuf> {
         check_blob_key(key)?;
         Ok(self.root.join(key))
+    }
+
+    /// Deletes blobs under `prefix` not modified for `max_age`, and temp files of writes that
+    /// died (a killed process) older than an hour. Returns how many blobs went. Media
+    /// retention for the embedded mode; S3 does the same with a lifecycle rule.
+    pub async fn sweep(&self, prefix: &str, max_age: std::time::Duration) -> PortResult<usize> {
+        let keys = self.list(prefix).await?;
+        let root = self.root.clone();
+        blocking(move || {
+            let now = std::time::SystemTime::now();
+            let old = |p: &Path, age: std::time::Duration| {
+                std::fs::metadata(p)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| now.duration_since(t).ok())
+                    .is_some_and(|a| a > age)
+            };
+            let mut removed = 0;
+            for key in keys {
+                let path = root.join(&key);
+                if old(&path, max_age) && std::fs::remove_file(&path).is_ok() {
+                    removed += 1;
+                }
+            }
+            let mut stack = vec![root];
+            while let Some(dir) = stack.pop() {
+                let Ok(entries) = std::fs::read_dir(&dir) else {
+                    continue;
+                };
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                        stack.push(path);
+                    } else if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX)
+                        && old(&path, std::time::Duration::from_secs(3600))
+                    {
+                        let _ = std::fs::remove_file(&path);
+                    }
+                }
+            }
+            Ok(removed)
+        })
+        .await
+    }
+}
+
+/// A streamed write: chunks go to a temp file beside the blob, renamed into place at the end.
+#[derive(Debug)]
+struct FsWriter {
+    file: Option<tokio::fs::File>,
+    tmp: PathBuf,
+    path: PathBuf,
+    dir: PathBuf,
+    durable: bool,
+    written: u64,
+    done: bool,
+}
+
+impl Drop for FsWriter {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+#[async_trait]
+impl BlobWriter for FsWriter {
+    async fn write(&mut self, chunk: Bytes) -> PortResult<()> {
+        use tokio::io::AsyncWriteExt;
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| PortError::Backend(anyhow::anyhow!("blob writer already closed")))?;
+        file.write_all(&chunk).await.map_err(io)?;
+        self.written += chunk.len() as u64;
+        Ok(())
+    }
+
+    async fn finish(mut self: Box<Self>) -> PortResult<u64> {
+        use tokio::io::AsyncWriteExt;
+        let Some(mut file) = self.file.take() else {
+            return Err(PortError::Backend(anyhow::anyhow!(
+                "blob writer already closed"
+            )));
+        };
+        file.flush().await.map_err(io)?;
+        if self.durable {
+            file.sync_all().await.map_err(io)?;
+        }
+        drop(file);
+        tokio::fs::rename(&self.tmp, &self.path).await.map_err(io)?;
+        self.done = true;
+        if self.durable {
+            let dir = self.dir.clone();
+            blocking(move || {
+                std::fs::File::open(dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(io)
+            })
+            .await?;
+        }
+        Ok(self.written)
+    }
+
+    async fn abort(mut self: Box<Self>) {
+        self.file.take();
+        let _ = tokio::fs::remove_file(&self.tmp).await;
+        self.done = true;
     }
 }
 
@@ -113,6 +222,65 @@ impl Blobs for FsBlobs {
             }
             Err(e) => Err(io(e)),
         }
+    }
+
+    async fn writer(&self, key: &str) -> PortResult<Box<dyn BlobWriter>> {
+        let path = self.path(key)?;
+        let dir = path
+            .parent()
+            .map_or_else(|| self.root.clone(), Path::to_path_buf);
+        tokio::fs::create_dir_all(&dir).await.map_err(io)?;
+        let tmp = dir.join(format!("{TMP_PREFIX}{}", crate::random_token(12)));
+        let file = tokio::fs::File::create(&tmp).await.map_err(io)?;
+        Ok(Box::new(FsWriter {
+            file: Some(file),
+            tmp,
+            path,
+            dir,
+            durable: self.durable,
+            written: 0,
+            done: false,
+        }))
+    }
+
+    async fn size(&self, key: &str) -> PortResult<Option<u64>> {
+        match tokio::fs::metadata(self.path(key)?).await {
+            Ok(m) if m.is_file() => Ok(Some(m.len())),
+            Ok(_) => Ok(None),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    async fn get_prefix(&self, key: &str, len: usize) -> PortResult<Option<Bytes>> {
+        use tokio::io::AsyncReadExt;
+        let file = match tokio::fs::File::open(self.path(key)?).await {
+            Ok(f) => f,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound
+                        | std::io::ErrorKind::IsADirectory
+                        | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(io(e)),
+        };
+        let mut buf = Vec::with_capacity(len.min(1 << 20));
+        file.take(len as u64)
+            .read_to_end(&mut buf)
+            .await
+            .map_err(io)?;
+        Ok(Some(Bytes::from(buf)))
     }
 
     async fn list(&self, prefix: &str) -> PortResult<Vec<String>> {
