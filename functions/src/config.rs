@@ -3,6 +3,7 @@
 
 use wagate_core::env::{var, var_bool, var_list, var_parsed};
 use wagate_core::policy::{Quota, RateLimit};
+use wagate_media::MediaConfig;
 
 /// Settings fixed at start. Rate limit, quota, cooldown and the default webhook start from
 /// here and can be changed at runtime by admins (see [`crate::settings`]).
@@ -21,6 +22,11 @@ pub struct ApiConfig {
     pub dev_routes: bool,
     /// How long `POST /api/sessions/:id/pair-code` waits for the code before answering 202.
     pub pair_code_wait_ms: u64,
+    /// Caps, fetch limits and trusted private hosts for media.
+    pub media: MediaConfig,
+    /// `PUBLIC_URL`: how clients reach this server (`https://wa.example.com`), for the upload
+    /// URLs wagate hands out itself; without it they follow the request's `Host`.
+    pub public_url: Option<String>,
 }
 
 impl std::fmt::Debug for ApiConfig {
@@ -32,6 +38,7 @@ impl std::fmt::Debug for ApiConfig {
             .field("quota", &self.quota)
             .field("cooldown_ms", &self.cooldown_ms)
             .field("allowed_origins", &self.allowed_origins)
+            .field("media", &self.media)
             .finish_non_exhaustive()
     }
 }
@@ -55,6 +62,8 @@ impl Default for ApiConfig {
             max_upload_bytes: 100 * 1024 * 1024,
             dev_routes: false,
             pair_code_wait_ms: 10_000,
+            media: MediaConfig::default(),
+            public_url: None,
         }
     }
 }
@@ -79,6 +88,8 @@ impl ApiConfig {
             max_upload_bytes: var_parsed("MAX_UPLOAD_BYTES", d.max_upload_bytes)?,
             dev_routes: var_bool("DEV_ROUTES", false)?,
             pair_code_wait_ms: var_parsed("PAIR_CODE_WAIT_MS", d.pair_code_wait_ms)?,
+            media: MediaConfig::from_env()?,
+            public_url: var("PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
         })
     }
 }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod lambda;
 mod layers;
+pub mod media;
 pub mod routes;
 pub mod send;
 pub mod settings;
@@ -18,7 +19,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::response::Html;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 pub use config::ApiConfig;
 pub use state::AppState;
@@ -36,6 +37,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/sessions", routes::sessions::router())
         .nest("/messages", upload.merge(routes::messages::router()))
         .nest("/webhooks", routes::webhooks::router())
+        .route("/media/uploads", post(routes::uploads::create))
         .nest(
             "/admin",
             routes::admin::router().layer(middleware::from_fn(auth::require_admin)),
@@ -52,8 +54,14 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(state.config.max_json_bytes));
 
+    // Authorised by its signature, not an API key: outside the authenticated router.
+    let direct_upload = Router::new().route(
+        routes::uploads::DIRECT_PATH,
+        put(routes::uploads::direct).layer(DefaultBodyLimit::disable()),
+    );
     let router = Router::new()
         .nest("/api", api)
+        .merge(direct_upload)
         .merge(routes::health::router())
         .route("/ui", get(|| async { Html(UI_PAGE) }))
         .route("/ui/", get(|| async { Html(UI_PAGE) }))

@@ -8,6 +8,8 @@ use wagate_core::clock::now_ms;
 use wagate_core::ports::{Blobs, Queue, QueueSpec, Store, names};
 use wagate_core::{ApiKey, ApiKeyRecord, Role};
 
+use wagate_media::Fetcher;
+
 use crate::auth::KeyCache;
 use crate::config::ApiConfig;
 use crate::settings::SettingsCache;
@@ -21,6 +23,10 @@ pub struct AppState {
     pub settings: Arc<SettingsCache>,
     pub keys: Arc<KeyCache>,
     pub started: Instant,
+    pub fetcher: Arc<Fetcher>,
+    /// Signs the upload URLs wagate serves itself when the blob store cannot presign. Random
+    /// per process: those URLs live minutes and the embedded mode is one process.
+    pub upload_secret: Arc<str>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -39,6 +45,8 @@ impl AppState {
         config: ApiConfig,
     ) -> Self {
         let settings = Arc::new(SettingsCache::new(&config));
+        let fetcher = Fetcher::new(Arc::new(config.media.clone()))
+            .unwrap_or_else(|e| panic!("building the media HTTP client: {e}"));
         Self {
             store,
             queue,
@@ -47,6 +55,8 @@ impl AppState {
             settings,
             keys: Arc::default(),
             started: Instant::now(),
+            fetcher: Arc::new(fetcher),
+            upload_secret: Arc::from(wagate_core::random_token(43)),
         }
     }
 

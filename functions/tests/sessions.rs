@@ -56,6 +56,66 @@ async fn create_session_starts_it_on_the_host() {
 }
 
 #[tokio::test]
+async fn a_session_proxy_is_kept_but_its_password_never_shown() {
+    let app = spawn_app().await;
+    let r = app
+        .post(
+            "/api/sessions",
+            USER_A,
+            json!({ "sessionId": "proxied", "proxy": "http://bob:hunter2@proxy.corp:3128" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(r.body["proxy"], "http://bob:***@proxy.corp:3128");
+    let shown = app.get("/api/sessions/proxied", USER_A).await;
+    assert_eq!(shown.body["proxy"], "http://bob:***@proxy.corp:3128");
+    assert!(!shown.body.to_string().contains("hunter2"));
+    let stored = app
+        .state
+        .store
+        .get_session(&SessionId::parse("proxied").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.proxy.map(|p| p.expose().to_owned()).as_deref(),
+        Some("http://bob:hunter2@proxy.corp:3128")
+    );
+}
+
+#[tokio::test]
+async fn a_bad_proxy_is_a_400_and_creates_nothing() {
+    let app = spawn_app().await;
+    for proxy in ["socks5://proxy:1080", "http://proxy:3128/path", "::::"] {
+        let r = app
+            .post(
+                "/api/sessions",
+                USER_A,
+                json!({ "sessionId": "badproxy", "proxy": proxy }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{proxy}: {:?}", r.body);
+        assert!(
+            r.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("proxy:"),
+            "{:?}",
+            r.body
+        );
+    }
+    assert!(
+        app.state
+            .store
+            .get_session(&SessionId::parse("badproxy").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(control_commands(&app).await.is_empty());
+}
+
+#[tokio::test]
 async fn create_session_without_body_generates_an_id() {
     let app = spawn_app().await;
     let r = app

@@ -40,6 +40,20 @@ fn upload_request(body: Vec<u8>) -> Request<Body> {
         .unwrap()
 }
 
+/// `n` bytes that start like a PNG, so the sniffer calls them an image.
+fn png(n: usize) -> Vec<u8> {
+    let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
+    v.resize(n, 1);
+    v
+}
+
+/// `n` bytes that start like a PDF.
+fn pdf(n: usize) -> Vec<u8> {
+    let mut v = b"%PDF-1.7\n".to_vec();
+    v.resize(n, 2);
+    v
+}
+
 fn field(
     name: &'static str,
     v: &str,
@@ -57,8 +71,8 @@ async fn several_files_with_captions_are_queued_in_order_and_paced() {
         field("delayMs", "2000"),
         field("captions[]", "first"),
         field("captions[]", "second"),
-        ("file", Some(("a.png", "image/png")), vec![1u8; 100]),
-        ("files", Some(("b.pdf", "application/pdf")), vec![2u8; 200]),
+        ("file", Some(("a.png", "image/png")), png(100)),
+        ("files", Some(("b.pdf", "application/pdf")), pdf(200)),
     ]);
     let r = app.request(upload_request(body)).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
@@ -106,7 +120,7 @@ async fn a_mix_of_good_and_bad_files_answers_207() {
     let body = multipart(&[
         field("sessionId", "up"),
         field("to", "628123456789"),
-        ("file1", Some(("ok.jpg", "image/jpeg")), vec![1u8; 10]),
+        ("file1", Some(("ok.png", "image/png")), png(10)),
         ("file2", Some(("empty.jpg", "image/jpeg")), vec![]),
     ]);
     let r = app.request(upload_request(body)).await;
@@ -127,7 +141,7 @@ async fn bad_delay_or_missing_session_changes_nothing() {
             field("sessionId", session),
             field("to", "628123456789"),
             field("delayMs", delay),
-            ("file", Some(("a.png", "image/png")), vec![1u8; 10]),
+            ("file", Some(("a.png", "image/png")), png(10)),
         ]);
         let r = app.request(upload_request(body)).await;
         assert!(
@@ -164,7 +178,7 @@ async fn raw_binary_upload_is_queued() {
     )
     .header("x-api-key", USER_A)
     .header("content-type", "image/png")
-    .body(Body::from(vec![7u8; 64]))
+    .body(Body::from(png(64)))
     .unwrap();
     let r = app.request(req).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);

@@ -115,7 +115,7 @@ async fn private_addresses_are_refused_and_never_contacted() {
         0,
         "the private server was contacted"
     );
-    // The redirect hops themselves were made (5 URLs above go through the trusted host).
+    // The first hops were made: the four redirecting URLs above reach the trusted host.
     assert_eq!(trusted_hits.load(Ordering::SeqCst), 4);
 
     let why = match f.open("http://169.254.169.254/", 1).await {

@@ -17,6 +17,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
 use crate::extract::Query;
+use crate::media::{self, PendingBlobs};
 use crate::send::{self, Outgoing, WaitQuery};
 use crate::state::AppState;
 
@@ -71,7 +72,8 @@ impl Target {
     }
 }
 
-/// Validates the target, builds the message and runs the enqueue path.
+/// Validates the target, builds the message, brings its media into the blob store and runs
+/// the enqueue path. `sniff_kind`: the client named no media kind, so the bytes decide it.
 async fn submit(
     state: &AppState,
     caller: &Caller,
@@ -79,16 +81,20 @@ async fn submit(
     wait: &WaitQuery,
     target: &Target,
     content: Result<MessageContent, ValidationError>,
+    sniff_kind: bool,
 ) -> ApiResult<Response> {
     let wait = wait.duration()?;
     let idem = send::idempotency_key(headers)?;
     let session = send::load_session(state, caller, &target.session_id).await?;
     let to = Jid::parse(&target.to.0)?;
-    let message = OutboundMessage {
+    let mut message = OutboundMessage {
         content: content?,
         quoted: target.quoted()?,
     };
-    let accepted = send::accept(
+    message.validate()?;
+    let mut pending = PendingBlobs::new(state.blobs.clone());
+    media::materialize(state, caller, &mut message, sniff_kind, &mut pending).await?;
+    let accepted = match send::accept(
         state,
         caller,
         &session,
@@ -96,7 +102,20 @@ async fn submit(
         Outgoing::paced_normally(message),
         idem.as_deref(),
     )
-    .await?;
+    .await
+    {
+        Ok(a) => a,
+        Err(e) => {
+            pending.clean_up().await;
+            return Err(e);
+        }
+    };
+    if accepted.replayed {
+        // The first request's jobs carry their own copy.
+        pending.clean_up().await;
+    } else {
+        pending.keep();
+    }
     send::single_response(state, accepted, wait).await
 }
 
@@ -113,7 +132,7 @@ macro_rules! message_route {
                 $build
             }
             let content = build(&$b);
-            submit(&state, &caller, &headers, &wait, &$b.target, content).await
+            submit(&state, &caller, &headers, &wait, &$b.target, content, false).await
         }
     };
 }
@@ -145,8 +164,11 @@ message_route!(text, TextBody, |b| {
 struct MediaBody {
     #[serde(flatten)]
     target: Target,
-    #[serde(alias = "url")]
-    media_url: String,
+    #[serde(default, alias = "url")]
+    media_url: Option<String>,
+    /// A presigned upload (`POST /api/media/uploads`) instead of a URL.
+    #[serde(default)]
+    media_key: Option<String>,
     #[serde(default)]
     media_type: Option<String>,
     #[serde(default)]
@@ -159,22 +181,58 @@ struct MediaBody {
     ptt: bool,
 }
 
-message_route!(media, MediaBody, |b| {
+/// `POST /api/messages/media`: by `mediaUrl` or by `mediaKey`. Without `mediaType` or
+/// `mimetype` the file's bytes decide its kind.
+async fn media(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Query(wait): Query<WaitQuery>,
+    Json(b): Json<MediaBody>,
+) -> ApiResult<Response> {
+    let sniff_kind = b.media_type.is_none() && b.mimetype.is_none();
+    let content = media_content(&b);
+    submit(
+        &state, &caller, &headers, &wait, &b.target, content, sniff_kind,
+    )
+    .await
+}
+
+fn media_content(b: &MediaBody) -> Result<MessageContent, ValidationError> {
     let kind = match (&b.media_type, &b.mimetype) {
         (Some(t), _) => MediaKind::parse(t)?,
         (None, Some(m)) => MediaKind::from_mimetype(m),
         (None, None) => MediaKind::Image,
     };
+    let source = match (&b.media_url, &b.media_key) {
+        (Some(url), None) => MediaSource::Url(url.trim().to_owned()),
+        (None, Some(key)) => MediaSource::Blob {
+            key: key.trim().to_owned(),
+            size: 0,
+        },
+        (Some(_), Some(_)) => {
+            return Err(ValidationError::new(
+                "mediaUrl",
+                "give mediaUrl or mediaKey, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(ValidationError::new(
+                "mediaUrl",
+                "mediaUrl (or mediaKey from POST /api/media/uploads) is required",
+            ));
+        }
+    };
     Ok(MessageContent::Media {
         media: kind,
-        source: MediaSource::Url(b.media_url.trim().to_owned()),
+        source,
         caption: b.caption.clone(),
         file_name: b.file_name.clone(),
         mimetype: b.mimetype.clone(),
         ptt: b.ptt,
         gif_playback: false,
     })
-});
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

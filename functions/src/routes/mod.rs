@@ -7,6 +7,7 @@ pub mod health;
 pub mod messages;
 pub mod sessions;
 pub mod upload;
+pub mod uploads;
 pub mod webhooks;
 
 use wagate_core::ports::names;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use wagate_core::clock::now_ms;
 use wagate_core::ports::{QueueSpec, names};
-use wagate_core::{HostCommand, Session, SessionId, SessionStatus, normalize_phone};
+use wagate_core::{HostCommand, ProxyUrl, Session, SessionId, SessionStatus, normalize_phone};
 
 use super::body::Loose;
 use super::{send_command, validate_webhook_url};
@@ -32,7 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/{id}/restart", post(restart))
 }
 
-/// The public view of a session; never includes the webhook secret.
+/// The public view of a session; never includes the webhook secret or the proxy's password.
 pub fn session_view(s: &Session) -> Value {
     json!({
         "id": s.id,
@@ -42,6 +42,7 @@ pub fn session_view(s: &Session) -> Value {
         "account": s.account,
         "webhookUrl": s.webhook_url,
         "hasWebhookSecret": s.webhook_secret.is_some(),
+        "proxy": s.proxy.as_ref().map(ProxyUrl::redacted),
         "createdAt": s.created_at,
         "updatedAt": s.updated_at,
     })
@@ -56,6 +57,10 @@ struct CreateBody {
     webhook_url: Option<String>,
     #[serde(default)]
     webhook_secret: Option<String>,
+    /// `http://[user:pass@]host:port` (or https): this session's WhatsApp connection goes
+    /// through it instead of `HTTPS_PROXY`.
+    #[serde(default)]
+    proxy: Option<String>,
 }
 
 async fn create(
@@ -83,7 +88,14 @@ async fn create(
             "webhookSecret: needs webhookUrl",
         ));
     }
+    let proxy = body
+        .proxy
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| ProxyUrl::parse(p, "proxy"))
+        .transpose()?;
     let mut session = Session::new(id.clone(), caller.key_id.clone(), now_ms());
+    session.proxy = proxy;
     session.webhook_url = body.webhook_url;
     session.webhook_secret = body.webhook_secret;
     // The queue first: a session record always has its queue, whatever crashes in between.

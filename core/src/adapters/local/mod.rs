@@ -73,6 +73,11 @@ impl LocalBackend {
         self.blobs.clone()
     }
 
+    /// The blob directory as itself, for the media retention sweep.
+    pub fn fs_blobs(&self) -> Arc<FsBlobs> {
+        self.blobs.clone()
+    }
+
     /// Makes every in-flight (received, not acked) queue message visible again at once.
     /// `wagate local` calls it at startup: a single process owns the file, so anything in
     /// flight belonged to a process that died. Returns how many were released.
