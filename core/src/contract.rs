@@ -64,20 +64,20 @@ pub async fn store_keys_roundtrip_by_hash(store: Arc<dyn Store>) {
 
 pub async fn store_session_create_is_conditional(store: Arc<dyn Store>) {
     let id = sid();
-    let s = Session::new(id.clone(), KeyId::from_string("key_a"), now_ms());
+    let mut s = Session::new(id.clone(), KeyId::from_string("key_a"), now_ms());
+    s.proxy = Some(crate::ProxyUrl::parse("http://bob:pw@proxy.corp:3128", "proxy").unwrap());
     assert!(store.create_session(&s).await.unwrap());
     let mut other = s.clone();
     other.owner = KeyId::from_string("key_b");
+    other.proxy = None;
     assert!(!store.create_session(&other).await.unwrap());
+    let got = store.get_session(&id).await.unwrap().unwrap();
+    assert_eq!(got.owner.as_str(), "key_a");
+    // The proxy comes back whole, credentials included: the connection needs them.
+    assert_eq!(got.proxy, s.proxy);
     assert_eq!(
-        store
-            .get_session(&id)
-            .await
-            .unwrap()
-            .unwrap()
-            .owner
-            .as_str(),
-        "key_a"
+        got.proxy.as_ref().map(crate::ProxyUrl::expose),
+        Some("http://bob:pw@proxy.corp:3128")
     );
 }
 

@@ -106,7 +106,7 @@ pub async fn host(shutdown: CancellationToken) -> anyhow::Result<()> {
         ConnectorKind::WhatsApp => {
             let wa: Arc<dyn Connector> = Arc::new(WhatsAppConnector::new(
                 ports.blobs.clone(),
-                WhatsAppOptions::new(data_dir.join("whatsapp")),
+                WhatsAppOptions::from_env(data_dir.join("whatsapp"))?,
             ));
             SessionHost::new(deps, config, wa, None)
         }

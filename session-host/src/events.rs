@@ -2,11 +2,12 @@
 //! API documents, and put on the events queue with the event id as dedup id.
 
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use wagate_core::clock::now_ms;
 use wagate_core::ports::{PortResult, Queue, names};
 use wagate_core::{Account, Event, EventId, EventKind, Job, SessionId};
 
-use crate::connector::{IncomingMessage, SendReceipt};
+use crate::connector::{IncomingMessage, MessageReceipt, SendReceipt};
 
 /// Puts `event` on the events queue.
 pub async fn emit(queue: &dyn Queue, event: &Event) -> PortResult<()> {
@@ -108,4 +109,70 @@ pub fn message_failed(job: &Job, error: &str) -> Event {
     );
     e.id = EventId::from_string(format!("evt_failed_{}", job.id));
     e
+}
+
+/// `message_status`: `{ messageId, chat, from, status: "delivered" | "read" | "played",
+/// timestamp }`, one per message the receipt covers. `messageId` is the WhatsApp id that
+/// `message_sent` and `GET /api/messages/:id` (`waMessageId`) carry. Its id is derived from
+/// the message and the status, so a receipt WhatsApp repeats (it does, after a reconnect) is
+/// one event.
+pub fn message_status(session: &SessionId, r: &MessageReceipt, message_id: &str) -> Event {
+    let status = r.status.as_str();
+    let mut e = Event::new(
+        session.clone(),
+        EventKind::MessageStatus,
+        json!({
+            "messageId": message_id,
+            "chat": r.chat,
+            "from": r.from,
+            "status": status,
+            "timestamp": r.timestamp,
+        }),
+        now_ms(),
+    );
+    // Hashed: a session id, a message id and a JID could pass the 128 characters a queue
+    // dedup id may have.
+    let key = format!("{session}\n{message_id}\n{}\n{status}", r.from);
+    let digest = hex::encode(Sha256::digest(key.as_bytes()));
+    e.id = EventId::from_string(format!("evt_status_{}", &digest[..40]));
+    e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connector::ReceiptStatus;
+
+    fn receipt(status: ReceiptStatus) -> MessageReceipt {
+        let to = wagate_core::Jid::parse("628123456789").unwrap();
+        MessageReceipt {
+            message_ids: vec!["3EB0AA".into(), "3EB0BB".into()],
+            chat: to.clone(),
+            from: to,
+            status,
+            timestamp: 1_700_000_000,
+        }
+    }
+
+    #[test]
+    fn a_repeated_receipt_is_one_event_and_each_status_its_own() {
+        let s = SessionId::parse("shop").unwrap();
+        let delivered = receipt(ReceiptStatus::Delivered);
+        let a = message_status(&s, &delivered, "3EB0AA");
+        let again = message_status(&s, &delivered, "3EB0AA");
+        let other_msg = message_status(&s, &delivered, "3EB0BB");
+        let read = message_status(&s, &receipt(ReceiptStatus::Read), "3EB0AA");
+        assert_eq!(a.id, again.id);
+        assert_ne!(a.id, other_msg.id);
+        assert_ne!(a.id, read.id);
+        assert!(a.id.as_str().len() <= 128);
+
+        let body: Value = serde_json::from_slice(&read.webhook_body()).unwrap();
+        assert_eq!(body["event"], "message_status");
+        assert_eq!(body["data"]["id"], "shop");
+        assert_eq!(body["data"]["messageId"], "3EB0AA");
+        assert_eq!(body["data"]["status"], "read");
+        assert_eq!(body["data"]["chat"], "628123456789@s.whatsapp.net");
+        assert_eq!(body["data"]["timestamp"], 1_700_000_000);
+    }
 }

@@ -13,6 +13,7 @@ pub mod connector;
 pub mod events;
 pub mod incoming;
 pub mod local;
+pub mod retention;
 pub mod runner;
 pub mod signals;
 pub mod supervisor;

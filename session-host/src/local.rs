@@ -28,14 +28,17 @@ pub struct LocalConfig {
     pub dispatch: DispatchConfig,
     /// `SQLITE_SYNC_FULL`: fsync every commit (survives power loss, not only crashes).
     pub sqlite_sync_full: bool,
-    /// `WA_CONNECTOR`: the simulated network (default) or WhatsApp.
+    /// `WA_CONNECTOR`: WhatsApp (default) or the simulated network.
     pub connector: ConnectorKind,
+    /// `MEDIA_RETENTION_DAYS`: uploaded and fetched media is deleted after this long (the
+    /// cloud's bucket lifecycle rule does the same).
+    pub media_retention: std::time::Duration,
 }
 
 impl LocalConfig {
     /// From the environment (the seed's variable names; see `.env.example`).
     pub fn from_env() -> anyhow::Result<Self> {
-        let connector = ConnectorKind::from_env(ConnectorKind::Simulated)?;
+        let connector = ConnectorKind::from_env(ConnectorKind::WhatsApp)?;
         let port: u16 = var_parsed("PORT", 4000)?;
         let host: std::net::IpAddr = var_parsed("HOST", std::net::Ipv4Addr::UNSPECIFIED.into())?;
         let mut api = ApiConfig::from_env()?;
@@ -49,6 +52,9 @@ impl LocalConfig {
             dispatch: DispatchConfig::from_env()?,
             sqlite_sync_full: var_bool("SQLITE_SYNC_FULL", false)?,
             connector,
+            media_retention: std::time::Duration::from_secs(
+                var_parsed::<u64>("MEDIA_RETENTION_DAYS", 7)? * 86_400,
+            ),
         })
     }
 }
@@ -137,7 +143,7 @@ pub async fn start(mut cfg: LocalConfig) -> anyhow::Result<Running> {
         ConnectorKind::WhatsApp => {
             let wa: Arc<dyn Connector> = Arc::new(WhatsAppConnector::new(
                 backend.blobs(),
-                WhatsAppOptions::new(cfg.data_dir.join("whatsapp")),
+                WhatsAppOptions::from_env(cfg.data_dir.join("whatsapp"))?,
             ));
             SessionHost::new(deps, cfg.host.clone(), wa, None)
         }
@@ -166,6 +172,11 @@ pub async fn start(mut cfg: LocalConfig) -> anyhow::Result<Running> {
     tasks.spawn(host.run(shutdown.clone()));
     let stop = shutdown.clone();
     tasks.spawn(async move { dispatcher.run(async move { stop.cancelled().await }).await });
+    tasks.spawn(crate::retention::sweep_media(
+        backend.fs_blobs(),
+        cfg.media_retention,
+        shutdown.clone(),
+    ));
 
     tracing::info!(%addr, data_dir = %cfg.data_dir.display(), connector = ?cfg.connector, "wagate local is listening");
     Ok(Running {

@@ -15,7 +15,7 @@ use wagate_core::ports::{Queue, QueueSpec, names};
 use wagate_core::webhook::backoff;
 use wagate_core::{Account, Event, Job, MessageContent, OutboundMessage, SessionId, SessionStatus};
 
-use crate::connector::{Connection, ConnectorEvent, IncomingMessage};
+use crate::connector::{Connection, ConnectorEvent, IncomingMessage, SessionSettings};
 use crate::events;
 use crate::incoming::{Disposition, classify};
 use crate::supervisor::HostContext;
@@ -168,9 +168,12 @@ impl Runner {
         let mut failures = 0u32;
         while !self.stop.is_cancelled() {
             self.set_state(SessionStatus::Connecting).await;
-            let connected = tokio::select! {
-                () = self.stop.cancelled() => break,
-                c = self.ctx.connector.connect(&self.session) => c,
+            let connected = match self.settings().await {
+                Ok(settings) => tokio::select! {
+                    () = self.stop.cancelled() => break,
+                    c = self.ctx.connector.connect(&self.session, &settings) => c,
+                },
+                Err(e) => Err(e),
             };
             let end = match connected {
                 Ok(c) => self.drive(c.connection, c.events, &mut failures).await,
@@ -201,6 +204,22 @@ impl Runner {
             self.set_state(SessionStatus::Closed).await;
         }
         tracing::info!("session runner stopped");
+    }
+
+    /// The session's connection settings as its record has them now. Unreadable settings
+    /// fail the attempt (it is retried with backoff) rather than connect without the
+    /// session's proxy.
+    async fn settings(&self) -> anyhow::Result<SessionSettings> {
+        let record = self
+            .ctx
+            .deps
+            .store
+            .get_session(&self.session)
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the session's settings: {e}"))?;
+        Ok(SessionSettings {
+            proxy: record.and_then(|s| s.proxy),
+        })
     }
 
     async fn stop_worker(&mut self) {
@@ -332,6 +351,10 @@ impl Runner {
                     messages = r.message_ids.len(),
                     "message receipt"
                 );
+                for id in &r.message_ids {
+                    self.emit(events::message_status(&self.session, &r, id))
+                        .await;
+                }
             }
         }
         None

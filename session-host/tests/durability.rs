@@ -31,6 +31,7 @@ fn spawn_wagate(data: &Path, port: u16) -> Child {
         .env("PORT", port.to_string())
         .env("HOST", "127.0.0.1")
         .env("ADMIN_API_KEY", KEY)
+        .env("WA_CONNECTOR", "simulated")
         .env("RATE_LIMIT_MAX", "1000000")
         .env("SEND_MIN_GAP_MS", "3")
         .env("SEND_JITTER_MS", "0")

@@ -99,6 +99,7 @@ async fn start_local() -> Local {
         dispatch: Default::default(),
         sqlite_sync_full: false,
         connector: wagate_host::connector::ConnectorKind::Simulated,
+        media_retention: Duration::from_secs(7 * 86_400),
     };
     cfg.api.rate_limit.max = 100_000;
     cfg.host.send_min_gap = Duration::ZERO;
@@ -202,6 +203,12 @@ async fn create_scan_send_and_receive_signed_webhooks() {
     assert_eq!(sent["data"]["jobId"], accepted["id"]);
     assert_eq!(sent["data"]["messageId"], accepted["waMessageId"]);
     assert_eq!(sent["data"]["to"], "628123456789@s.whatsapp.net");
+    // The recipient's phone confirms: a signed `message_status` names the same WhatsApp id.
+    let status = hook.next("message_status").await;
+    assert_eq!(status["data"]["id"], "shop");
+    assert_eq!(status["data"]["messageId"], accepted["waMessageId"]);
+    assert_eq!(status["data"]["status"], "delivered");
+    assert_eq!(status["data"]["chat"], "628123456789@s.whatsapp.net");
     let delivered = local.running.sim.delivered();
     assert!(
         delivered
@@ -292,6 +299,7 @@ async fn a_linked_session_reopens_after_a_restart_without_a_new_qr() {
             dispatch: Default::default(),
             sqlite_sync_full: false,
             connector: wagate_host::connector::ConnectorKind::Simulated,
+            media_retention: Duration::from_secs(7 * 86_400),
         };
         cfg.host.session_start_spacing = Duration::ZERO;
         cfg

@@ -31,7 +31,11 @@ async fn unlinked_session_shows_whatsapp_shaped_qr_codes_that_rotate() {
     let world = World::with_qr_interval(Duration::from_millis(50)).await;
     let session = world.session("shop").await;
 
-    let mut c = world.sim.connect(&session).await.expect("connect");
+    let mut c = world
+        .sim
+        .connect(&session, &Default::default())
+        .await
+        .expect("connect");
     let first = qr_of(next_event(&mut c.events).await);
     let second = qr_of(next_event(&mut c.events).await);
 
@@ -54,7 +58,11 @@ async fn unlinked_session_shows_whatsapp_shaped_qr_codes_that_rotate() {
 async fn scan_opens_the_session_and_persists_its_credentials() {
     let world = World::new().await;
     let session = world.session("shop").await;
-    let mut c = world.sim.connect(&session).await.expect("connect");
+    let mut c = world
+        .sim
+        .connect(&session, &Default::default())
+        .await
+        .expect("connect");
     qr_of(next_event(&mut c.events).await);
 
     let scanned = world.sim.scan(&session).await.expect("scan");
@@ -82,7 +90,10 @@ async fn reconnect_with_stored_credentials_opens_without_a_qr_even_after_a_resta
     conn.disconnect().await;
 
     for sim in [world.sim.clone(), world.reopen_sim()] {
-        let mut c = sim.connect(&session).await.expect("reconnect");
+        let mut c = sim
+            .connect(&session, &Default::default())
+            .await
+            .expect("reconnect");
         let account = account_of(next_event(&mut c.events).await);
         assert!(account.jid.as_str().ends_with("@s.whatsapp.net"));
         let more = tokio::time::timeout(Duration::from_millis(150), c.events.recv()).await;
@@ -95,7 +106,11 @@ async fn reconnect_with_stored_credentials_opens_without_a_qr_even_after_a_resta
 async fn pairing_code_then_confirmation_links_the_paired_phone() {
     let world = World::new().await;
     let session = world.session("shop").await;
-    let mut c = world.sim.connect(&session).await.expect("connect");
+    let mut c = world
+        .sim
+        .connect(&session, &Default::default())
+        .await
+        .expect("connect");
 
     let code = c
         .connection
@@ -143,7 +158,11 @@ async fn logout_forgets_the_credentials_and_reports_logged_out() {
             .expect("blobs")
             .is_none()
     );
-    let mut again = world.sim.connect(&session).await.expect("connect");
+    let mut again = world
+        .sim
+        .connect(&session, &Default::default())
+        .await
+        .expect("connect");
     qr_of(next_event(&mut again.events).await);
 }
 
@@ -166,7 +185,10 @@ async fn sends_are_deduplicated_by_wa_id_across_a_reload_of_the_log() {
 
     let restarted = world.reopen_sim();
     assert_eq!(restarted.delivered().len(), 1, "reloaded from the log");
-    let c = restarted.connect(&session).await.expect("connect");
+    let c = restarted
+        .connect(&session, &Default::default())
+        .await
+        .expect("connect");
     let receipt = c
         .connection
         .send(&job.to, &job.message, &job.wa_message_id)
@@ -189,7 +211,10 @@ async fn a_torn_last_log_line_is_skipped_and_later_lines_still_parse() {
     std::fs::write(&path, b"{\"session\":\"shop\",\"to\":\"62").expect("torn line");
 
     let sim = world.reopen_sim();
-    let c = sim.connect(&session).await.expect("connect");
+    let c = sim
+        .connect(&session, &Default::default())
+        .await
+        .expect("connect");
     sim.scan(&session).await.expect("scan");
     let job = text_job(&session, "6281234567890", "after");
     c.connection

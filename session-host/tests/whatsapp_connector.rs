@@ -72,6 +72,81 @@ async fn credentials_written_then_restored_on_another_disk_read_back() {
     );
 }
 
+/// A session runs on host A, moves to host B (A's lease expired), then back to A: A must
+/// come back with the keys B wrote, not with its own older file.
+async fn a_session_moving_between_hosts_keeps_the_newest_keys(shared: Arc<dyn Blobs>) {
+    let (disk_a, disk_b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let a = CredsStore::new(disk_a.path(), shared.clone());
+    let b = CredsStore::new(disk_b.path(), shared.clone());
+    let s = session("moving");
+    let identity = |store: &CredsStore| {
+        let path = store.db_path(&s);
+        async move {
+            let db = SqliteStore::new(&path.to_string_lossy()).await.unwrap();
+            db.load_identity("628123456789.0").await.unwrap()
+        }
+    };
+
+    // On A: keys written, backed up; A restarts and keeps its local file.
+    assert_eq!(a.restore(&s).await.unwrap(), Restored::Fresh);
+    let db = SqliteStore::new(&a.db_path(&s).to_string_lossy())
+        .await
+        .unwrap();
+    db.put_identity("628123456789.0", [1u8; 32]).await.unwrap();
+    a.backup(&s, &db).await.unwrap();
+    drop(db);
+    assert_eq!(a.restore(&s).await.unwrap(), Restored::Local);
+
+    // B takes over: restores A's backup, then the keys change there and B backs up.
+    assert_eq!(b.restore(&s).await.unwrap(), Restored::FromBlob);
+    assert_eq!(identity(&b).await, Some([1u8; 32]));
+    let db = SqliteStore::new(&b.db_path(&s).to_string_lossy())
+        .await
+        .unwrap();
+    db.put_identity("628123456789.0", [2u8; 32]).await.unwrap();
+    b.backup(&s, &db).await.unwrap();
+    drop(db);
+
+    // Back on A: its local file is stale; B's backup replaces it.
+    assert_eq!(a.restore(&s).await.unwrap(), Restored::FromBlob);
+    assert_eq!(identity(&a).await, Some([2u8; 32]));
+    assert_eq!(a.restore(&s).await.unwrap(), Restored::Local);
+}
+
+#[tokio::test]
+async fn a_session_moving_between_hosts_keeps_the_newest_keys_on_the_file_system() {
+    let blob_dir = TempDir::new().unwrap();
+    a_session_moving_between_hosts_keeps_the_newest_keys(blobs(blob_dir.path())).await;
+}
+
+/// The same on S3 (moto, started by `scripts/test.sh`), server-side encrypted as in the cloud.
+#[tokio::test]
+async fn a_session_moving_between_hosts_keeps_the_newest_keys_on_s3() {
+    let endpoint = std::env::var("WAGATE_TEST_AWS_ENDPOINT").expect(
+        "WAGATE_TEST_AWS_ENDPOINT is not set: run the tests with `bash scripts/test.sh`, which starts moto",
+    );
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&endpoint)
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "test", "test", None, None, "static",
+        ))
+        .load()
+        .await;
+    let unique = wagate_core::random_token(10).to_lowercase();
+    let s3 = wagate_aws::S3Blobs::new(&wagate_aws::AwsSettings {
+        sdk,
+        endpoint: Some(endpoint),
+        bucket: format!("wagate-creds-{unique}"),
+        queue_prefix: format!("t{unique}-"),
+        table: format!("wagate-creds-{unique}"),
+        job_ttl_days: None,
+        send_max_receives: 20,
+    });
+    s3.ensure_bucket().await.unwrap();
+    a_session_moving_between_hosts_keeps_the_newest_keys(Arc::new(s3)).await;
+}
+
 #[tokio::test]
 async fn deleting_credentials_removes_the_file_and_the_backup() {
     let blob_dir = TempDir::new().unwrap();
@@ -140,7 +215,10 @@ async fn connecting_without_a_network_reports_closed_and_ends_the_stream() {
     let dir = TempDir::new().unwrap();
     let (connector, attempts) = offline_connector(&dir, false);
 
-    let mut connected = connector.connect(&session("offline")).await.unwrap();
+    let mut connected = connector
+        .connect(&session("offline"), &Default::default())
+        .await
+        .unwrap();
 
     let first = tokio::time::timeout(Duration::from_secs(30), connected.events.recv())
         .await
@@ -165,7 +243,10 @@ async fn connecting_without_a_network_reports_closed_and_ends_the_stream() {
 async fn a_session_that_never_connected_shuts_down() {
     let dir = TempDir::new().unwrap();
     let (connector, attempts) = offline_connector(&dir, true);
-    let mut connected = connector.connect(&session("never")).await.unwrap();
+    let mut connected = connector
+        .connect(&session("never"), &Default::default())
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     tokio::time::timeout(Duration::from_secs(30), connected.connection.disconnect())
@@ -185,7 +266,7 @@ async fn reconnects_each_build_a_new_client_on_the_same_store() {
     let (connector, attempts) = offline_connector(&dir, false);
     let s = session("again");
     for round in 1..=3 {
-        let mut c = connector.connect(&s).await.unwrap();
+        let mut c = connector.connect(&s, &Default::default()).await.unwrap();
         let ev = tokio::time::timeout(Duration::from_secs(30), c.events.recv())
             .await
             .unwrap();

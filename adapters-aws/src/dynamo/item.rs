@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 use wagate_core::ports::{DeadLetter, PortError, PortResult};
 use wagate_core::{
-    ApiKeyRecord, Jid, Job, JobId, JobState, KeyHash, KeyId, Role, Session, SessionId,
+    ApiKeyRecord, Jid, Job, JobId, JobState, KeyHash, KeyId, ProxyUrl, Role, Session, SessionId,
     SessionStatus,
 };
 
@@ -123,6 +123,10 @@ impl Item {
             qr: self.opt_string("qr")?,
             pairing_code: self.opt_string("pairing_code")?,
             account: self.parsed_json("account")?,
+            proxy: self
+                .opt_string("proxy")?
+                .map(|p| ProxyUrl::parse(&p, "proxy").map_err(|e| corrupt("proxy", e)))
+                .transpose()?,
             created_at: self.i64("created_at")?,
             updated_at: self.i64("updated_at")?,
         })
@@ -205,6 +209,7 @@ pub fn session_item(x: &Session) -> PortResult<Attrs> {
         "account",
         x.account.as_ref().map(json).transpose()?.map(s),
     );
+    put_opt(&mut it, "proxy", x.proxy.as_ref().map(|p| s(p.expose())));
     it.insert("created_at".into(), n(x.created_at));
     it.insert("updated_at".into(), n(x.updated_at));
     Ok(it)

@@ -15,6 +15,8 @@ pub enum EventKind {
     MessageReceived,
     MessageSent,
     MessageFailed,
+    /// A message this session sent was delivered to, read or played on the recipient's phone.
+    MessageStatus,
 }
 
 impl EventKind {
@@ -26,6 +28,7 @@ impl EventKind {
             Self::MessageReceived => "message_received",
             Self::MessageSent => "message_sent",
             Self::MessageFailed => "message_failed",
+            Self::MessageStatus => "message_status",
         }
     }
 }

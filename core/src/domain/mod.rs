@@ -9,6 +9,7 @@ mod ids;
 mod jid;
 mod job;
 mod message;
+mod proxy;
 mod session;
 
 pub use apikey::{ApiKey, ApiKeyRecord, KeyHash, Role};
@@ -22,4 +23,5 @@ pub use message::{
     Button, Contact, ListRow, ListSection, MAX_BUTTONS, MAX_POLL_OPTIONS, MediaKind, MediaSource,
     MessageContent, OutboundMessage, Quoted, validate_media_url,
 };
+pub use proxy::ProxyUrl;
 pub use session::{Account, Session, SessionStatus};

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Jid, KeyId, SessionId};
+use super::{Jid, KeyId, ProxyUrl, SessionId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -62,6 +62,9 @@ pub struct Session {
     pub pairing_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<Account>,
+    /// The proxy this session's WhatsApp connection goes through (else `HTTPS_PROXY`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxyUrl>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -77,6 +80,7 @@ impl Session {
             qr: None,
             pairing_code: None,
             account: None,
+            proxy: None,
             created_at: now_ms,
             updated_at: now_ms,
         }

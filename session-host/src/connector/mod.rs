@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::sync::mpsc;
-use wagate_core::{Account, Jid, OutboundMessage, SessionId};
+use wagate_core::{Account, Jid, OutboundMessage, ProxyUrl, SessionId};
 
 pub use simulated::SimNetwork;
 pub use whatsapp::{WhatsAppConnector, WhatsAppOptions};
@@ -46,13 +46,25 @@ impl ConnectorKind {
     }
 }
 
+/// What a connection needs of its session's record besides the id, read before each attempt
+/// so a change applies at the next reconnect.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionSettings {
+    /// The session's own proxy; `None` uses the connector's default (`HTTPS_PROXY`).
+    pub proxy: Option<ProxyUrl>,
+}
+
 /// Something that can connect a session to WhatsApp.
 #[async_trait]
 pub trait Connector: Send + Sync + 'static {
     /// Opens one connection for `session`, loading its stored credentials if it has any.
     /// What happens next (a QR to scan, the account opening, the link dropping) arrives on the
     /// returned event stream; the stream ends when the connection is gone for good.
-    async fn connect(&self, session: &SessionId) -> anyhow::Result<Connected>;
+    async fn connect(
+        &self,
+        session: &SessionId,
+        settings: &SessionSettings,
+    ) -> anyhow::Result<Connected>;
 }
 
 /// A connection just made: the handle to act on it and the stream of what happens to it.

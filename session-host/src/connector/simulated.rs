@@ -30,7 +30,8 @@ use wagate_core::{
 };
 
 use super::{
-    Connected, Connection, Connector, ConnectorEvent, IncomingMessage, SendError, SendReceipt,
+    Connected, Connection, Connector, ConnectorEvent, IncomingMessage, MessageReceipt,
+    ReceiptStatus, SendError, SendReceipt, SessionSettings,
 };
 
 /// The default time between two QR payloads, as WhatsApp Web rotates them.
@@ -457,7 +458,21 @@ impl SimNetwork {
             delivered: verdict.is_ok(),
             error,
         };
+        let first_delivery = rec.is_first_delivery();
         self.record(&mut st, rec)?;
+        if first_delivery && let Some(link) = st.links.get(session) {
+            // The recipient's phone has it: WhatsApp sends a delivery receipt.
+            link.emit(
+                session,
+                ConnectorEvent::Receipt(MessageReceipt {
+                    message_ids: vec![wa_message_id.to_owned()],
+                    chat: to.clone(),
+                    from: to.clone(),
+                    status: ReceiptStatus::Delivered,
+                    timestamp: ts / 1000,
+                }),
+            );
+        }
         drop(st);
         if duplicate {
             tracing::info!(session_id = %session, wa_message_id, "simulated network: duplicate send, not delivered again");
@@ -549,7 +564,11 @@ fn pairing_code() -> String {
 
 #[async_trait]
 impl Connector for SimNetwork {
-    async fn connect(&self, session: &SessionId) -> anyhow::Result<Connected> {
+    async fn connect(
+        &self,
+        session: &SessionId,
+        _settings: &SessionSettings,
+    ) -> anyhow::Result<Connected> {
         let Some(net) = self.me.upgrade() else {
             bail!("the simulated network is shutting down");
         };

@@ -186,7 +186,10 @@ pub async fn linked(
     sim: &Arc<SimNetwork>,
     session: &SessionId,
 ) -> (Arc<dyn Connection>, mpsc::Receiver<ConnectorEvent>) {
-    let c = sim.connect(session).await.expect("connect");
+    let c = sim
+        .connect(session, &Default::default())
+        .await
+        .expect("connect");
     sim.scan(session).await.expect("scan");
     (c.connection, c.events)
 }

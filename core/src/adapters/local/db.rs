@@ -103,6 +103,10 @@ CREATE INDEX idempotency_by_expiry ON idempotency(expires_at);
 ALTER TABLE sessions ADD COLUMN lease_holder TEXT;
 ALTER TABLE sessions ADD COLUMN lease_until INTEGER;
 "#,
+    // 4: a session's own proxy for its WhatsApp connection.
+    r#"
+ALTER TABLE sessions ADD COLUMN proxy TEXT;
+"#,
 ];
 
 type Finish = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;

@@ -13,8 +13,8 @@ use super::Db;
 use crate::clock::now_ms;
 use crate::ports::{CounterHit, DeadLetter, PortError, PortResult, Store};
 use crate::{
-    Account, ApiKeyRecord, Jid, Job, JobId, JobState, KeyHash, KeyId, Role, Session, SessionId,
-    SessionStatus,
+    Account, ApiKeyRecord, Jid, Job, JobId, JobState, KeyHash, KeyId, ProxyUrl, Role, Session,
+    SessionId, SessionStatus,
 };
 
 /// Every this many counter hits or idempotency claims, expired rows are purged (lazily, so
@@ -88,6 +88,7 @@ fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
     let id: String = r.get("id")?;
     let status: String = r.get("status")?;
     let account: Option<String> = r.get("account")?;
+    let proxy: Option<String> = r.get("proxy")?;
     Ok(Session {
         id: SessionId::parse(&id).map_err(|e| corrupt("session id", e))?,
         owner: KeyId::from_string(r.get::<_, String>("owner")?),
@@ -98,6 +99,9 @@ fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
         pairing_code: r.get("pairing_code")?,
         account: account
             .map(|a| serde_json::from_str::<Account>(&a).map_err(|e| corrupt("account", e)))
+            .transpose()?,
+        proxy: proxy
+            .map(|p| ProxyUrl::parse(&p, "proxy").map_err(|e| corrupt("proxy", e)))
             .transpose()?,
         created_at: r.get("created_at")?,
         updated_at: r.get("updated_at")?,
@@ -183,11 +187,11 @@ impl Store for SqliteStore {
         self.db
             .call(move |c| {
                 c.execute(
-                    "INSERT INTO sessions (id, owner, status, webhook_url, webhook_secret, qr, pairing_code, account, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO NOTHING",
+                    "INSERT INTO sessions (id, owner, status, webhook_url, webhook_secret, qr, pairing_code, account, proxy, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (id) DO NOTHING",
                     params![
                         s.id.as_str(), s.owner.as_str(), s.status.as_str(), s.webhook_url, s.webhook_secret,
-                        s.qr, s.pairing_code, account, s.created_at, s.updated_at
+                        s.qr, s.pairing_code, account, s.proxy.as_ref().map(ProxyUrl::expose), s.created_at, s.updated_at
                     ],
                 )
                 .map(|n| n > 0)

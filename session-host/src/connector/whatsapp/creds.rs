@@ -5,6 +5,13 @@
 //! The file is never copied raw: in WAL mode the latest writes sit in `-wal` next to it, so a
 //! backup is a `VACUUM INTO` snapshot (`snapshot_db`), one consistent file. Nothing here logs
 //! the credentials themselves, only sizes and paths.
+//!
+//! Which copy wins when a session starts: next to each local file sits the SHA-256 of the
+//! backup this host last uploaded or restored (`<session>.db.backup`). If the blob store
+//! still holds that backup, nobody else ran the session since and the local file (which may
+//! hold newer writes) wins; if it holds another one, a host that took the session over wrote
+//! it, and the local file is stale: the backup replaces it. A session that moves A → B → A
+//! therefore comes back to A with B's keys, not A's old ones.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -12,6 +19,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use bytes::Bytes;
+use sha2::{Digest, Sha256};
 use wagate_core::SessionId;
 use wagate_core::ports::Blobs;
 use whatsapp_rust::traits::DeviceStore;
@@ -19,9 +27,10 @@ use whatsapp_rust::traits::DeviceStore;
 /// Where a session's credentials came from when it connected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Restored {
-    /// The local file was already there (this host ran the session before).
+    /// The local file was already there and no other host wrote a backup since.
     Local,
-    /// The local file was missing and the blob store had a backup.
+    /// The backup: the local file was missing, or another host backed the session up after
+    /// this one last did.
     FromBlob,
     /// Nothing anywhere: the session links from scratch.
     Fresh,
@@ -61,24 +70,52 @@ impl CredsStore {
         self.dir.join(format!("{session}.db"))
     }
 
+    /// Where this host notes which backup its local file goes with.
+    fn marker_path(&self, session: &SessionId) -> PathBuf {
+        self.dir.join(format!("{session}.db.backup"))
+    }
+
+    async fn read_marker(&self, session: &SessionId) -> Option<String> {
+        tokio::fs::read_to_string(self.marker_path(session))
+            .await
+            .ok()
+            .map(|s| s.trim().to_owned())
+    }
+
+    async fn write_marker(&self, session: &SessionId, backup: &[u8]) -> anyhow::Result<()> {
+        let path = self.marker_path(session);
+        tokio::fs::write(&path, digest(backup))
+            .await
+            .with_context(|| format!("writing {}", path.display()))
+    }
+
     /// Makes sure the session's file is in place before the client opens it: the local file
-    /// when there is one (it holds writes newer than any backup), else the backup.
+    /// when no other host has backed the session up since this one did (it holds writes newer
+    /// than any backup), else the backup.
     pub async fn restore(&self, session: &SessionId) -> anyhow::Result<Restored> {
         tokio::fs::create_dir_all(&self.dir)
             .await
             .with_context(|| format!("creating {}", self.dir.display()))?;
         let path = self.db_path(session);
-        if tokio::fs::try_exists(&path).await.unwrap_or(false) {
-            return Ok(Restored::Local);
-        }
+        let local = tokio::fs::try_exists(&path).await.unwrap_or(false);
         let Some(bytes) = self
             .blobs
             .get(&blob_key(session))
             .await
             .context("loading the credentials backup")?
         else {
-            return Ok(Restored::Fresh);
+            return Ok(if local {
+                Restored::Local
+            } else {
+                Restored::Fresh
+            });
         };
+        if local && self.read_marker(session).await.as_deref() == Some(digest(&bytes).as_str()) {
+            return Ok(Restored::Local);
+        }
+        if local {
+            tracing::info!(session_id = %session, "another host backed this session up since: its backup replaces the local credentials");
+        }
         // Stale WAL files next to a restored database would be replayed into it.
         remove_sidecars(&path).await;
         let tmp = path.with_extension("db.restore");
@@ -88,6 +125,7 @@ impl CredsStore {
         tokio::fs::rename(&tmp, &path)
             .await
             .with_context(|| format!("moving the restored credentials to {}", path.display()))?;
+        self.write_marker(session, &bytes).await?;
         tracing::info!(session_id = %session, bytes = bytes.len(), "restored WhatsApp credentials from the blob store");
         Ok(Restored::FromBlob)
     }
@@ -121,10 +159,12 @@ impl CredsStore {
             .await
             .with_context(|| format!("reading {}", file.display()))?;
         let len = bytes.len() as u64;
+        let bytes = Bytes::from(bytes);
         self.blobs
-            .put(&blob_key(session), Bytes::from(bytes))
+            .put(&blob_key(session), bytes.clone())
             .await
             .context("uploading the credentials backup")?;
+        self.write_marker(session, &bytes).await?;
         tracing::debug!(session_id = %session, bytes = len, "backed up WhatsApp credentials");
         Ok(len)
     }
@@ -138,6 +178,7 @@ impl CredsStore {
             Err(e) => return Err(e).with_context(|| format!("removing {}", path.display())),
         }
         remove_sidecars(&path).await;
+        let _ = tokio::fs::remove_file(self.marker_path(session)).await;
         self.blobs
             .delete(&blob_key(session))
             .await
@@ -145,6 +186,11 @@ impl CredsStore {
         tracing::info!(session_id = %session, "deleted WhatsApp credentials");
         Ok(())
     }
+}
+
+/// The SHA-256 of a backup, in hex: how a host recognises the backup it wrote.
+fn digest(backup: &[u8]) -> String {
+    hex::encode(Sha256::digest(backup))
 }
 
 async fn remove_sidecars(db: &Path) {

@@ -7,10 +7,12 @@
 //! - [`translate`]: the client's events as wagate's (pure).
 //! - [`errors`]: permanent or transient (pure).
 //! - [`creds`]: credentials files and their blob-store backups.
+//! - [`proxy`]: the WebSocket through an HTTP(S) proxy.
 
 pub mod creds;
 pub mod errors;
 pub mod outbound;
+pub mod proxy;
 pub mod translate;
 
 use std::collections::{HashMap, HashSet};
@@ -27,8 +29,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use wagate_core::ports::Blobs;
-use wagate_core::{Account, Jid, JidKind, MediaSource, OutboundMessage, SessionId};
-use whatsapp_rust::http::HttpClient;
+use wagate_core::{Account, Jid, JidKind, MediaSource, OutboundMessage, ProxyUrl, SessionId};
+use whatsapp_rust::http::{HttpClient, UreqHttpClient};
 use whatsapp_rust::pair_code::PairCodeOptions;
 use whatsapp_rust::prelude::{Bot, Client, Event, EventHandler, SendOptions};
 use whatsapp_rust::store::SqliteStore;
@@ -38,8 +40,11 @@ use whatsapp_rust::upload::UploadOptions;
 use self::creds::CredsStore;
 use self::errors::{NOT_ON_WHATSAPP, check_media_size, classify_send, classify_upload};
 use self::outbound::{URL_MEDIA_UNSUPPORTED, UploadedMedia, media_of, to_proto};
+use self::proxy::ProxyTransportFactory;
 use self::translate::{Action, translate, wagate_jid};
-use super::{Connected, Connection, Connector, ConnectorEvent, SendError, SendReceipt};
+use super::{
+    Connected, Connection, Connector, ConnectorEvent, SendError, SendReceipt, SessionSettings,
+};
 
 /// Events a connection can hold for the runner before the pump waits for it.
 const EVENT_BUFFER: usize = 256;
@@ -63,6 +68,8 @@ pub struct WhatsAppOptions {
     pub http: Option<Arc<dyn HttpClient>>,
     /// The WhatsApp Web version to announce instead of asking WhatsApp for the current one.
     pub version: Option<(u32, u32, u32)>,
+    /// The proxy of sessions that have none of their own (`HTTPS_PROXY`).
+    pub proxy: Option<ProxyUrl>,
 }
 
 impl WhatsAppOptions {
@@ -74,7 +81,20 @@ impl WhatsAppOptions {
             transport: None,
             http: None,
             version: None,
+            proxy: None,
         }
+    }
+
+    /// As [`new`](Self::new), with `HTTPS_PROXY` (or `https_proxy`) as the default proxy.
+    pub fn from_env(dir: impl Into<PathBuf>) -> anyhow::Result<Self> {
+        let mut options = Self::new(dir);
+        let raw =
+            wagate_core::env::var("HTTPS_PROXY").or_else(|| wagate_core::env::var("https_proxy"));
+        options.proxy = raw
+            .map(|p| ProxyUrl::parse(&p, "HTTPS_PROXY"))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(options)
     }
 }
 
@@ -86,6 +106,7 @@ impl fmt::Debug for WhatsAppOptions {
             .field("custom_transport", &self.transport.is_some())
             .field("custom_http", &self.http.is_some())
             .field("version", &self.version)
+            .field("proxy", &self.proxy)
             .finish()
     }
 }
@@ -153,7 +174,11 @@ impl EventHandler for Forward {
 
 #[async_trait]
 impl Connector for WhatsAppConnector {
-    async fn connect(&self, session: &SessionId) -> anyhow::Result<Connected> {
+    async fn connect(
+        &self,
+        session: &SessionId,
+        settings: &SessionSettings,
+    ) -> anyhow::Result<Connected> {
         self.wait_hold_off(session).await;
         let restored = self.creds.restore(session).await?;
         let path = self.creds.db_path(session);
@@ -170,11 +195,19 @@ impl Connector for WhatsAppConnector {
         if let Some(v) = self.options.version {
             builder = builder.with_version(v);
         }
-        if let Some(t) = &self.options.transport {
-            builder = builder.with_transport_factory(ArcTransport(t.clone()));
+        let proxy = settings.proxy.as_ref().or(self.options.proxy.as_ref());
+        match (&self.options.transport, proxy) {
+            (Some(t), _) => builder = builder.with_transport_factory(ArcTransport(t.clone())),
+            (None, Some(p)) => {
+                builder = builder.with_transport_factory(ProxyTransportFactory::new(p.clone()));
+            }
+            (None, None) => {}
         }
-        if let Some(h) = &self.options.http {
-            builder = builder.with_http_client(ArcHttp(h.clone()));
+        match (&self.options.http, &settings.proxy) {
+            (Some(h), _) => builder = builder.with_http_client(ArcHttp(h.clone())),
+            // ureq follows `HTTPS_PROXY` by itself; a session's own proxy needs its own agent.
+            (None, Some(p)) => builder = builder.with_http_client(proxied_http(p)?),
+            (None, None) => {}
         }
         let bot = builder
             .build()
@@ -183,7 +216,7 @@ impl Connector for WhatsAppConnector {
         let client = bot.client();
         // One connection per `connect`: the runner reconnects with its own backoff.
         client.enable_auto_reconnect.store(false, Ordering::SeqCst);
-        tracing::info!(session_id = %session, ?restored, "connecting to WhatsApp");
+        tracing::info!(session_id = %session, ?restored, proxy = ?proxy, "connecting to WhatsApp");
 
         let (tx, rx) = mpsc::channel(EVENT_BUFFER);
         let shared = Arc::new(Shared {
@@ -213,6 +246,17 @@ impl Connector for WhatsAppConnector {
             events: rx,
         })
     }
+}
+
+/// whatsapp-rust's HTTP client (media, version check) through `proxy`.
+fn proxied_http(proxy: &ProxyUrl) -> anyhow::Result<UreqHttpClient> {
+    let proxy = ureq::Proxy::new(proxy.expose())
+        .map_err(|e| anyhow::anyhow!("the session's proxy {proxy}: {e}"))?;
+    let agent: ureq::Agent = ureq::config::Config::builder()
+        .proxy(Some(proxy))
+        .build()
+        .into();
+    Ok(UreqHttpClient::with_agent(agent))
 }
 
 /// What the connection handle and its pump share.
