@@ -499,3 +499,67 @@ async fn local_blobs_cannot_sign_urls_so_the_api_takes_uploads_itself() {
         .unwrap();
     assert_eq!(signed, None);
 }
+
+/// Media retention in the embedded mode: old media goes, new media and other prefixes stay,
+/// and so do directories that are not both empty and an hour old.
+#[tokio::test]
+async fn the_media_sweep_deletes_only_old_media() {
+    use wagate_core::adapters::local::FsBlobs;
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = FsBlobs::new(dir.path().to_path_buf(), false).unwrap();
+    for key in [
+        "media/files/aaa/old.pdf",
+        "media/files/bbb/new.pdf",
+        "creds/shop.db",
+    ] {
+        blobs.put(key, Bytes::from_static(b"x")).await.unwrap();
+    }
+    let days_ago = |days: u64| std::time::SystemTime::now() - Duration::from_secs(days * 86_400);
+    let age = |rel: &str, days: u64| {
+        let path = dir.path().join(rel);
+        // A read-only handle is enough for the owner, and it opens directories too.
+        std::fs::File::open(&path)
+            .unwrap()
+            .set_modified(days_ago(days))
+            .unwrap();
+    };
+    age("media/files/aaa/old.pdf", 10);
+    age("creds/shop.db", 10);
+
+    let removed = blobs
+        .sweep("media/", Duration::from_secs(7 * 86_400))
+        .await
+        .unwrap();
+
+    assert_eq!(removed, 1);
+    assert!(
+        blobs
+            .get("media/files/aaa/old.pdf")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        blobs
+            .get("media/files/bbb/new.pdf")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        blobs.get("creds/shop.db").await.unwrap().is_some(),
+        "other prefixes are kept"
+    );
+    // The emptied directory was just modified (its file went): it stays until it is old.
+    assert!(dir.path().join("media/files/aaa").is_dir());
+    age("media/files/aaa", 1);
+    blobs
+        .sweep("media/", Duration::from_secs(7 * 86_400))
+        .await
+        .unwrap();
+    assert!(!dir.path().join("media/files/aaa").exists());
+    assert!(
+        dir.path().join("media/files/bbb").is_dir(),
+        "a directory with a file stays"
+    );
+}

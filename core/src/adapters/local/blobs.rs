@@ -46,12 +46,14 @@ impl FsBlobs {
         Ok(self.root.join(key))
     }
 
-    /// Deletes blobs under `prefix` not modified for `max_age`, and temp files of writes that
-    /// died (a killed process) older than an hour. Returns how many blobs went. Media
+    /// Deletes blobs under `prefix` not modified for `max_age`, temp files of writes that
+    /// died (a killed process) older than an hour, and directories under `prefix` left empty
+    /// for an hour (each upload has one of its own). Returns how many blobs went. Media
     /// retention for the embedded mode; S3 does the same with a lifecycle rule.
     pub async fn sweep(&self, prefix: &str, max_age: std::time::Duration) -> PortResult<usize> {
         let keys = self.list(prefix).await?;
         let root = self.root.clone();
+        let swept = root.join(prefix.trim_end_matches('/'));
         blocking(move || {
             let now = std::time::SystemTime::now();
             let old = |p: &Path, age: std::time::Duration| {
@@ -68,7 +70,9 @@ impl FsBlobs {
                     removed += 1;
                 }
             }
-            let mut stack = vec![root];
+            let hour = std::time::Duration::from_secs(3600);
+            let mut stack = vec![root.clone()];
+            let mut dirs = Vec::new();
             while let Some(dir) = stack.pop() {
                 let Ok(entries) = std::fs::read_dir(&dir) else {
                     continue;
@@ -76,12 +80,24 @@ impl FsBlobs {
                 for entry in entries.flatten() {
                     let path = entry.path();
                     if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                        if path.starts_with(&swept) {
+                            dirs.push(path.clone());
+                        }
                         stack.push(path);
                     } else if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX)
-                        && old(&path, std::time::Duration::from_secs(3600))
+                        && old(&path, hour)
                     {
                         let _ = std::fs::remove_file(&path);
                     }
+                }
+            }
+            // Deepest first, so a parent emptied by its children goes too. An hour of quiet
+            // keeps a directory a writer has just made (it writes its temp file next).
+            dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+            for dir in dirs {
+                if old(&dir, hour) {
+                    // Fails, as it should, on a directory that is not empty.
+                    let _ = std::fs::remove_dir(&dir);
                 }
             }
             Ok(removed)
