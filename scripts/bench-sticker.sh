@@ -9,7 +9,7 @@ DIR="$(mktemp -d)"
 trap 'rm -rf "$DIR"' EXIT
 (cd scripts/bench-sticker && npm install --no-audit --no-fund --silent >/dev/null)
 cargo build --release -q -p wagate-media --example sticker_bench
-BIN=target/release/examples/sticker_bench
+BIN="${CARGO_TARGET_DIR:-target}/release/examples/sticker_bench"
 "$BIN" --make "$DIR"
 echo "inputs: $(ls -l "$DIR" | awk 'NR>1 {print $9" "$5" bytes"}' | paste -sd', ')"
 "$BIN" "$DIR" "$RUNS"

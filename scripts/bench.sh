@@ -13,6 +13,7 @@ DATA=$(mktemp -d)
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$DATA"' EXIT
 
 cargo build --release -p wagate-host --bin wagate --example sent_latency --example enqueue_load
+T="${CARGO_TARGET_DIR:-target}/release"
 KEY=bench-admin-key-0123456789
 
 # start_wagate GAP_MS: a fresh `wagate local` with limits high (counted, never refusing).
@@ -20,7 +21,7 @@ start_wagate() {
   rm -rf "$DATA/db" && mkdir -p "$DATA/db"
   env DATA_DIR="$DATA/db" PORT="$PORT" HOST=127.0.0.1 ADMIN_API_KEY="$KEY" RATE_LIMIT_MAX=100000000 \
       QUOTA_LIMIT=100000000 SPAM_COOLDOWN_MS=0 SEND_MIN_GAP_MS="$1" SEND_JITTER_MS=0 \
-      RUST_LOG=warn WA_CONNECTOR=simulated ./target/release/wagate local &
+      RUST_LOG=warn WA_CONNECTOR=simulated "$T/wagate" local &
   PID=$!
   for _ in $(seq 1 100); do curl -sf "localhost:$PORT/health/live" >/dev/null && break; sleep 0.1; done
 }
@@ -28,7 +29,7 @@ start_wagate() {
 # 1. Request → sent, pacing off: what the pipeline itself adds.
 start_wagate 0
 echo "== request → sent latency (simulated network, pacing off)"
-./target/release/examples/sent_latency "http://127.0.0.1:$PORT" "$KEY" 1000 100
+"$T"/examples/sent_latency "http://127.0.0.1:$PORT" "$KEY" 1000 100
 kill "$PID"; wait "$PID" 2>/dev/null || true
 
 # 2. The enqueue path under load, with the default pacing (1 send/s per session), so the
@@ -43,7 +44,7 @@ wrk.body = '{"sessionId":"bench","to":"628123456789","text":"load test"}'
 LUA
 for r in 500 1000 2000; do
   echo "== POST /api/messages/text, open loop at $r/s"
-  ./target/release/examples/enqueue_load "http://127.0.0.1:$PORT" "$KEY" bench "$r" 10
+  "$T"/examples/enqueue_load "http://127.0.0.1:$PORT" "$KEY" bench "$r" 10
 done
 for c in 64 256; do
   echo "== POST /api/messages/text, $c connections, $DURATION"

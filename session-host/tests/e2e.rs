@@ -20,6 +20,9 @@ const SECRET: &str = "webhook-secret";
 struct Hook {
     url: String,
     events: mpsc::UnboundedReceiver<Value>,
+    /// Events received while waiting for another kind: webhooks carry no order (a receipt
+    /// can overtake the `message_sent` of its message), so none is thrown away.
+    skipped: Vec<Value>,
 }
 
 /// A webhook receiver that accepts only correctly signed bodies (401 otherwise).
@@ -49,12 +52,16 @@ async fn webhook_receiver() -> Hook {
     Hook {
         url: format!("http://{addr}/hook"),
         events: rx,
+        skipped: Vec::new(),
     }
 }
 
 impl Hook {
-    /// The next event named `kind` (others are skipped), or a panic after 10 s.
+    /// The next event named `kind` (others are kept for later calls), or a panic after 10 s.
     async fn next(&mut self, kind: &str) -> Value {
+        if let Some(i) = self.skipped.iter().position(|ev| ev["event"] == kind) {
+            return self.skipped.remove(i);
+        }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             let ev = tokio::time::timeout_at(deadline, self.events.recv())
@@ -64,12 +71,13 @@ impl Hook {
             if ev["event"] == kind {
                 return ev;
             }
+            self.skipped.push(ev);
         }
     }
 
-    /// Every event that arrives within `d`.
+    /// Every event kept so far and every one that arrives within `d`.
     async fn drain(&mut self, d: Duration) -> Vec<Value> {
-        let mut out = Vec::new();
+        let mut out = std::mem::take(&mut self.skipped);
         let deadline = tokio::time::Instant::now() + d;
         while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, self.events.recv()).await {
             out.push(ev);
