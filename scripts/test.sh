@@ -11,7 +11,9 @@ if [ ! -x "$VENV/bin/moto_server" ]; then
   "$VENV/bin/pip" install --quiet 'moto[server]'
 fi
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"${TMPDIR:-/tmp}/wagate-moto.log" 2>&1 &
+# Through scripts/moto_server.py: moto with DynamoDB requests taken one at a time, as
+# DynamoDB applies conditional writes (moto alone can let two racing ones both pass).
+"$VENV/bin/python" scripts/moto_server.py 127.0.0.1 "$PORT" >"${TMPDIR:-/tmp}/wagate-moto.log" 2>&1 &
 MOTO=$!
 trap 'kill "$MOTO" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
