@@ -344,9 +344,22 @@ async fn check_upload(
     }
     let sniffed = sniff(&head);
     let kind = hint.unwrap_or_else(|| kind_of(sniffed));
+    check_stored(state, "mediaKey", kind, sniffed, size)?;
+    Ok((kind, size, sniffed))
+}
+
+/// A blob already stored must still be what `kind` needs and within its cap (a kind named
+/// after the bytes were read, or a presigned upload checked when it is sent).
+pub fn check_stored(
+    state: &AppState,
+    field: &str,
+    kind: MediaKind,
+    sniffed: Option<&'static str>,
+    size: u64,
+) -> ApiResult<()> {
     if !fits(kind, sniffed) {
         return Err(ingest_error::<String>(
-            "mediaKey",
+            field,
             IngestError::WrongType {
                 kind,
                 found: sniffed,
@@ -360,13 +373,13 @@ async fn check_upload(
             StatusCode::PAYLOAD_TOO_LARGE,
             "media_too_large",
             format!(
-                "mediaKey: {size} bytes is over the limit for {} ({})",
+                "{field}: {size} bytes is over the limit for {} ({})",
                 kind_name(kind),
                 human_bytes(limit)
             ),
         ));
     }
-    Ok((kind, size, sniffed))
+    Ok(())
 }
 
 #[cfg(test)]

@@ -57,23 +57,21 @@ fn decode(input: &[u8]) -> Result<(u32, u32, Vec<u8>), StickerError> {
     if sniff(input) == Some("image/jpeg") {
         return decode_jpeg(input);
     }
-    let mut reader = image::ImageReader::new(Cursor::new(input))
-        .with_guessed_format()
-        .map_err(|e| StickerError::Undecodable(e.to_string()))?;
-    let mut limits = image::Limits::default();
-    limits.max_alloc = Some(MAX_PIXELS * 4);
-    reader.limits(limits);
-    let (w, h) = reader
+    // Dimensions first (cheap), so a small file claiming huge ones is refused before decoding.
+    let reader = || {
+        let mut reader = image::ImageReader::new(Cursor::new(input))
+            .with_guessed_format()
+            .map_err(|e| StickerError::Undecodable(e.to_string()))?;
+        let mut limits = image::Limits::default();
+        limits.max_alloc = Some(MAX_PIXELS * 4);
+        reader.limits(limits);
+        Ok::<_, StickerError>(reader)
+    };
+    let (w, h) = reader()?
         .into_dimensions()
         .map_err(|e| StickerError::Undecodable(e.to_string()))?;
     check_pixels(w, h)?;
-    let mut reader = image::ImageReader::new(Cursor::new(input))
-        .with_guessed_format()
-        .map_err(|e| StickerError::Undecodable(e.to_string()))?;
-    let mut limits = image::Limits::default();
-    limits.max_alloc = Some(MAX_PIXELS * 4);
-    reader.limits(limits);
-    let img = reader
+    let img = reader()?
         .decode()
         .map_err(|e| StickerError::Undecodable(e.to_string()))?;
     let rgba = img.into_rgba8();

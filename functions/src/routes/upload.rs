@@ -13,12 +13,11 @@ use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use wagate_core::{Jid, MediaKind, MediaSource, MessageContent, OutboundMessage};
-use wagate_media::sniff::fits;
 use wagate_media::{IngestError, Ingested, ingest};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::media::{PendingBlobs, ingest_error, new_key};
+use crate::media::{PendingBlobs, check_stored, ingest_error, new_key};
 use crate::send::{self, Outgoing, WaitQuery};
 use crate::state::AppState;
 
@@ -175,28 +174,10 @@ fn parse_delay(raw: Option<&str>) -> ApiResult<u64> {
 
 /// A `mediaType` given after the file was stored: the file must still fit it.
 fn recheck(state: &AppState, got: &Ingested, hint: Option<MediaKind>) -> Result<(), ApiError> {
-    let Some(kind) = hint.filter(|k| *k != got.kind) else {
-        return Ok(());
-    };
-    let limit = state.fetcher.config().max_bytes(kind);
-    if !fits(kind, got.sniffed) {
-        return Err(ingest_error::<String>(
-            "file",
-            IngestError::WrongType {
-                kind,
-                found: got.sniffed,
-            },
-            ApiError::internal,
-        ));
+    match hint.filter(|k| *k != got.kind) {
+        Some(kind) => check_stored(state, "file", kind, got.sniffed, got.size),
+        None => Ok(()),
     }
-    if got.size > limit {
-        return Err(ingest_error::<String>(
-            "file",
-            IngestError::TooLarge { kind, limit },
-            ApiError::internal,
-        ));
-    }
-    Ok(())
 }
 
 fn media_message(
