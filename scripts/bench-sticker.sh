@@ -4,14 +4,16 @@
 # into scripts/bench-sticker/node_modules. Usage: bash scripts/bench-sticker.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 RUNS="${1:-30}"
 DIR="$(mktemp -d)"
-trap 'rm -rf "$DIR"' EXIT
+remove_on_exit "$DIR"
 (cd scripts/bench-sticker && npm install --no-audit --no-fund --silent >/dev/null)
 cargo build --release -q -p wagate-media --example sticker_bench
 BIN="${CARGO_TARGET_DIR:-target}/release/examples/sticker_bench"
 "$BIN" --make "$DIR"
-echo "inputs: $(ls -l "$DIR" | awk 'NR>1 {print $9" "$5" bytes"}' | paste -sd', ')"
+echo "inputs: $(find "$DIR" -maxdepth 1 -type f -printf '%f %s bytes\n' | sort | paste -sd', ')"
 "$BIN" "$DIR" "$RUNS"
 node scripts/bench-sticker/sharp.mjs "$DIR" "$RUNS"
 node scripts/bench-sticker/sharp.mjs "$DIR" "$RUNS" 1

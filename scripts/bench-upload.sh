@@ -1,23 +1,20 @@
 #!/usr/bin/env bash
 # Upload throughput and the server's peak RSS growth for 1, 10 and 100 MiB multipart uploads:
-# `wagate local` (files on disk) and the `upload` function's binary outside Lambda on S3 in
-# moto (multipart upload in 8 MiB parts). Peak RSS is the kernel's high-water mark (VmHWM),
-# reset through /proc/PID/clear_refs before each upload. Usage: bash scripts/bench-upload.sh
+# `wagate local` (files on disk) and the `api` bootstrap (the binary the upload function runs)
+# outside Lambda on S3 in moto (multipart upload in 8 MiB parts). Peak RSS is the kernel's
+# high-water mark (VmHWM), reset through /proc/PID/clear_refs before each upload.
+# Usage: bash scripts/bench-upload.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 VENV="${WAGATE_VENV:-.venv}"
-if [ ! -x "$VENV/bin/moto_server" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet 'moto[server]'
-fi
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PIDS=()
+ensure_venv "$VENV" 'moto[server]'
 WORK=$(mktemp -d)
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
+remove_on_exit "$WORK"
 
-cargo build --release --locked -p wagate-host --bin wagate
-cargo build --release --locked -p wagate-functions --bin upload
+cargo build --release --locked -p wagate --bin wagate --bin api
 T="${CARGO_TARGET_DIR:-target}/release"
 KEY=bench-admin-key-0123456789
 
@@ -27,7 +24,7 @@ done
 
 kib() { awk -v f="$2" '$1 == f {print $2}' "/proc/$1/status"; }
 
-# bench NAME PORT PID SESSION
+# bench NAME PORT PID
 bench() {
   local name=$1 port=$2 pid=$3
   curl -sf "localhost:$port/api/sessions" -H "X-API-Key: $KEY" -H 'Content-Type: application/json' \
@@ -48,22 +45,19 @@ bench() {
 PORT=$(free_port)
 DATA_DIR="$WORK/data" PORT=$PORT HOST=127.0.0.1 ADMIN_API_KEY=$KEY WA_CONNECTOR=simulated \
   MAX_UPLOAD_BYTES=$((110 * 1048576)) RATE_LIMIT_MAX=100000 RUST_LOG=warn "$T/wagate" local &
-PIDS+=($!)
 LOCAL_PID=$!
-for _ in $(seq 1 100); do curl -sf "localhost:$PORT/health/live" >/dev/null && break; sleep 0.1; done
+track_pid "$LOCAL_PID"
+wait_http "localhost:$PORT/health/live"
 bench "local/disk" "$PORT" "$LOCAL_PID"
 
-MOTO_PORT=$(free_port)
-"$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >/dev/null 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$MOTO_PORT/moto-api/" >/dev/null && break; sleep 0.1; done
-export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_REGION=us-east-1 \
+start_moto "$VENV"
+export AWS_ENDPOINT_URL="$MOTO_ENDPOINT" AWS_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test WAGATE_TABLE=bench WAGATE_BUCKET=bench \
   ADMIN_API_KEY=$KEY RATE_LIMIT_MAX=100000 RUST_LOG=warn MAX_UPLOAD_BYTES=$((110 * 1048576))
 "$T/wagate" provision >/dev/null
 PORT=$(free_port)
-PORT="$PORT" "$T/upload" &
-PIDS+=($!)
-UP_PID=$!
-for _ in $(seq 1 100); do curl -sf "localhost:$PORT/health/live" >/dev/null && break; sleep 0.1; done
-bench "s3 (moto)" "$PORT" "$UP_PID"
+PORT="$PORT" "$T/api" &
+API_PID=$!
+track_pid "$API_PID"
+wait_http "localhost:$PORT/health/live"
+bench "s3 (moto)" "$PORT" "$API_PID"

@@ -2,17 +2,19 @@
 # Load benchmark of the enqueue path (auth + limits + validation + job + queue) of
 # `wagate local`: open-loop at fixed rates (latency at a given load), then wrk at 64 and 256
 # connections (throughput at saturation); then request → `sent` latency on the
-# simulated network. Needs `wrk` (Debian package). Figures go to the README.
+# simulated network. Needs `wrk` (Debian package). Figures go to docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 command -v wrk >/dev/null || { echo "install wrk: apt-get install -y wrk" >&2; exit 1; }
 
 DURATION="${DURATION:-20s}"
 PORT="${PORT:-4099}"
 DATA=$(mktemp -d)
-trap 'kill "$PID" 2>/dev/null || true; rm -rf "$DATA"' EXIT
+remove_on_exit "$DATA"
 
-cargo build --release -p wagate-host --bin wagate --example sent_latency --example enqueue_load
+cargo build --release -p wagate --bin wagate --example sent_latency --example enqueue_load
 T="${CARGO_TARGET_DIR:-target}/release"
 KEY=bench-admin-key-0123456789
 
@@ -23,14 +25,15 @@ start_wagate() {
       QUOTA_LIMIT=100000000 SPAM_COOLDOWN_MS=0 SEND_MIN_GAP_MS="$1" SEND_JITTER_MS=0 \
       RUST_LOG=warn WA_CONNECTOR=simulated "$T/wagate" local &
   PID=$!
-  for _ in $(seq 1 100); do curl -sf "localhost:$PORT/health/live" >/dev/null && break; sleep 0.1; done
+  track_pid "$PID"
+  wait_http "localhost:$PORT/health/live"
 }
 
 # 1. Request → sent, pacing off: what the pipeline itself adds.
 start_wagate 0
 echo "== request → sent latency (simulated network, pacing off)"
 "$T"/examples/sent_latency "http://127.0.0.1:$PORT" "$KEY" 1000 100
-kill "$PID"; wait "$PID" 2>/dev/null || true
+stop_pid "$PID"
 
 # 2. The enqueue path under load, with the default pacing (1 send/s per session), so the
 #    figures are those of auth + limits + validation + job + queue.

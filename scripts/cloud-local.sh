@@ -7,6 +7,8 @@
 # Against LocalStack instead of moto: set AWS_ENDPOINT_URL and pass --no-emulator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 KEEP=false
 EMULATOR=true
@@ -19,25 +21,15 @@ for arg in "$@"; do
 done
 
 VENV="${WAGATE_VENV:-.venv}"
-if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/cargo-lambda" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]' 'cargo-lambda==1.9.2'
-fi
+ensure_venv "$VENV" 'moto[server]' 'cargo-lambda==1.9.2'
 case "$VENV" in /*) export PATH="$VENV/bin:$PATH" ;; *) export PATH="$PWD/$VENV/bin:$PATH" ;; esac
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
 LOGS="${TMPDIR:-/tmp}/wagate-cloud-local"
 mkdir -p "$LOGS"
 
 if [ "$EMULATOR" = true ]; then
-  MOTO_PORT=$(free_port)
-  moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$LOGS/moto.log" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$MOTO_PORT/moto-api/" >/dev/null && break; sleep 0.1; done
-  export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
+  start_moto "$VENV" "$LOGS/moto.log"
+  export AWS_ENDPOINT_URL="$MOTO_ENDPOINT"
 fi
 
 ENV_FILE="$LOGS/env"
@@ -55,26 +47,28 @@ SEND_MIN_GAP_MS=0
 SEND_JITTER_MS=0
 RUST_LOG=${RUST_LOG:-info}
 EOF
-set -a; . "$ENV_FILE"; set +a
+set -a
+# shellcheck source=/dev/null
+. "$ENV_FILE"
+set +a
 
-echo "== building wagate and the functions"
-# Built one package at a time, exactly as `cargo lambda watch` runs them (`cargo run -p
-# wagate-functions --bin api`): features are unified per build, so a combined build would
-# leave cargo lambda to rebuild the dependencies on the first request.
-cargo build --locked -p wagate-functions --bin api
-cargo build --locked -p wagate-host --bin wagate
+echo "== building wagate and the api function"
+# Both are binaries of the `wagate` package, built together exactly as `cargo lambda watch`
+# runs the function (`cargo run -p wagate --bin api`): the same features, so cargo lambda
+# starts the function on the first request without rebuilding the dependencies.
+cargo build --locked -p wagate --bin api --bin wagate
 WAGATE="${CARGO_TARGET_DIR:-target}/debug/wagate"
 
 echo "== wagate provision ($AWS_ENDPOINT_URL)"
 "$WAGATE" provision
 
 LAMBDA_PORT=$(free_port)
-cargo lambda watch --package wagate-functions --ignore-changes --env-file "$ENV_FILE" \
+cargo lambda watch --package wagate --ignore-changes --env-file "$ENV_FILE" \
   -A 127.0.0.1 -P "$LAMBDA_PORT" >"$LOGS/lambda.log" 2>&1 &
-PIDS+=($!)
+track_pid $!
 DATA_DIR="$LOGS/host-data" WA_CONNECTOR=simulated HOST_DISPATCH_WEBHOOKS=true HOST_HEALTH_PORT=$(free_port) \
   "$WAGATE" host >"$LOGS/host.log" 2>&1 &
-PIDS+=($!)
+track_pid $!
 export WAGATE_API="http://127.0.0.1:$LAMBDA_PORT/lambda-url/api"
 # The first request waits for cargo lambda to start the function (a no-op build, then run).
 for _ in $(seq 1 300); do curl -sf -m 60 "$WAGATE_API/health" >/dev/null && break; sleep 1; done

@@ -4,28 +4,15 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 CFN_LINT_VERSION=1.58.0
 SAM_CLI_VERSION=1.170.0
 VENV="${WAGATE_INFRA_VENV:-.venv-infra}"
 TEMPLATE=infra/template.yaml
 
-installed() {
-    "$VENV/bin/python" - "$CFN_LINT_VERSION" "$SAM_CLI_VERSION" <<'PY' 2>/dev/null
-import sys
-from importlib.metadata import version
-sys.exit(0 if (version("cfn-lint"), version("aws-sam-cli")) == tuple(sys.argv[1:3]) else 1)
-PY
-}
-
-if [ ! -x "$VENV/bin/python" ]; then
-    python3 -m venv "$VENV"
-fi
-if ! installed; then
-    echo "installing cfn-lint $CFN_LINT_VERSION and aws-sam-cli $SAM_CLI_VERSION into $VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-        "cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_CLI_VERSION"
-fi
+ensure_venv "$VENV" "cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_CLI_VERSION"
 
 # Both tools work offline; they only need a region to pick the resource specification.
 export AWS_DEFAULT_REGION=us-east-1

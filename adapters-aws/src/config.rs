@@ -1,12 +1,12 @@
-//! Where the AWS resources are: the SDK configuration plus wagate's own names.
+//! Where the AWS resources are: the SDK configuration plus wagate's own names. The names are
+//! given by the wiring (`wagate`'s one configuration); the SDK reads its own settings
+//! (region, credentials, `AWS_ENDPOINT_URL`) the way every AWS tool does.
 
-use anyhow::Context;
-use wagate_core::env::var;
+use aws_config::BehaviorVersion;
 
-/// The SDK configuration and the names of wagate's resources.
-#[derive(Debug, Clone)]
-pub struct AwsSettings {
-    pub sdk: aws_config::SdkConfig,
+/// wagate's names for its resources, and the knobs of the AWS adapters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsNames {
     /// Set when talking to an emulator (`AWS_ENDPOINT_URL`): S3 then uses path-style URLs.
     pub endpoint: Option<String>,
     /// The table of every record (`WAGATE_TABLE`, default `wagate`).
@@ -24,23 +24,69 @@ pub struct AwsSettings {
     pub queue_prefix: String,
 }
 
+impl Default for AwsNames {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            table: "wagate".into(),
+            job_ttl_days: None,
+            send_max_receives: 20,
+            bucket: "wagate-media".into(),
+            queue_prefix: "wagate-".into(),
+        }
+    }
+}
+
+/// The SDK configuration and the names of wagate's resources.
+#[derive(Debug, Clone)]
+pub struct AwsSettings {
+    pub sdk: aws_config::SdkConfig,
+    pub endpoint: Option<String>,
+    pub table: String,
+    pub job_ttl_days: Option<i64>,
+    pub send_max_receives: u32,
+    pub bucket: String,
+    pub queue_prefix: String,
+}
+
 impl AwsSettings {
-    /// From the environment, with the SDK's own defaults and credential chain.
-    pub async fn from_env() -> anyhow::Result<Self> {
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Ok(Self {
-            send_max_receives: wagate_core::env::var_parsed("SEND_DLQ_MAX_RECEIVES", 20)?,
-            table: var("WAGATE_TABLE").unwrap_or_else(|| "wagate".into()),
-            job_ttl_days: var("JOB_TTL_DAYS")
-                .map(|v| {
-                    v.parse()
-                        .context("JOB_TTL_DAYS must be a whole number of days")
-                })
-                .transpose()?,
-            endpoint: var("AWS_ENDPOINT_URL"),
-            bucket: var("WAGATE_BUCKET").unwrap_or_else(|| "wagate-media".into()),
-            queue_prefix: var("WAGATE_QUEUE_PREFIX").unwrap_or_else(|| "wagate-".into()),
+    /// The SDK's own defaults and credential chain, with wagate's `names`.
+    pub async fn load(names: AwsNames) -> Self {
+        let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        Self::with_sdk(sdk, names)
+    }
+
+    /// Settings for a local emulator at `endpoint` (moto), with dummy credentials and names
+    /// made unique by `unique`, so tests sharing one emulator never meet.
+    pub async fn emulator(endpoint: &str, unique: &str) -> Self {
+        use aws_sdk_s3::config::{Credentials, Region};
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+            .load()
+            .await;
+        Self::with_sdk(
             sdk,
-        })
+            AwsNames {
+                endpoint: Some(endpoint.to_owned()),
+                table: format!("wagate-test-{unique}"),
+                bucket: format!("wagate-test-{unique}"),
+                queue_prefix: format!("t{unique}-"),
+                ..AwsNames::default()
+            },
+        )
+    }
+
+    fn with_sdk(sdk: aws_config::SdkConfig, n: AwsNames) -> Self {
+        Self {
+            sdk,
+            endpoint: n.endpoint,
+            table: n.table,
+            job_ttl_days: n.job_ttl_days,
+            send_max_receives: n.send_max_receives,
+            bucket: n.bucket,
+            queue_prefix: n.queue_prefix,
+        }
     }
 }

@@ -8,7 +8,7 @@ mod dynamo;
 mod s3;
 mod sqs;
 
-pub use config::AwsSettings;
+pub use config::{AwsNames, AwsSettings};
 pub use dynamo::DynamoStore;
 pub use s3::S3Blobs;
 pub use sqs::{EVENTS_DLQ, EVENTS_MAX_RECEIVES, SqsQueue};

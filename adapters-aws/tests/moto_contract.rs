@@ -4,31 +4,15 @@
 
 use std::sync::Arc;
 
-use aws_sdk_s3::config::{Credentials, Region};
 use wagate_aws::{AwsSettings, DynamoStore, S3Blobs, SqsQueue};
 use wagate_core::ports::{Blobs, Queue, Store};
-use wagate_core::{blobs_contract_tests, queue_contract_tests, store_contract_tests};
+use wagate_testkit::{blobs_contract_tests, queue_contract_tests, store_contract_tests};
 
 async fn settings() -> AwsSettings {
     let endpoint = std::env::var("WAGATE_TEST_AWS_ENDPOINT").expect(
         "WAGATE_TEST_AWS_ENDPOINT is not set: run the tests with `bash scripts/test.sh`, which starts moto",
     );
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "static"))
-        .load()
-        .await;
-    let unique = wagate_core::random_token(10).to_lowercase();
-    AwsSettings {
-        sdk,
-        endpoint: Some(endpoint),
-        bucket: format!("wagate-test-{unique}"),
-        queue_prefix: format!("t{unique}-"),
-        table: format!("wagate-test-{unique}"),
-        job_ttl_days: None,
-        send_max_receives: 20,
-    }
+    AwsSettings::emulator(&endpoint, &wagate_core::random_token(10).to_lowercase()).await
 }
 
 async fn blobs() -> Arc<dyn Blobs> {

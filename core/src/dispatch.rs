@@ -18,7 +18,6 @@ use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
 
 use crate::clock::now_ms;
-use crate::env::{var, var_parsed};
 use crate::ports::{DeadLetter, PortResult, Queue, QueueMessage, QueueSpec, Store, names};
 use crate::webhook::{self, Target};
 use crate::{Event, random_token};
@@ -65,33 +64,6 @@ impl Default for DispatchConfig {
             visibility: Duration::from_secs(60),
             poll_wait: Duration::from_secs(1),
         }
-    }
-}
-
-impl DispatchConfig {
-    /// Reads `WEBHOOK_DEFAULT_URL`, `WEBHOOK_DEFAULT_SECRET` and `WEBHOOK_MAX_ATTEMPTS` [8].
-    pub fn from_env() -> anyhow::Result<Self> {
-        let d = Self::default();
-        let max_attempts: u32 = var_parsed("WEBHOOK_MAX_ATTEMPTS", d.max_attempts)?;
-        if max_attempts == 0 {
-            anyhow::bail!("environment variable WEBHOOK_MAX_ATTEMPTS must be at least 1");
-        }
-        let default_target = match var("WEBHOOK_DEFAULT_URL") {
-            Some(url) => {
-                crate::validate_media_url("WEBHOOK_DEFAULT_URL", &url)
-                    .context("environment variable WEBHOOK_DEFAULT_URL is malformed")?;
-                Some(Target {
-                    url: url.trim().to_owned(),
-                    secret: var("WEBHOOK_DEFAULT_SECRET"),
-                })
-            }
-            None => None,
-        };
-        Ok(Self {
-            default_target,
-            max_attempts,
-            ..d
-        })
     }
 }
 
@@ -278,7 +250,7 @@ impl Dispatcher {
     }
 
     async fn retry(&self, msg: &QueueMessage) -> Outcome {
-        let delay = webhook::backoff(msg.receive_count);
+        let delay = crate::backoff::backoff(msg.receive_count);
         if let Err(e) = self.queue.nack(names::EVENTS, &msg.receipt, delay).await {
             tracing::warn!(error = %e, "could not hand an event back; it returns after its visibility timeout");
         }

@@ -1,12 +1,11 @@
-//! The API's configuration, read from the seed server's environment variable names so an
-//! existing `.env` keeps working.
+//! The API's configuration. `wagate`'s one configuration fills it from the seed server's
+//! environment variable names, so an existing `.env` keeps working.
 
-use wagate_core::env::{var, var_bool, var_list, var_parsed};
 use wagate_core::policy::{Quota, RateLimit};
 use wagate_media::MediaConfig;
 
 /// Settings fixed at start. Rate limit, quota, cooldown and the default webhook start from
-/// here and can be changed at runtime by admins (see [`crate::settings`]).
+/// here and can be changed at runtime by admins (the `settings` module).
 #[derive(Clone)]
 pub struct ApiConfig {
     pub admin_key: Option<String>,
@@ -65,31 +64,5 @@ impl Default for ApiConfig {
             media: MediaConfig::default(),
             public_url: None,
         }
-    }
-}
-
-impl ApiConfig {
-    pub fn from_env() -> anyhow::Result<Self> {
-        let d = Self::default();
-        Ok(Self {
-            admin_key: var("ADMIN_API_KEY"),
-            user_keys: var_list("USER_API_KEYS"),
-            rate_limit: RateLimit {
-                window_ms: var_parsed("RATE_LIMIT_WINDOW_MS", d.rate_limit.window_ms)?,
-                max: var_parsed("RATE_LIMIT_MAX", d.rate_limit.max)?,
-            },
-            quota: Quota {
-                limit: var_parsed("QUOTA_LIMIT", d.quota.limit)?,
-                window_ms: var_parsed("QUOTA_WINDOW_MS", d.quota.window_ms)?,
-            },
-            cooldown_ms: var_parsed("SPAM_COOLDOWN_MS", d.cooldown_ms)?,
-            allowed_origins: var_list("ALLOWED_ORIGINS"),
-            max_json_bytes: var_parsed("MAX_JSON_BODY_BYTES", d.max_json_bytes)?,
-            max_upload_bytes: var_parsed("MAX_UPLOAD_BYTES", d.max_upload_bytes)?,
-            dev_routes: var_bool("DEV_ROUTES", false)?,
-            pair_code_wait_ms: var_parsed("PAIR_CODE_WAIT_MS", d.pair_code_wait_ms)?,
-            media: MediaConfig::from_env()?,
-            public_url: var("PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
-        })
     }
 }

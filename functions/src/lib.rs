@@ -3,17 +3,18 @@
 //! `lambda_http`, and tests call it with `oneshot`.
 
 pub mod auth;
+pub mod caller;
 pub mod config;
 pub mod error;
 pub mod extract;
-pub mod lambda;
+pub mod key_cache;
 mod layers;
+pub mod limit_headers;
 pub mod media;
 pub mod routes;
 pub mod send;
 pub mod settings;
 pub mod state;
-pub mod telemetry;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -24,20 +25,20 @@ use axum::routing::{get, post, put};
 pub use config::ApiConfig;
 pub use state::AppState;
 
-/// The placeholder page until the UI has its own issue done.
+/// The web UI (`ui/index.html`): one page, no build step, served at `/ui`.
 const UI_PAGE: &str = include_str!("../../ui/index.html");
 
 /// The whole API.
 pub fn app(state: AppState) -> Router {
     let upload = Router::new()
-        .route("/media/file", post(routes::upload::media_file))
+        .route("/media/file", post(routes::file_upload::media_file))
         .layer(DefaultBodyLimit::max(state.config.max_upload_bytes));
 
     let mut api = Router::new()
         .nest("/sessions", routes::sessions::router())
         .nest("/messages", upload.merge(routes::messages::router()))
         .nest("/webhooks", routes::webhooks::router())
-        .route("/media/uploads", post(routes::uploads::create))
+        .route("/media/uploads", post(routes::presigned::create))
         .nest(
             "/admin",
             routes::admin::router().layer(middleware::from_fn(auth::require_admin)),
@@ -56,8 +57,8 @@ pub fn app(state: AppState) -> Router {
 
     // Authorised by its signature, not an API key: outside the authenticated router.
     let direct_upload = Router::new().route(
-        routes::uploads::DIRECT_PATH,
-        put(routes::uploads::direct).layer(DefaultBodyLimit::disable()),
+        routes::presigned::DIRECT_PATH,
+        put(routes::presigned::direct).layer(DefaultBodyLimit::disable()),
     );
     let router = Router::new()
         .nest("/api", api)
@@ -68,7 +69,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async {
             error::ApiError::not_found(
                 "route_not_found",
-                "no such route; see the README for the API",
+                "no such route; see docs/api.md for the API",
             )
         })
         .with_state(state.clone());

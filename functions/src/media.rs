@@ -14,7 +14,7 @@ use wagate_media::sniff::{SNIFF_LEN, fits, kind_of, sniff};
 use wagate_media::sticker::{self, StickerError};
 use wagate_media::{FetchError, IngestError, fetch, ingest};
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -283,13 +283,13 @@ pub async fn materialize(
             let field = "imageUrl";
             let resp = state
                 .fetcher
-                .open(url, cfg.max_image)
+                .open(url, cfg.caps.image)
                 .await
                 .map_err(|e| fetch_error(field, e))?;
-            let input = fetch::read_capped(resp, cfg.max_image)
+            let input = fetch::read_capped(resp, cfg.caps.image)
                 .await
                 .map_err(|e| fetch_error(field, e))?;
-            let max = cfg.max_sticker;
+            let max = cfg.caps.sticker;
             let webp = if sticker::is_ready_sticker(&input, max) {
                 input
             } else {

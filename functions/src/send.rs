@@ -11,10 +11,11 @@ use serde_json::{Value, json};
 use wagate_core::clock::now_ms;
 use wagate_core::policy::{self, LimitStatus};
 use wagate_core::ports::{PortError, names};
-use wagate_core::{Jid, Job, JobId, OutboundMessage, Session, SessionId, SessionStatus};
+use wagate_core::{Jid, Job, JobId, OutboundMessage, Session, SessionStatus};
 
-use crate::auth::{Caller, insert_limit_headers};
+use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::limit_headers::{insert_limit_headers, limit_headers};
 use crate::state::AppState;
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -43,16 +44,6 @@ impl WaitQuery {
             ));
         }
         Ok((secs > 0.0).then(|| Duration::from_secs_f64(secs)))
-    }
-}
-
-/// The session named by a request, if the caller may use it. Others' sessions and invalid
-/// ids are both "not found": a user learns nothing about sessions that are not theirs.
-pub async fn load_session(state: &AppState, caller: &Caller, raw_id: &str) -> ApiResult<Session> {
-    let id = SessionId::parse(raw_id).map_err(|_| ApiError::session_not_found(raw_id))?;
-    match state.store.get_session(&id).await? {
-        Some(s) if caller.can_see(&s) => Ok(s),
-        _ => Err(ApiError::session_not_found(raw_id)),
     }
 }
 
@@ -157,7 +148,7 @@ pub async fn accept(
             ),
             q.retry_after_secs(now),
         );
-        for (k, v) in crate::auth::limit_headers("x-quota", &q) {
+        for (k, v) in limit_headers("x-quota", &q) {
             err = err.with_header(k, v);
         }
         return Err(err);

@@ -113,7 +113,7 @@ pub fn validate_setting(key: &str, value: &Value) -> Result<(), String> {
         DEFAULT_WEBHOOK => {
             let w: WebhookSetting = serde_json::from_value(value.clone())
                 .map_err(|e| format!("defaultWebhook must be {{ url, secret? }}: {e}"))?;
-            crate::routes::validate_webhook_url("defaultWebhook.url", &w.url)
+            wagate_core::validate_webhook_url("defaultWebhook.url", &w.url)
                 .map_err(|e| e.to_string())
         }
         other => Err(format!(

@@ -10,8 +10,8 @@ use wagate_core::{ApiKey, ApiKeyRecord, Role};
 
 use wagate_media::Fetcher;
 
-use crate::auth::KeyCache;
 use crate::config::ApiConfig;
+use crate::key_cache::KeyCache;
 use crate::settings::SettingsCache;
 
 #[derive(Clone)]

@@ -4,8 +4,8 @@
 use bytes::Bytes;
 use futures::stream;
 use wagate_core::MediaKind;
-use wagate_core::adapters::local::FsBlobs;
 use wagate_core::ports::Blobs;
+use wagate_local::FsBlobs;
 use wagate_media::{IngestError, MediaConfig, ingest};
 
 fn chunks(parts: Vec<Vec<u8>>) -> impl futures::Stream<Item = Result<Bytes, String>> + Unpin {
@@ -71,10 +71,8 @@ async fn the_type_comes_from_the_bytes_not_the_claim() {
 #[tokio::test]
 async fn caps_hold_while_streaming_and_failures_leave_nothing() {
     let (dir, blobs) = blobs();
-    let cfg = MediaConfig {
-        max_image: 1000,
-        ..MediaConfig::default()
-    };
+    let mut cfg = MediaConfig::default();
+    cfg.caps.image = 1000;
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     png.resize(600, 0);
     let over = chunks(vec![png.clone(), png.clone()]);

@@ -10,8 +10,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use wagate_testkit::fakes::NoHttp;
 use whatsapp_rust::async_channel;
-use whatsapp_rust::http::{HttpClient, HttpRequest, HttpResponse};
 use whatsapp_rust::prelude::{Bot, BotHandle};
 use whatsapp_rust::store::SqliteStore;
 use whatsapp_rust::transport::{Transport, TransportEvent, TransportFactory};
@@ -25,15 +25,6 @@ impl TransportFactory for Hang {
         &self,
     ) -> anyhow::Result<(Arc<dyn Transport>, async_channel::Receiver<TransportEvent>)> {
         std::future::pending().await
-    }
-}
-
-struct NoHttp;
-
-#[async_trait::async_trait]
-impl HttpClient for NoHttp {
-    async fn execute(&self, _request: HttpRequest) -> anyhow::Result<HttpResponse> {
-        anyhow::bail!("offline")
     }
 }
 

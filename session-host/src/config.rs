@@ -1,8 +1,7 @@
-//! The session host's settings, read from the environment with the seed's variable names.
+//! The session host's settings (the variables named on each field are read by `wagate`'s
+//! one configuration).
 
 use std::time::Duration;
-
-use wagate_core::env::{var_bool, var_parsed};
 
 /// How the session host paces, retries and starts sessions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,31 +46,5 @@ impl Default for HostConfig {
             host_id: "local".into(),
             lease_ttl: Duration::from_secs(30),
         }
-    }
-}
-
-impl HostConfig {
-    /// Reads the environment; unset variables keep their defaults, malformed ones are an
-    /// error naming the variable.
-    pub fn from_env() -> anyhow::Result<Self> {
-        let d = Self::default();
-        let ms = |name: &str, default: Duration| -> anyhow::Result<Duration> {
-            var_parsed(name, default.as_millis() as u64).map(Duration::from_millis)
-        };
-        let max_attempts: u32 = var_parsed("SEND_MAX_ATTEMPTS", d.send_max_attempts)?;
-        if max_attempts == 0 {
-            anyhow::bail!("environment variable SEND_MAX_ATTEMPTS must be at least 1");
-        }
-        Ok(Self {
-            send_min_gap: ms("SEND_MIN_GAP_MS", d.send_min_gap)?,
-            send_jitter: ms("SEND_JITTER_MS", d.send_jitter)?,
-            send_max_attempts: max_attempts,
-            session_start_spacing: ms("SESSION_START_SPACING_MS", d.session_start_spacing)?,
-            autoreply_ping_pong: var_bool("AUTOREPLY_PING_PONG", d.autoreply_ping_pong)?,
-            sim_qr_interval: ms("SIM_QR_INTERVAL_MS", d.sim_qr_interval)?,
-            host_id: wagate_core::env::var("HOST_ID").unwrap_or(d.host_id),
-            lease_ttl: ms("LEASE_TTL_MS", d.lease_ttl)?.max(Duration::from_secs(3)),
-            ..d
-        })
     }
 }

@@ -1,5 +1,6 @@
 //! wagate's session host: the WhatsApp connections of many sessions, their send workers and
-//! the events they emit. `wagate local` and `wagate host` wire it up (`local` on the embedded backend, `cloud` on AWS); the webhook dispatcher
+//! the events they emit. It sees only the ports: `wagate local` runs it on the embedded
+//! backend, `wagate host` on AWS (both wired in the `wagate` crate). The webhook dispatcher
 //! that consumes the events lives in `wagate_core::dispatch`.
 //!
 //! - [`connector`]: the seam to WhatsApp, with the simulated network.
@@ -7,15 +8,12 @@
 //! - [`runner`]: connect, follow the connection, reconnect; run the worker while open.
 //! - [`worker`]: the per-session send loop.
 
-pub mod cloud;
 pub mod config;
 pub mod connector;
+pub mod context;
 pub mod events;
 pub mod incoming;
-pub mod local;
-pub mod retention;
 pub mod runner;
-pub mod signals;
 pub mod supervisor;
 pub mod worker;
 

@@ -10,15 +10,15 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use wagate_core::backoff::backoff;
 use wagate_core::clock::now_ms;
 use wagate_core::ports::{Queue, QueueSpec, names};
-use wagate_core::webhook::backoff;
 use wagate_core::{Account, Event, Job, MessageContent, OutboundMessage, SessionId, SessionStatus};
 
 use crate::connector::{Connection, ConnectorEvent, IncomingMessage, SessionSettings};
+use crate::context::HostContext;
 use crate::events;
 use crate::incoming::{Disposition, classify};
-use crate::supervisor::HostContext;
 use crate::worker::{SendWorker, WorkerConfig};
 
 /// How long a stopping runner may take to finish its send in flight.

@@ -4,18 +4,20 @@
 //! messages. On shutdown every runner finishes its send in flight and closes its connection.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use wagate_core::ports::{Blobs, Queue, QueueMessage, QueueSpec, Store, names};
+use wagate_core::ports::{QueueMessage, QueueSpec, names};
+use wagate_core::simulator::{ControlMessage, SimCommand};
 use wagate_core::{HostCommand, SessionId, SessionStatus};
 
 use crate::config::HostConfig;
 use crate::connector::{Connector, SimNetwork};
+use crate::context::HostContext;
+pub use crate::context::HostDeps;
 use crate::events;
 use crate::runner::{RunnerCommand, RunnerHandle};
 
@@ -27,38 +29,6 @@ const CONTROL_MAX_ATTEMPTS: u32 = 5;
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 /// A simulated scan waits this long for the session's connection to come up.
 const SIM_SCAN_WAIT: Duration = Duration::from_secs(2);
-
-/// The storage the session host works with.
-#[derive(Clone)]
-pub struct HostDeps {
-    /// Sessions, jobs and their states.
-    pub store: Arc<dyn Store>,
-    /// The control, events and per-session send queues.
-    pub queue: Arc<dyn Queue>,
-    /// Credentials under `sessions/<id>/`.
-    pub blobs: Arc<dyn Blobs>,
-}
-
-impl fmt::Debug for HostDeps {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HostDeps").finish_non_exhaustive()
-    }
-}
-
-/// What every runner shares.
-pub struct HostContext {
-    pub deps: HostDeps,
-    pub config: HostConfig,
-    pub connector: Arc<dyn Connector>,
-}
-
-impl fmt::Debug for HostContext {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HostContext")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
 
 /// The session host: one runner per session, driven by the control queue.
 #[derive(Debug)]
@@ -309,7 +279,7 @@ impl SessionHost {
 
     async fn handle_control(&mut self, msg: &QueueMessage) {
         let queue = self.ctx.deps.queue.clone();
-        let cmd: HostCommand = match serde_json::from_str(&msg.body) {
+        let cmd: ControlMessage = match serde_json::from_str(&msg.body) {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "dropping a malformed control command");
@@ -320,7 +290,13 @@ impl SessionHost {
             }
         };
         let session_id = cmd.session_id().clone();
-        let result = self.apply(cmd).await;
+        let result = match cmd {
+            ControlMessage::Host(cmd) => self.apply(cmd).await,
+            ControlMessage::Sim(cmd) => {
+                self.simulate(cmd).await;
+                Ok(())
+            }
+        };
         let settled = match result {
             Ok(()) => queue.ack(names::CONTROL, &msg.receipt).await,
             Err(e) if msg.receive_count >= CONTROL_MAX_ATTEMPTS => {
@@ -333,7 +309,7 @@ impl SessionHost {
                     .nack(
                         names::CONTROL,
                         &msg.receipt,
-                        wagate_core::webhook::backoff(msg.receive_count),
+                        wagate_core::backoff::backoff(msg.receive_count),
                     )
                     .await
             }
@@ -411,10 +387,18 @@ impl SessionHost {
                     anyhow::bail!("the session runner ended");
                 }
             }
-            HostCommand::SimScan { session_id } => {
+        }
+        Ok(())
+    }
+
+    /// Drives the simulated network; a host on the real network ignores these.
+    #[tracing::instrument(skip_all, fields(session_id = %cmd.session_id()))]
+    async fn simulate(&mut self, cmd: SimCommand) {
+        match cmd {
+            SimCommand::SimScan { session_id } => {
                 let Some(sim) = &self.sim else {
                     tracing::warn!("simulated scan ignored: not using the simulated network");
-                    return Ok(());
+                    return;
                 };
                 let deadline = Instant::now() + SIM_SCAN_WAIT;
                 loop {
@@ -434,20 +418,19 @@ impl SessionHost {
                     }
                 }
             }
-            HostCommand::SimIncoming {
+            SimCommand::SimIncoming {
                 session_id,
                 incoming,
             } => {
                 let Some(sim) = &self.sim else {
                     tracing::warn!("simulated message ignored: not using the simulated network");
-                    return Ok(());
+                    return;
                 };
                 if let Err(e) = sim.inject(&session_id, &incoming) {
                     tracing::warn!(error = %e, "simulated message not delivered");
                 }
             }
         }
-        Ok(())
     }
 
     /// Deletes the session's blobs (credentials and whatever else lives under its prefix).

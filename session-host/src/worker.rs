@@ -18,9 +18,9 @@ use rand::Rng;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use wagate_core::backoff::backoff;
 use wagate_core::clock::now_ms;
 use wagate_core::ports::{PortError, Queue, QueueMessage, Store, names};
-use wagate_core::webhook::backoff;
 use wagate_core::{Job, JobId, JobState, SessionId};
 
 use crate::config::HostConfig;

@@ -3,99 +3,24 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use bytes::Bytes;
 use common::{World, eventually};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use wagate_core::clock::now_ms;
 use wagate_core::dispatch::{DispatchConfig, Dispatcher, Outcome, replay};
 use wagate_core::ports::{QueueMessage, names};
-use wagate_core::webhook::{self, Target};
+use wagate_core::webhook::Target;
 use wagate_core::{Event, EventKind, SessionId};
+use wagate_testkit::WebhookReceiver;
 
 const SECRET: &str = "whsec_test";
 
-/// What the receiver saw of one valid request.
-#[derive(Debug, Clone)]
-struct Received {
-    id: String,
-    event: String,
-    body: Value,
-}
-
-#[derive(Clone, Default)]
-struct Receiver {
-    got: Arc<Mutex<Vec<Received>>>,
-    failed: Arc<Mutex<u32>>,
-    bad_signatures: Arc<Mutex<u32>>,
-}
-
-impl Receiver {
-    fn got(&self) -> Vec<Received> {
-        self.got.lock().map(|g| g.clone()).unwrap_or_default()
-    }
-    fn failed(&self) -> u32 {
-        self.failed.lock().map(|g| *g).unwrap_or_default()
-    }
-}
-
-async fn hook(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    if !webhook::verify(SECRET, &body, &header(webhook::SIGNATURE_HEADER)) {
-        if let Ok(mut n) = r.bad_signatures.lock() {
-            *n += 1;
-        }
-        return StatusCode::UNAUTHORIZED;
-    }
-    let Ok(body) = serde_json::from_slice(&body) else {
-        return StatusCode::BAD_REQUEST;
-    };
-    if let Ok(mut got) = r.got.lock() {
-        got.push(Received {
-            id: header(webhook::EVENT_ID_HEADER),
-            event: header(webhook::EVENT_HEADER),
-            body,
-        });
-    }
-    StatusCode::OK
-}
-
-async fn broken(State(r): State<Receiver>) -> StatusCode {
-    if let Ok(mut n) = r.failed.lock() {
-        *n += 1;
-    }
-    StatusCode::INTERNAL_SERVER_ERROR
-}
-
-/// A receiver on 127.0.0.1:0: `/hook` checks the signature and answers 200, `/broken`
-/// answers 500.
-async fn spawn_receiver() -> (String, Receiver) {
-    let r = Receiver::default();
-    let app = Router::new()
-        .route("/hook", post(hook))
-        .route("/broken", post(broken))
-        .with_state(r.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{addr}"), r)
+async fn spawn_receiver() -> (String, WebhookReceiver) {
+    let r = WebhookReceiver::start(SECRET).await;
+    (r.base().to_owned(), r)
 }
 
 fn dispatcher(world: &World, config: DispatchConfig) -> Dispatcher {
@@ -167,7 +92,7 @@ async fn event_for_a_session_with_a_webhook_is_delivered_signed_and_acked() {
     let outcome = d.handle(&next_message(&world).await).await;
 
     assert_eq!(outcome, Outcome::Delivered);
-    let got = receiver.got();
+    let got = receiver.received();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].id, event.id.as_str());
     assert_eq!(got[0].event, "message_received");
@@ -182,7 +107,7 @@ async fn failing_receiver_is_retried_then_dead_lettered_after_max_attempts_and_r
 {
     let world = World::new().await;
     let (base, receiver) = spawn_receiver().await;
-    let id = session_with_webhook(&world, &format!("{base}/broken")).await;
+    let id = session_with_webhook(&world, &format!("{base}/fail")).await;
     let event = emit(&world, &id, "doomed").await;
     let d = dispatcher(&world, config());
 
@@ -228,8 +153,8 @@ async fn failing_receiver_is_retried_then_dead_lettered_after_max_attempts_and_r
         d.handle(&next_message(&world).await).await,
         Outcome::Delivered
     );
-    assert_eq!(receiver.got().len(), 1);
-    assert_eq!(receiver.got()[0].id, event.id.as_str());
+    assert_eq!(receiver.received().len(), 1);
+    assert_eq!(receiver.received()[0].id, event.id.as_str());
     assert!(
         !replay(world.store.as_ref(), world.queue.as_ref(), "evt_unknown")
             .await
@@ -256,7 +181,7 @@ async fn runtime_default_webhook_serves_sessions_without_their_own() {
         &world,
         DispatchConfig {
             default_target: Some(Target {
-                url: format!("{base}/broken"),
+                url: format!("{base}/fail"),
                 secret: None,
             }),
             ..config()
@@ -267,7 +192,7 @@ async fn runtime_default_webhook_serves_sessions_without_their_own() {
         d.handle(&next_message(&world).await).await,
         Outcome::Delivered
     );
-    assert_eq!(receiver.got().len(), 1);
+    assert_eq!(receiver.received().len(), 1);
     assert_eq!(receiver.failed(), 0);
 }
 
@@ -292,7 +217,7 @@ async fn configured_default_webhook_is_the_last_resort() {
         d.handle(&next_message(&world).await).await,
         Outcome::Delivered
     );
-    assert_eq!(receiver.got().len(), 1);
+    assert_eq!(receiver.received().len(), 1);
 }
 
 #[tokio::test]
@@ -352,7 +277,7 @@ async fn run_delivers_queued_events_concurrently_until_shutdown() {
     let running = tokio::spawn(async move { d.run(token.cancelled_owned()).await });
 
     eventually(Duration::from_secs(5), "five deliveries", || async {
-        (receiver.got().len() == 5).then_some(())
+        (receiver.received().len() == 5).then_some(())
     })
     .await;
     stop.cancel();
@@ -364,7 +289,7 @@ async fn run_delivers_queued_events_concurrently_until_shutdown() {
         .expect("clean exit");
     assert_eq!(events_depth(&world).await, 0);
     let mut texts: Vec<String> = receiver
-        .got()
+        .received()
         .iter()
         .filter_map(|r| r.body["data"]["text"].as_str().map(str::to_owned))
         .collect();

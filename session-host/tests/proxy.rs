@@ -11,13 +11,13 @@ use futures::{SinkExt, StreamExt};
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use wagate_core::adapters::local::FsBlobs;
 use wagate_core::{ProxyUrl, SessionId};
 use wagate_host::connector::whatsapp::proxy::ProxyTransportFactory;
 use wagate_host::connector::{
     Connector, ConnectorEvent, SessionSettings, WhatsAppConnector, WhatsAppOptions,
 };
-use whatsapp_rust::http::{HttpClient, HttpRequest, HttpResponse};
+use wagate_local::FsBlobs;
+use wagate_testkit::fakes::NoHttp;
 use whatsapp_rust::transport::{TransportEvent, TransportFactory};
 
 /// What a fake proxy was asked: the request head of every connection.
@@ -149,15 +149,6 @@ async fn a_proxy_that_refuses_is_a_clear_error_not_a_direct_connection() {
         };
         assert!(err.contains(expect), "{status}: {err}");
         assert_eq!(seen.lock().unwrap().len(), 1);
-    }
-}
-
-struct NoHttp;
-
-#[async_trait::async_trait]
-impl HttpClient for NoHttp {
-    async fn execute(&self, _request: HttpRequest) -> anyhow::Result<HttpResponse> {
-        anyhow::bail!("network unreachable (test)")
     }
 }
 

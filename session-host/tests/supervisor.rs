@@ -8,8 +8,9 @@ use std::time::Duration;
 use common::{World, events_of, eventually};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use wagate_core::simulator::{SimCommand, SimIncoming};
 use wagate_core::{
-    Event, EventKind, HostCommand, JobId, JobState, Session, SessionId, SessionStatus, SimIncoming,
+    Event, EventKind, HostCommand, JobId, JobState, Session, SessionId, SessionStatus,
 };
 use wagate_host::connector::simulated::creds_key;
 use wagate_host::{HostConfig, HostDeps, SessionHost};
@@ -79,7 +80,7 @@ async fn open_shop(world: &World) -> (Host, SessionId) {
     let qr = session_when(world, &id, "a QR", |s| s.status == SessionStatus::Qr).await;
     assert!(qr.qr.as_deref().is_some_and(|q| q.starts_with("2@")));
     world
-        .command(&HostCommand::SimScan {
+        .command(&SimCommand::SimScan {
             session_id: id.clone(),
         })
         .await;
@@ -103,7 +104,7 @@ async fn incoming_full(
     from_me: bool,
 ) {
     world
-        .command(&HostCommand::SimIncoming {
+        .command(&SimCommand::SimIncoming {
             session_id: id.clone(),
             incoming: SimIncoming {
                 from: from.into(),
@@ -353,7 +354,7 @@ async fn pair_code_command_records_a_pairing_code() {
     assert_eq!(code.len(), 9);
     assert_eq!(&code[4..5], "-");
     world
-        .command(&HostCommand::SimScan {
+        .command(&SimCommand::SimScan {
             session_id: id.clone(),
         })
         .await;

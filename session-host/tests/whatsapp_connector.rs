@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 use wagate_core::SessionId;
-use wagate_core::adapters::local::FsBlobs;
 use wagate_core::ports::Blobs;
 use wagate_host::connector::whatsapp::creds::{CredsStore, Restored, blob_key};
 use wagate_host::connector::{Connector, ConnectorEvent, WhatsAppConnector, WhatsAppOptions};
+use wagate_local::FsBlobs;
+use wagate_testkit::fakes::NoHttp;
 use whatsapp_rust::async_channel;
-use whatsapp_rust::http::{HttpClient, HttpRequest, HttpResponse};
 use whatsapp_rust::store::SqliteStore;
 use whatsapp_rust::traits::SignalStore;
 use whatsapp_rust::transport::{Transport, TransportEvent, TransportFactory};
@@ -125,24 +125,8 @@ async fn a_session_moving_between_hosts_keeps_the_newest_keys_on_s3() {
     let endpoint = std::env::var("WAGATE_TEST_AWS_ENDPOINT").expect(
         "WAGATE_TEST_AWS_ENDPOINT is not set: run the tests with `bash scripts/test.sh`, which starts moto",
     );
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&endpoint)
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "test", "test", None, None, "static",
-        ))
-        .load()
-        .await;
     let unique = wagate_core::random_token(10).to_lowercase();
-    let s3 = wagate_aws::S3Blobs::new(&wagate_aws::AwsSettings {
-        sdk,
-        endpoint: Some(endpoint),
-        bucket: format!("wagate-creds-{unique}"),
-        queue_prefix: format!("t{unique}-"),
-        table: format!("wagate-creds-{unique}"),
-        job_ttl_days: None,
-        send_max_receives: 20,
-    });
+    let s3 = wagate_aws::S3Blobs::new(&wagate_aws::AwsSettings::emulator(&endpoint, &unique).await);
     s3.ensure_bucket().await.unwrap();
     a_session_moving_between_hosts_keeps_the_newest_keys(Arc::new(s3)).await;
 }
@@ -184,15 +168,6 @@ impl TransportFactory for NoNetwork {
         if self.hang {
             std::future::pending::<()>().await;
         }
-        anyhow::bail!("network unreachable (test)")
-    }
-}
-
-struct NoHttp;
-
-#[async_trait::async_trait]
-impl HttpClient for NoHttp {
-    async fn execute(&self, _request: HttpRequest) -> anyhow::Result<HttpResponse> {
         anyhow::bail!("network unreachable (test)")
     }
 }

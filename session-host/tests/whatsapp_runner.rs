@@ -12,8 +12,8 @@ use tokio_util::sync::CancellationToken;
 use wagate_core::{EventKind, SessionStatus};
 use wagate_host::connector::{Connector, WhatsAppConnector, WhatsAppOptions};
 use wagate_host::{HostConfig, HostDeps, SessionHost};
+use wagate_testkit::fakes::NoHttp;
 use whatsapp_rust::async_channel;
-use whatsapp_rust::http::{HttpClient, HttpRequest, HttpResponse};
 use whatsapp_rust::transport::{Transport, TransportEvent, TransportFactory};
 
 /// Fails every dial at once, noting when it was asked.
@@ -28,15 +28,6 @@ impl TransportFactory for Unreachable {
         &self,
     ) -> anyhow::Result<(Arc<dyn Transport>, async_channel::Receiver<TransportEvent>)> {
         self.dials.lock().unwrap().push(Instant::now());
-        anyhow::bail!("network unreachable (test)")
-    }
-}
-
-struct NoHttp;
-
-#[async_trait::async_trait]
-impl HttpClient for NoHttp {
-    async fn execute(&self, _request: HttpRequest) -> anyhow::Result<HttpResponse> {
         anyhow::bail!("network unreachable (test)")
     }
 }

@@ -4,12 +4,13 @@
 //! read-modify-write is a conditional write, so many Lambdas and hosts can share the table.
 //! The item layout is in `infra/README.md`.
 
+mod errors;
 mod item;
+mod keys;
 mod table;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::ReturnValue;
 use serde_json::Value;
 use wagate_core::clock::now_ms;
@@ -19,43 +20,10 @@ use wagate_core::{
 };
 
 use crate::AwsSettings;
-use crate::s3::aws_error_text;
+use errors::{Failure, conditional, failure, port};
 use item::{Item, n, s};
 
 pub use table::ensure_table;
-
-/// Where each kind of record lives (`pk`) and which listing it belongs to (`gsi1pk`).
-mod keys {
-    pub const KEY_LIST: &str = "key";
-    pub const SESSION_LIST: &str = "session";
-    pub const DEAD_LIST: &str = "dead";
-    pub const CONFIG: &str = "config";
-    /// Config attributes are stored as `cfg.<name>`, beside `pk`, in the one config item.
-    pub const CONFIG_ATTR: &str = "cfg.";
-
-    pub fn api_key(hash_hex: &str) -> String {
-        format!("key#{hash_hex}")
-    }
-    pub fn session(id: &str) -> String {
-        format!("session#{id}")
-    }
-    pub fn job(id: &str) -> String {
-        format!("job#{id}")
-    }
-    pub fn idem(key: &str) -> String {
-        format!("idem#{key}")
-    }
-    pub fn counter(key: &str) -> String {
-        format!("ctr#{key}")
-    }
-    pub fn dead(id: &str) -> String {
-        format!("dead#{id}")
-    }
-    /// Sort key of a listing ordered by time: 13-digit milliseconds, then the id.
-    pub fn by_time(ms: i64, id: &str) -> String {
-        format!("{:013}#{id}", ms.max(0))
-    }
-}
 
 /// How long a finished or abandoned job stays readable (`JOB_TTL_DAYS`, default 30).
 const DEFAULT_JOB_TTL_DAYS: i64 = 30;
@@ -65,60 +33,6 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     job_ttl_secs: i64,
-}
-
-/// What a failed DynamoDB call means to the caller.
-enum Failure {
-    /// The write's condition did not hold.
-    Condition,
-    Port(PortError),
-}
-
-fn failure<E, R>(e: aws_sdk_dynamodb::error::SdkError<E, R>) -> Failure
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    match e.code() {
-        Some("ConditionalCheckFailedException") => Failure::Condition,
-        Some(
-            "ProvisionedThroughputExceededException"
-            | "ThrottlingException"
-            | "RequestLimitExceeded"
-            | "TransactionConflictException",
-        ) => Failure::Port(PortError::Throttled),
-        _ => {
-            let text = aws_error_text(&e);
-            Failure::Port(PortError::Backend(anyhow::Error::new(e).context(text)))
-        }
-    }
-}
-
-/// For calls with no condition: every failure is a port error.
-fn port<E, R>(e: aws_sdk_dynamodb::error::SdkError<E, R>) -> PortError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    match failure(e) {
-        Failure::Condition => PortError::Backend(anyhow::anyhow!("unexpected condition failure")),
-        Failure::Port(p) => p,
-    }
-}
-
-/// `Ok(true)` when a conditional write went through, `Ok(false)` when its condition failed.
-fn conditional<T, E, R>(r: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>) -> PortResult<bool>
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    match r {
-        Ok(_) => Ok(true),
-        Err(e) => match failure(e) {
-            Failure::Condition => Ok(false),
-            Failure::Port(p) => Err(p),
-        },
-    }
 }
 
 impl DynamoStore {
@@ -192,6 +106,21 @@ impl DynamoStore {
 
     /// One attempt to count a hit inside the current window. `None` when there is no current
     /// window (no item, or it ended).
+    /// Applies `u` to the item at `pk` if it exists: `false` when it does not.
+    async fn update_existing(&self, pk: String, u: item::Update) -> PortResult<bool> {
+        conditional(
+            u.apply(
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key("pk", s(pk))
+                    .condition_expression("attribute_exists(pk)"),
+            )
+            .send()
+            .await,
+        )
+    }
+
     async fn hit_current(&self, pk: &str, limit: u64, now: i64) -> PortResult<Option<CounterHit>> {
         let r = self
             .client
@@ -373,17 +302,7 @@ impl Store for DynamoStore {
         u.set_or_remove("qr", qr.map(s));
         u.set_or_remove("pairing_code", pairing_code.map(s));
         u.set_or_remove("account", account.map(s));
-        conditional(
-            u.apply(
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .key("pk", s(keys::session(id.as_str())))
-                    .condition_expression("attribute_exists(pk)"),
-            )
-            .send()
-            .await,
-        )
+        self.update_existing(keys::session(id.as_str()), u).await
     }
 
     async fn set_session_webhook(
@@ -396,17 +315,7 @@ impl Store for DynamoStore {
         u.set("updated_at", n(now_ms()));
         u.set_or_remove("webhook_url", url.map(s));
         u.set_or_remove("webhook_secret", secret.map(s));
-        conditional(
-            u.apply(
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .key("pk", s(keys::session(id.as_str())))
-                    .condition_expression("attribute_exists(pk)"),
-            )
-            .send()
-            .await,
-        )
+        self.update_existing(keys::session(id.as_str()), u).await
     }
 
     async fn delete_session(&self, id: &SessionId) -> PortResult<bool> {
@@ -492,17 +401,7 @@ impl Store for DynamoStore {
         u.set("updated_at", n(now_ms()));
         u.set_or_remove("error", error.map(s));
         u.set_or_remove("sent_at", sent_at.map(n));
-        conditional(
-            u.apply(
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .key("pk", s(keys::job(id.as_str())))
-                    .condition_expression("attribute_exists(pk)"),
-            )
-            .send()
-            .await,
-        )
+        self.update_existing(keys::job(id.as_str()), u).await
     }
 
     async fn claim_idempotency(

@@ -19,28 +19,6 @@ pub enum HostCommand {
         session_id: SessionId,
         phone: String,
     },
-    /// Simulated network only: a phone scans the session's current QR code.
-    SimScan { session_id: SessionId },
-    /// Simulated network only: a message arrives for the session.
-    SimIncoming {
-        session_id: SessionId,
-        incoming: SimIncoming,
-    },
-}
-
-/// A message injected into the simulated network.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SimIncoming {
-    /// Sender JID or phone.
-    pub from: String,
-    /// Chat JID when it is not the sender's own chat (a group, a newsletter, status@broadcast).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub chat: Option<String>,
-    pub text: String,
-    #[serde(default)]
-    pub from_me: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub push_name: Option<String>,
 }
 
 impl HostCommand {
@@ -49,9 +27,7 @@ impl HostCommand {
             Self::Start { session_id }
             | Self::Delete { session_id }
             | Self::Logout { session_id }
-            | Self::PairCode { session_id, .. }
-            | Self::SimScan { session_id }
-            | Self::SimIncoming { session_id, .. } => session_id,
+            | Self::PairCode { session_id, .. } => session_id,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! sessions, events and API keys. Nothing here does I/O.
 
 mod apikey;
+mod caps;
 mod command;
 mod error;
 mod event;
@@ -13,7 +14,8 @@ mod proxy;
 mod session;
 
 pub use apikey::{ApiKey, ApiKeyRecord, KeyHash, Role};
-pub use command::{HostCommand, SimIncoming};
+pub use caps::MediaCaps;
+pub use command::HostCommand;
 pub use error::ValidationError;
 pub use event::{Event, EventKind};
 pub use ids::{EventId, JobId, KeyId, SessionId, random_token, wa_message_id};
@@ -21,7 +23,7 @@ pub use jid::{Jid, JidKind, normalize_phone};
 pub use job::{Job, JobState};
 pub use message::{
     Button, Contact, ListRow, ListSection, MAX_BUTTONS, MAX_POLL_OPTIONS, MediaKind, MediaSource,
-    MessageContent, OutboundMessage, Quoted, validate_media_url,
+    MessageContent, OutboundMessage, Quoted, validate_media_url, validate_webhook_url,
 };
 pub use proxy::ProxyUrl;
 pub use session::{Account, Session, SessionStatus};

@@ -8,14 +8,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Deserialize;
 use serde_json::json;
-use wagate_core::{HostCommand, Jid, SimIncoming};
+use wagate_core::Jid;
+use wagate_core::simulator::{SimCommand, SimIncoming};
 
 use super::body::Loose;
 use super::send_command;
-use crate::auth::Caller;
+use crate::caller::Caller;
+use crate::caller::load_session;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
-use crate::send::load_session;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -43,7 +44,7 @@ async fn scan(
     }
     send_command(
         &state,
-        HostCommand::SimScan {
+        SimCommand::SimScan {
             session_id: s.id.clone(),
         },
     )
@@ -91,7 +92,7 @@ async fn incoming(
     };
     send_command(
         &state,
-        HostCommand::SimIncoming {
+        SimCommand::SimIncoming {
             session_id: s.id.clone(),
             incoming,
         },

@@ -13,7 +13,7 @@ use wagate_core::{
 };
 
 use super::body::{Loose, QuotedBody};
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
 use crate::extract::Query;
@@ -85,7 +85,7 @@ async fn submit(
 ) -> ApiResult<Response> {
     let wait = wait.duration()?;
     let idem = send::idempotency_key(headers)?;
-    let session = send::load_session(state, caller, &target.session_id).await?;
+    let session = crate::caller::load_session(state, caller, &target.session_id).await?;
     let to = Jid::parse(&target.to.0)?;
     let mut message = OutboundMessage {
         content: content?,

@@ -14,11 +14,11 @@ use wagate_core::ports::{QueueSpec, names};
 use wagate_core::{HostCommand, ProxyUrl, Session, SessionId, SessionStatus, normalize_phone};
 
 use super::body::Loose;
-use super::{send_command, validate_webhook_url};
-use crate::auth::Caller;
+use super::send_command;
+use crate::caller::Caller;
+use crate::caller::load_session;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
-use crate::send::load_session;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -80,7 +80,7 @@ async fn create(
         None => SessionId::generate(),
     };
     if let Some(url) = &body.webhook_url {
-        validate_webhook_url("webhookUrl", url)?;
+        wagate_core::validate_webhook_url("webhookUrl", url)?;
     }
     if body.webhook_secret.is_some() && body.webhook_url.is_none() {
         return Err(ApiError::bad_request(

@@ -6,11 +6,10 @@ use axum::routing::post;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::validate_webhook_url;
-use crate::auth::Caller;
+use crate::caller::Caller;
+use crate::caller::load_session;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
-use crate::send::load_session;
 use crate::settings::{DEFAULT_WEBHOOK, WebhookSetting};
 use crate::state::AppState;
 
@@ -37,7 +36,7 @@ async fn configure(
     Json(body): Json<ConfigureBody>,
 ) -> ApiResult<axum::Json<Value>> {
     if let Some(url) = &body.url {
-        validate_webhook_url("url", url)?;
+        wagate_core::validate_webhook_url("url", url)?;
     }
     match &body.session_id {
         Some(id) => {

@@ -10,8 +10,8 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tower::ServiceExt;
-use wagate_core::adapters::local::{LocalBackend, LocalOptions};
 use wagate_functions::{ApiConfig, AppState, app};
+use wagate_local::{LocalBackend, LocalOptions};
 
 pub const ADMIN: &str = "admin-key-0123456789";
 pub const USER_A: &str = "user-a-key-0123456789";

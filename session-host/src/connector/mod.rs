@@ -36,14 +36,6 @@ impl ConnectorKind {
             ),
         }
     }
-
-    /// `WA_CONNECTOR`, or `default` when it is unset.
-    pub fn from_env(default: Self) -> anyhow::Result<Self> {
-        match wagate_core::env::var("WA_CONNECTOR") {
-            Some(v) => Self::parse(&v),
-            None => Ok(default),
-        }
-    }
 }
 
 /// What a connection needs of its session's record besides the id, read before each attempt

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 use tokio::sync::mpsc;
-use wagate_core::adapters::local::{LocalBackend, LocalOptions};
 use wagate_core::clock::now_ms;
 use wagate_core::ports::{Blobs, Queue, QueueSpec, Store, names};
 use wagate_core::{
@@ -18,6 +17,7 @@ use wagate_core::{
 };
 use wagate_host::connector::{Connection, Connector, ConnectorEvent};
 use wagate_host::{SimNetwork, SimOptions};
+use wagate_local::{LocalBackend, LocalOptions};
 
 /// Logs go to the test output only when `TEST_LOG` is set.
 pub fn init_logs() {
@@ -149,7 +149,7 @@ impl World {
     }
 
     /// Sends a control command as the API does.
-    pub async fn command(&self, cmd: &wagate_core::HostCommand) {
+    pub async fn command(&self, cmd: &impl serde::Serialize) {
         let body = serde_json::to_string(cmd).expect("command json");
         self.queue
             .send(names::CONTROL, &wagate_core::random_token(16), &body)

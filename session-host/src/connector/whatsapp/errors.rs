@@ -2,7 +2,7 @@
 //! logged out, a request WhatsApp refuses) sends the job straight to `failed`; a transient one
 //! (connection down, timeout, server error, rate limit) is retried by the worker.
 
-use wagate_core::MediaKind;
+use wagate_core::{MediaCaps, MediaKind};
 use whatsapp_rust::IqError;
 use whatsapp_rust::SendError as WaSendError;
 use whatsapp_rust::client::ClientError;
@@ -47,12 +47,12 @@ pub fn is_permanent_code(code: u16) -> bool {
     (400..500).contains(&code) && !matches!(code, 408 | 429)
 }
 
-/// A media file above WhatsApp's limit for its kind fails before it is uploaded.
-pub fn check_media_size(kind: MediaKind, len: u64) -> Result<(), SendError> {
-    let max = kind.default_max_bytes();
+/// A media file above the cap for its kind fails before it is uploaded.
+pub fn check_media_size(caps: &MediaCaps, kind: MediaKind, len: u64) -> Result<(), SendError> {
+    let max = caps.max_bytes(kind);
     if len > max {
         Err(SendError::Permanent(format!(
-            "media too large: {len} bytes, WhatsApp takes at most {max} for this kind"
+            "media too large: {len} bytes, at most {max} are sent for this kind"
         )))
     } else {
         Ok(())
@@ -139,12 +139,15 @@ mod tests {
 
     #[test]
     fn media_over_the_kind_limit_is_permanent() {
-        assert!(check_media_size(MediaKind::Image, 5 * 1024 * 1024).is_ok());
+        let caps = MediaCaps::default();
+        assert!(check_media_size(&caps, MediaKind::Image, 5 * 1024 * 1024).is_ok());
         assert!(matches!(
-            check_media_size(MediaKind::Image, 5 * 1024 * 1024 + 1),
+            check_media_size(&caps, MediaKind::Image, 5 * 1024 * 1024 + 1),
             Err(SendError::Permanent(m)) if m.starts_with("media too large")
         ));
-        assert!(check_media_size(MediaKind::Document, 100 * 1024 * 1024).is_ok());
+        assert!(check_media_size(&caps, MediaKind::Document, 100 * 1024 * 1024).is_ok());
+        let lowered = MediaCaps { image: 10, ..caps };
+        assert!(check_media_size(&lowered, MediaKind::Image, 11).is_err());
     }
 
     #[test]

@@ -12,7 +12,9 @@
 pub mod creds;
 pub mod errors;
 pub mod outbound;
+pub mod proto_json;
 pub mod proxy;
+mod pump;
 pub mod translate;
 
 use std::collections::{HashMap, HashSet};
@@ -29,7 +31,9 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use wagate_core::ports::Blobs;
-use wagate_core::{Account, Jid, JidKind, MediaSource, OutboundMessage, ProxyUrl, SessionId};
+use wagate_core::{
+    Account, Jid, JidKind, MediaCaps, MediaSource, OutboundMessage, ProxyUrl, SessionId,
+};
 use whatsapp_rust::http::{HttpClient, UreqHttpClient};
 use whatsapp_rust::pair_code::PairCodeOptions;
 use whatsapp_rust::prelude::{Bot, Client, Event, EventHandler, SendOptions};
@@ -41,6 +45,7 @@ use self::creds::CredsStore;
 use self::errors::{NOT_ON_WHATSAPP, check_media_size, classify_send, classify_upload};
 use self::outbound::{URL_MEDIA_UNSUPPORTED, UploadedMedia, media_of, to_proto};
 use self::proxy::ProxyTransportFactory;
+use self::pump::Pump;
 use self::translate::{Action, translate, wagate_jid};
 use super::{
     Connected, Connection, Connector, ConnectorEvent, SendError, SendReceipt, SessionSettings,
@@ -70,6 +75,8 @@ pub struct WhatsAppOptions {
     pub version: Option<(u32, u32, u32)>,
     /// The proxy of sessions that have none of their own (`HTTPS_PROXY`).
     pub proxy: Option<ProxyUrl>,
+    /// The largest media file of each kind it uploads (`MEDIA_MAX_*_BYTES`, as the API).
+    pub media_caps: MediaCaps,
 }
 
 impl WhatsAppOptions {
@@ -82,19 +89,8 @@ impl WhatsAppOptions {
             http: None,
             version: None,
             proxy: None,
+            media_caps: MediaCaps::default(),
         }
-    }
-
-    /// As [`new`](Self::new), with `HTTPS_PROXY` (or `https_proxy`) as the default proxy.
-    pub fn from_env(dir: impl Into<PathBuf>) -> anyhow::Result<Self> {
-        let mut options = Self::new(dir);
-        let raw =
-            wagate_core::env::var("HTTPS_PROXY").or_else(|| wagate_core::env::var("https_proxy"));
-        options.proxy = raw
-            .map(|p| ProxyUrl::parse(&p, "HTTPS_PROXY"))
-            .transpose()
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok(options)
     }
 }
 
@@ -107,6 +103,7 @@ impl fmt::Debug for WhatsAppOptions {
             .field("custom_http", &self.http.is_some())
             .field("version", &self.version)
             .field("proxy", &self.proxy)
+            .field("media_caps", &self.media_caps)
             .finish()
     }
 }
@@ -229,6 +226,7 @@ impl Connector for WhatsAppConnector {
             finished: CancellationToken::new(),
             logged_out: AtomicBool::new(false),
             on_whatsapp: Mutex::new(HashSet::new()),
+            media_caps: self.options.media_caps,
         });
         let run = tokio::spawn(bot.run());
         let pump = Pump {
@@ -273,6 +271,7 @@ struct Shared {
     logged_out: AtomicBool,
     /// Numbers already found on WhatsApp by this connection.
     on_whatsapp: Mutex<HashSet<String>>,
+    media_caps: MediaCaps,
 }
 
 impl Shared {
@@ -294,157 +293,6 @@ impl Shared {
         let jid = self.client.pn().as_ref().and_then(wagate_jid)?;
         let name = Some(self.client.push_name()).filter(|n| !n.is_empty());
         Some(Account { jid, name })
-    }
-}
-
-/// Follows one connection: turns the client's events into the runner's, backs the
-/// credentials up, and closes everything when the connection ends.
-struct Pump {
-    shared: Arc<Shared>,
-    events: mpsc::UnboundedReceiver<Arc<Event>>,
-    tx: mpsc::Sender<ConnectorEvent>,
-    hold: Arc<Mutex<HashMap<SessionId, Instant>>>,
-    backup_interval: Duration,
-    run: tokio::task::JoinHandle<()>,
-    /// The client's loop has returned (its handle must not be awaited again).
-    run_done: bool,
-}
-
-/// How a connection ended, for the runner.
-enum Ending {
-    Closed(String),
-    LoggedOut,
-    /// `disconnect` was called: the runner is gone or going, nothing to report.
-    Stopped,
-}
-
-impl Pump {
-    async fn run(mut self) {
-        let s = self.shared.clone();
-        let mut backups = tokio::time::interval_at(
-            Instant::now() + self.backup_interval,
-            self.backup_interval.max(Duration::from_secs(1)),
-        );
-        let mut online = false;
-        let mut paired = false;
-        let ending = loop {
-            tokio::select! {
-                biased;
-                () = s.stop.cancelled() => break Ending::Stopped,
-                ev = self.events.recv() => {
-                    let Some(ev) = ev else { break Ending::Closed("client event stream ended".into()) };
-                    let mut end = None;
-                    for action in translate(&ev) {
-                        match action {
-                            Action::Emit(e) => {
-                                if self.tx.send(e).await.is_err() {
-                                    end = Some(Ending::Stopped);
-                                }
-                            }
-                            Action::Online => {
-                                online = true;
-                                paired = false;
-                                match s.account() {
-                                    Some(account) => {
-                                        let _ = self.tx.send(ConnectorEvent::Open { account }).await;
-                                    }
-                                    None => tracing::warn!(session_id = %s.session, "online without a phone JID"),
-                                }
-                                s.backup("online").await;
-                            }
-                            Action::Paired { jid } => {
-                                tracing::info!(session_id = %s.session, %jid, "a phone linked this session");
-                                paired = true;
-                                s.backup("paired").await;
-                            }
-                            Action::LoggedOut { reason } => {
-                                tracing::info!(session_id = %s.session, %reason, "WhatsApp logged the session out");
-                                end = Some(Ending::LoggedOut);
-                            }
-                            Action::Closed { reason, hold_off } => {
-                                if let Some(d) = hold_off {
-                                    self.hold_off(d);
-                                }
-                                end = Some(Ending::Closed(reason));
-                            }
-                        }
-                    }
-                    if let Some(end) = end {
-                        break end;
-                    }
-                }
-                _ = &mut self.run, if !self.run_done => {
-                    self.run_done = true;
-                    // After a phone links, WhatsApp closes the stream (515) for the client
-                    // to log in with its new identity: that is one connection, not a drop.
-                    if paired && !online && !s.stop.is_cancelled() {
-                        paired = false;
-                        tracing::info!(session_id = %s.session, "logging in after pairing");
-                        let client = s.client.clone();
-                        self.run = tokio::spawn(async move { client.run().await });
-                        self.run_done = false;
-                        continue;
-                    }
-                    break Ending::Closed(if online {
-                        "connection closed".into()
-                    } else {
-                        "could not connect to WhatsApp".into()
-                    });
-                }
-                _ = backups.tick(), if online => s.backup("periodic").await,
-            }
-        };
-        self.close(ending, online).await;
-    }
-
-    fn hold_off(&self, d: Duration) {
-        // A little jitter so sessions held off together don't come back together.
-        let jitter = Duration::from_millis(rand::rng().random_range(0..1_000));
-        self.hold
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(self.shared.session.clone(), Instant::now() + d + jitter);
-    }
-
-    async fn close(mut self, ending: Ending, online: bool) {
-        let s = self.shared.clone();
-        let logged_out = matches!(ending, Ending::LoggedOut) || s.logged_out.load(Ordering::SeqCst);
-        if !logged_out && online {
-            // The last state before the connection goes: flushed by the client, then copied.
-            let _ =
-                tokio::time::timeout(CLOSE_TIMEOUT, s.client.persistence_manager().flush()).await;
-            s.backup("closing").await;
-        }
-        if tokio::time::timeout(CLOSE_TIMEOUT, s.client.disconnect())
-            .await
-            .is_err()
-        {
-            tracing::warn!(session_id = %s.session, "WhatsApp client did not disconnect in time");
-        }
-        if !self.run_done
-            && tokio::time::timeout(CLOSE_TIMEOUT, &mut self.run)
-                .await
-                .is_err()
-        {
-            tracing::warn!(session_id = %s.session, "WhatsApp client loop did not stop in time; aborting it");
-            self.run.abort();
-        }
-        match ending {
-            Ending::LoggedOut => {
-                s.logged_out.store(true, Ordering::SeqCst);
-                if let Err(e) = s.creds.delete(&s.session).await {
-                    tracing::warn!(session_id = %s.session, error = %format!("{e:#}"), "could not delete the credentials");
-                }
-                let _ = self.tx.send(ConnectorEvent::LoggedOut).await;
-            }
-            Ending::Closed(reason) => {
-                tracing::info!(session_id = %s.session, %reason, "WhatsApp connection closed");
-                let _ = self.tx.send(ConnectorEvent::Closed { reason }).await;
-            }
-            Ending::Stopped => {}
-        }
-        s.finished.cancel();
-        // Dropping `tx` ends the runner's event stream.
     }
 }
 
@@ -530,7 +378,7 @@ impl Connection for WaConnection {
             Some((source, media_type)) => {
                 let bytes = self.media_bytes(source).await?;
                 if let wagate_core::MessageContent::Media { media, .. } = &msg.content {
-                    check_media_size(*media, bytes.len() as u64)?;
+                    check_media_size(&s.media_caps, *media, bytes.len() as u64)?;
                 }
                 let up = s
                     .client

@@ -1,0 +1,341 @@
+//! The SQLite connection: opened once, schema migrated by `PRAGMA user_version`, and owned by
+//! one dedicated thread that runs every operation. Async code only sends closures and awaits
+//! the answer, so a slow disk never stalls the runtime, and operations that arrive together
+//! share one commit (group commit).
+
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::LocalOptions;
+use wagate_core::ports::{PortError, PortResult};
+
+/// The schema, one step per `user_version`: a file at version N runs steps N+1.. on open.
+/// Steps are only ever appended.
+const SCHEMA: &[&str] = &[
+    // 1: the first schema.
+    r#"
+CREATE TABLE api_keys (
+    hash TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    label TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    status TEXT NOT NULL,
+    webhook_url TEXT,
+    webhook_secret TEXT,
+    qr TEXT,
+    pairing_code TEXT,
+    account TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX sessions_by_owner ON sessions(owner, id);
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    message TEXT NOT NULL,
+    wa_message_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    error TEXT,
+    pace_ms INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    sent_at INTEGER
+);
+CREATE TABLE idempotency (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE counters (
+    key TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    reset_at INTEGER NOT NULL
+);
+CREATE TABLE config (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE dead_letters (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    last_error TEXT NOT NULL,
+    failed_at INTEGER NOT NULL
+);
+CREATE TABLE queues (
+    name TEXT PRIMARY KEY,
+    fifo INTEGER NOT NULL
+);
+CREATE TABLE messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    dedup_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    visible_at INTEGER NOT NULL,
+    receipt TEXT,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    acked_at INTEGER,
+    UNIQUE (queue, dedup_id)
+);
+CREATE INDEX messages_live ON messages(queue, acked_at, seq);
+CREATE INDEX messages_receipt ON messages(receipt) WHERE receipt IS NOT NULL;
+"#,
+    // 2: expired counters and idempotency records are purged now and then; find them by index.
+    r#"
+CREATE INDEX counters_by_reset ON counters(reset_at);
+CREATE INDEX idempotency_by_expiry ON idempotency(expires_at);
+"#,
+    // 3: session leases (which host runs the session).
+    r#"
+ALTER TABLE sessions ADD COLUMN lease_holder TEXT;
+ALTER TABLE sessions ADD COLUMN lease_until INTEGER;
+"#,
+    // 4: a session's own proxy for its WhatsApp connection.
+    r#"
+ALTER TABLE sessions ADD COLUMN proxy TEXT;
+"#,
+];
+
+type Finish = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
+type Task = Box<dyn FnOnce(&Connection) -> Finish + Send>;
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Most operations one commit may carry.
+const MAX_BATCH: usize = 256;
+
+/// A shared handle on the database file.
+///
+/// One thread owns the connection and runs every operation (group commit): it takes all the
+/// operations waiting, runs them inside one `BEGIN IMMEDIATE` transaction, commits once, and
+/// only then answers each caller. Under load many requests share a commit; alone, an operation
+/// is one transaction as usual. A failing single statement undoes itself (SQLite's statement
+/// atomicity), a failing multi-statement operation rolls back its own savepoint, and a failed
+/// commit fails every operation of the batch.
+#[derive(Clone)]
+pub struct Db {
+    tasks: std::sync::mpsc::Sender<Task>,
+    path: Arc<str>,
+    /// While any handle lives, the checkpoint thread runs.
+    _alive: Arc<()>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("path", &self.path).finish()
+    }
+}
+
+impl Db {
+    pub fn open(path: &Path, opts: &LocalOptions) -> anyhow::Result<Self> {
+        let mut conn =
+            Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(
+            None,
+            "synchronous",
+            if opts.synchronous_full {
+                "FULL"
+            } else {
+                "NORMAL"
+            },
+        )?;
+        // Checkpoints (the only fsyncs in WAL mode with synchronous=NORMAL) run on their own
+        // thread and connection, so a commit never waits for one.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        migrate(&mut conn).with_context(|| format!("migrating {}", path.display()))?;
+        let (tasks, rx) = std::sync::mpsc::channel::<Task>();
+        std::thread::Builder::new()
+            .name("wagate-db".into())
+            .spawn(move || serve(&conn, &rx))
+            .context("starting the database thread")?;
+        let alive = Arc::new(());
+        let checkpointer = Connection::open(path)?;
+        checkpointer.busy_timeout(std::time::Duration::from_secs(5))?;
+        let token = Arc::downgrade(&alive);
+        std::thread::Builder::new()
+            .name("wagate-db-checkpoint".into())
+            .spawn(move || {
+                while token.upgrade().is_some() {
+                    std::thread::sleep(CHECKPOINT_EVERY);
+                    if let Err(e) = checkpointer.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                        tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+                    }
+                }
+            })
+            .context("starting the checkpoint thread")?;
+        Ok(Self {
+            tasks,
+            path: path.display().to_string().into(),
+            _alive: alive,
+        })
+    }
+
+    /// Runs `f` on the database thread and answers once its batch is committed. For a single
+    /// statement, which SQLite makes atomic on its own.
+    pub async fn call<T, F>(&self, f: F) -> PortResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        self.submit(f, false).await
+    }
+
+    /// As [`Db::call`], for several statements that must apply together (read-modify-write):
+    /// `f` runs in a savepoint, rolled back alone if `f` fails.
+    pub async fn write<T, F>(&self, f: F) -> PortResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        self.submit(f, true).await
+    }
+
+    async fn submit<T, F>(&self, f: F, savepoint: bool) -> PortResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel::<PortResult<T>>();
+        let task: Task = Box::new(move |conn| {
+            let result = if savepoint {
+                in_savepoint(conn, f)
+            } else {
+                std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
+                    .unwrap_or(Err(rusqlite::Error::UnwindingPanic))
+            };
+            Box::new(move |commit_error| {
+                let result = match commit_error {
+                    Some(e) => Err(map_ref(e)),
+                    None => result.map_err(map_err),
+                };
+                let _ = tx.send(result);
+            })
+        });
+        self.tasks
+            .send(task)
+            .map_err(|_| PortError::Backend(anyhow::anyhow!("the database thread has stopped")))?;
+        rx.await.map_err(|_| {
+            PortError::Backend(anyhow::anyhow!("the database thread dropped an operation"))
+        })?
+    }
+}
+
+fn in_savepoint<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.execute_batch("SAVEPOINT op")?;
+    // A panicking operation must not take the database thread (and every later caller) down
+    // with it: it fails alone, like an operation returning an error.
+    let out = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
+        .unwrap_or(Err(rusqlite::Error::UnwindingPanic))
+        .and_then(|v| conn.execute_batch("RELEASE op").map(|()| v));
+    if out.is_err() {
+        let _ = conn.execute_batch("ROLLBACK TO op; RELEASE op");
+    }
+    out
+}
+
+/// The database thread: batches waiting operations into one transaction each.
+fn serve(conn: &Connection, rx: &std::sync::mpsc::Receiver<Task>) {
+    while let Ok(first) = rx.recv() {
+        // A transaction left open by a failed commit of an earlier batch would turn every
+        // later `BEGIN` into an error; start from a clean state.
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        // If the write lock cannot be had (another process holds it past busy_timeout), each
+        // operation runs as a transaction of its own and reports its own outcome.
+        let mut in_tx = conn.execute_batch("BEGIN IMMEDIATE").is_ok();
+        let mut finish: Vec<Finish> = Vec::new();
+        let mut next = Some(first);
+        while let Some(task) = next.take() {
+            finish.push(task(conn));
+            if in_tx && conn.is_autocommit() {
+                // SQLite rolled the whole transaction back (I/O error, disk full, …): what ran
+                // so far is gone, so say so, and go on in a fresh transaction.
+                let err = rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+                    Some("the batch transaction was rolled back".into()),
+                );
+                for f in finish.drain(..) {
+                    f(Some(&err));
+                }
+                in_tx = conn.execute_batch("BEGIN IMMEDIATE").is_ok();
+            }
+            if finish.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        let commit_error = if in_tx {
+            conn.execute_batch("COMMIT").err()
+        } else {
+            None
+        };
+        if commit_error.is_some() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for f in finish {
+            f(commit_error.as_ref());
+        }
+    }
+}
+
+fn map_ref(e: &rusqlite::Error) -> PortError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            PortError::Throttled
+        }
+        _ => PortError::Backend(anyhow::anyhow!("sqlite commit failed: {e}")),
+    }
+}
+
+fn map_err(e: rusqlite::Error) -> PortError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            PortError::Throttled
+        }
+        _ => PortError::Backend(anyhow::Error::new(e).context("sqlite")),
+    }
+}
+
+/// Brings the file up to the latest schema, one step per transaction. The version is read
+/// inside an immediate transaction, so two processes opening a new file at once cannot both
+/// run the same step.
+fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let version = usize::try_from(version).unwrap_or(0);
+        if version > SCHEMA.len() {
+            anyhow::bail!(
+                "the database is at schema version {version}, newer than this wagate knows ({}); \
+                 run a newer wagate",
+                SCHEMA.len()
+            );
+        }
+        let Some(step) = SCHEMA.get(version) else {
+            return Ok(());
+        };
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", (version + 1) as i64)?;
+        tx.commit()?;
+    }
+}

@@ -1,0 +1,286 @@
+//! Durable queues in the database file, with SQS's semantics: visibility timeouts, receipts,
+//! deduplication ids, FIFO order per queue, long polling (woken at once by a send in this
+//! process, polled otherwise).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+use tokio::sync::Notify;
+
+use super::Db;
+use wagate_core::clock::now_ms;
+use wagate_core::ports::{PortError, PortResult, Queue, QueueKind, QueueMessage, QueueSpec};
+
+/// How long an acked message's dedup id is remembered (SQS FIFO: 5 minutes).
+const DEDUP_WINDOW_MS: i64 = 5 * 60 * 1000;
+/// How often a long poll looks at the database for sends from other processes.
+const POLL_EVERY: Duration = Duration::from_millis(100);
+
+pub struct SqliteQueue {
+    db: Db,
+    wakers: Mutex<HashMap<String, Arc<Notify>>>,
+    acks: AtomicU64,
+}
+
+impl std::fmt::Debug for SqliteQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteQueue")
+            .field("db", &self.db)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteQueue {
+    pub fn new(db: Db) -> Self {
+        Self {
+            db,
+            wakers: Mutex::new(HashMap::new()),
+            acks: AtomicU64::new(0),
+        }
+    }
+
+    fn waker(&self, queue: &str) -> Arc<Notify> {
+        let mut map = self.wakers.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(queue.to_owned()).or_default().clone()
+    }
+
+    /// Makes every received, unacked message visible at once (see
+    /// [`super::LocalBackend::release_inflight`]).
+    pub async fn release_inflight(&self) -> anyhow::Result<u64> {
+        Ok(self
+            .db
+            .call(|c| {
+                c.execute("UPDATE messages SET visible_at = 0, receipt = NULL WHERE acked_at IS NULL AND receipt IS NOT NULL", [])
+                    .map(|n| n as u64)
+            })
+            .await?)
+    }
+
+    async fn try_receive(
+        &self,
+        queue: &str,
+        max: usize,
+        visibility: Duration,
+    ) -> PortResult<Vec<QueueMessage>> {
+        let queue = queue.to_owned();
+        let vis = visibility.as_millis() as i64;
+        self.db
+            .write(move |tx| {
+                let now = now_ms();
+                let fifo: Option<bool> = tx
+                    .prepare_cached("SELECT fifo FROM queues WHERE name = ?1")?
+                    .query_row([&queue], |r| r.get(0))
+                    .optional()?;
+                let Some(fifo) = fifo else { return Ok(None) };
+                let mut picked: Vec<(i64, String, u32)> = Vec::new();
+                if fifo {
+                    // Strict order: deliver from the head only, and stop at the first message
+                    // that is in flight or not yet visible.
+                    let mut stmt = tx.prepare_cached(
+                        "SELECT seq, body, receive_count, visible_at FROM messages WHERE queue = ?1 AND acked_at IS NULL ORDER BY seq LIMIT ?2",
+                    )?;
+                    let rows = stmt.query_map(params![queue, max as i64], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, u32>(2)?, r.get::<_, i64>(3)?))
+                    })?;
+                    for row in rows {
+                        let (seq, body, count, visible_at) = row?;
+                        if visible_at > now {
+                            break;
+                        }
+                        picked.push((seq, body, count));
+                    }
+                } else {
+                    let mut stmt = tx.prepare_cached(
+                        "SELECT seq, body, receive_count FROM messages WHERE queue = ?1 AND acked_at IS NULL AND visible_at <= ?2 ORDER BY seq LIMIT ?3",
+                    )?;
+                    let rows = stmt.query_map(params![queue, now, max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                    for row in rows {
+                        picked.push(row?);
+                    }
+                }
+                let mut out = Vec::with_capacity(picked.len());
+                let mut upd = tx.prepare_cached(
+                    "UPDATE messages SET visible_at = ?1, receipt = ?2, receive_count = receive_count + 1 WHERE seq = ?3",
+                )?;
+                for (seq, body, count) in picked {
+                    let receipt = format!("{seq}:{}", wagate_core::random_token(16));
+                    upd.execute(params![now + vis, receipt, seq])?;
+                    out.push(QueueMessage { body, receipt, receive_count: count + 1 });
+                }
+                Ok(Some(out))
+            })
+            .await?
+            .ok_or_else(|| PortError::NotFound("queue".into()))
+    }
+}
+
+#[async_trait]
+impl Queue for SqliteQueue {
+    async fn create(&self, queue: &str, spec: QueueSpec) -> PortResult<()> {
+        let (queue, fifo) = (queue.to_owned(), spec.kind == QueueKind::Fifo);
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "INSERT OR IGNORE INTO queues (name, fifo) VALUES (?1, ?2)",
+                    params![queue, fifo],
+                )
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn delete(&self, queue: &str) -> PortResult<()> {
+        let q = queue.to_owned();
+        self.db
+            .write(move |tx| {
+                tx.execute("DELETE FROM messages WHERE queue = ?1", [&q])?;
+                tx.execute("DELETE FROM queues WHERE name = ?1", [&q])
+            })
+            .await?;
+        // Wake long polls so they see the queue is gone, and forget its waker.
+        let waker = self
+            .wakers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(queue);
+        if let Some(w) = waker {
+            w.notify_waiters();
+        }
+        Ok(())
+    }
+
+    async fn send(&self, queue: &str, dedup_id: &str, body: &str) -> PortResult<()> {
+        let (q, d, b) = (queue.to_owned(), dedup_id.to_owned(), body.to_owned());
+        let exists = self
+            .db
+            .write(move |tx| {
+                let exists: Option<i64> =
+                    tx.prepare_cached("SELECT 1 FROM queues WHERE name = ?1")?
+                        .query_row([&q], |r| r.get(0))
+                        .optional()?;
+                if exists.is_none() {
+                    return Ok(false);
+                }
+                let now = now_ms();
+                tx.prepare_cached(
+                    "DELETE FROM messages WHERE queue = ?1 AND dedup_id = ?2 AND acked_at IS NOT NULL AND acked_at < ?3",
+                )?
+                .execute(params![q, d, now - DEDUP_WINDOW_MS])?;
+                tx.prepare_cached(
+                    "INSERT INTO messages (queue, dedup_id, body, visible_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (queue, dedup_id) DO NOTHING",
+                )?
+                .execute(params![q, d, b, now])?;
+                Ok(true)
+            })
+            .await?;
+        if !exists {
+            return Err(PortError::NotFound(format!("queue {queue}")));
+        }
+        self.waker(queue).notify_waiters();
+        Ok(())
+    }
+
+    async fn receive(
+        &self,
+        queue: &str,
+        max: usize,
+        visibility: Duration,
+        wait: Duration,
+    ) -> PortResult<Vec<QueueMessage>> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let waker = self.waker(queue);
+        loop {
+            // Register for a wake-up before looking, so a send in between is not missed.
+            let notified = waker.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let got = self
+                .try_receive(queue, max.max(1), visibility)
+                .await
+                .map_err(|e| match e {
+                    PortError::NotFound(_) => PortError::NotFound(format!("queue {queue}")),
+                    other => other,
+                })?;
+            if !got.is_empty() || tokio::time::Instant::now() >= deadline {
+                return Ok(got);
+            }
+            let nap = (deadline - tokio::time::Instant::now()).min(POLL_EVERY);
+            tokio::select! {
+                () = &mut notified => {}
+                () = tokio::time::sleep(nap) => {}
+            }
+        }
+    }
+
+    async fn ack(&self, queue: &str, receipt: &str) -> PortResult<()> {
+        let (q, r) = (queue.to_owned(), receipt.to_owned());
+        let purge = self
+            .acks
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(1024);
+        self.db
+            .write(move |tx| {
+                let now = now_ms();
+                tx.prepare_cached("UPDATE messages SET acked_at = ?1, receipt = NULL WHERE queue = ?2 AND receipt = ?3 AND acked_at IS NULL")?
+                    .execute(params![now, q, r])?;
+                if purge {
+                    tx.execute("DELETE FROM messages WHERE acked_at IS NOT NULL AND acked_at < ?1", [now - DEDUP_WINDOW_MS])?;
+                }
+                Ok(())
+            })
+            .await?;
+        // The next message of a FIFO queue may be deliverable now.
+        self.waker(queue).notify_waiters();
+        Ok(())
+    }
+
+    async fn nack(&self, queue: &str, receipt: &str, delay: Duration) -> PortResult<()> {
+        let (q, r, d) = (
+            queue.to_owned(),
+            receipt.to_owned(),
+            delay.as_millis() as i64,
+        );
+        self.db
+            .call(move |c| {
+                c.prepare_cached("UPDATE messages SET visible_at = ?1, receipt = NULL WHERE queue = ?2 AND receipt = ?3 AND acked_at IS NULL")?
+                    .execute(params![now_ms() + d, q, r])
+            })
+            .await?;
+        if delay.is_zero() {
+            self.waker(queue).notify_waiters();
+        }
+        Ok(())
+    }
+
+    async fn extend(&self, queue: &str, receipt: &str, visibility: Duration) -> PortResult<()> {
+        let (q, r, v) = (
+            queue.to_owned(),
+            receipt.to_owned(),
+            visibility.as_millis() as i64,
+        );
+        self.db
+            .call(move |c| {
+                c.prepare_cached("UPDATE messages SET visible_at = ?1 WHERE queue = ?2 AND receipt = ?3 AND acked_at IS NULL")?
+                    .execute(params![now_ms() + v, q, r])
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn depth(&self, queue: &str) -> PortResult<u64> {
+        let q = queue.to_owned();
+        self.db
+            .call(move |c| {
+                c.prepare_cached(
+                    "SELECT COUNT(*) FROM messages WHERE queue = ?1 AND acked_at IS NULL",
+                )?
+                .query_row([q], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+            })
+            .await
+    }
+}

@@ -1,0 +1,556 @@
+//! The `Store` port on SQLite. Documents (a job's message, a session's account) are JSON
+//! columns; what is queried or updated has a column of its own. Every operation runs inside
+//! an immediate (write-locking) transaction (see `db.rs`), so read-modify-write operations
+//! (counters, idempotency) stay correct even with several processes sharing the file.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, Row, params};
+use serde_json::Value;
+
+use super::Db;
+use wagate_core::clock::now_ms;
+use wagate_core::ports::{CounterHit, DeadLetter, PortError, PortResult, Store};
+use wagate_core::{
+    Account, ApiKeyRecord, Jid, Job, JobId, JobState, KeyHash, KeyId, ProxyUrl, Role, Session,
+    SessionId, SessionStatus,
+};
+
+/// Every this many counter hits or idempotency claims, expired rows are purged (lazily, so
+/// no timer is needed and an idle process does no work).
+const PURGE_EVERY: u64 = 1024;
+
+#[derive(Debug)]
+pub struct SqliteStore {
+    db: Db,
+    ticks: AtomicU64,
+}
+
+impl SqliteStore {
+    pub fn new(db: Db) -> Self {
+        Self {
+            db,
+            ticks: AtomicU64::new(1),
+        }
+    }
+
+    /// Whether this call should also purge expired counters and idempotency records.
+    fn purge_due(&self) -> bool {
+        self.ticks
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(PURGE_EVERY)
+    }
+}
+
+/// Drops counters whose window has ended and idempotency records that have expired.
+fn purge_expired(c: &rusqlite::Connection, now_ms: i64) -> rusqlite::Result<()> {
+    c.prepare_cached("DELETE FROM counters WHERE reset_at <= ?1")?
+        .execute([now_ms])?;
+    c.prepare_cached("DELETE FROM idempotency WHERE expires_at <= ?1")?
+        .execute([now_ms])?;
+    Ok(())
+}
+
+/// A column that holds something wagate wrote but that no longer parses.
+fn corrupt(what: &str, detail: impl std::fmt::Display) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("stored {what} is unreadable: {detail}").into(),
+    )
+}
+
+fn role_str(r: Role) -> &'static str {
+    match r {
+        Role::Admin => "admin",
+        Role::User => "user",
+    }
+}
+
+fn key_from_row(r: &Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
+    let hash: String = r.get("hash")?;
+    let role: String = r.get("role")?;
+    Ok(ApiKeyRecord {
+        hash: KeyHash::from_hex(&hash).ok_or_else(|| corrupt("key hash", &hash))?,
+        id: KeyId::from_string(r.get::<_, String>("id")?),
+        role: if role == "admin" {
+            Role::Admin
+        } else {
+            Role::User
+        },
+        label: r.get("label")?,
+        created_at: r.get("created_at")?,
+    })
+}
+
+fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
+    let id: String = r.get("id")?;
+    let status: String = r.get("status")?;
+    let account: Option<String> = r.get("account")?;
+    let proxy: Option<String> = r.get("proxy")?;
+    Ok(Session {
+        id: SessionId::parse(&id).map_err(|e| corrupt("session id", e))?,
+        owner: KeyId::from_string(r.get::<_, String>("owner")?),
+        status: SessionStatus::parse(&status).ok_or_else(|| corrupt("session status", &status))?,
+        webhook_url: r.get("webhook_url")?,
+        webhook_secret: r.get("webhook_secret")?,
+        qr: r.get("qr")?,
+        pairing_code: r.get("pairing_code")?,
+        account: account
+            .map(|a| serde_json::from_str::<Account>(&a).map_err(|e| corrupt("account", e)))
+            .transpose()?,
+        proxy: proxy
+            .map(|p| ProxyUrl::parse(&p, "proxy").map_err(|e| corrupt("proxy", e)))
+            .transpose()?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+    })
+}
+
+fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Job> {
+    let session: String = r.get("session_id")?;
+    let to: String = r.get("recipient")?;
+    let message: String = r.get("message")?;
+    let state: String = r.get("state")?;
+    Ok(Job {
+        id: JobId::from_string(r.get::<_, String>("id")?),
+        session_id: SessionId::parse(&session).map_err(|e| corrupt("session id", e))?,
+        owner: KeyId::from_string(r.get::<_, String>("owner")?),
+        to: Jid::parse(&to).map_err(|e| corrupt("recipient", e))?,
+        message: serde_json::from_str(&message).map_err(|e| corrupt("message", e))?,
+        wa_message_id: r.get("wa_message_id")?,
+        state: JobState::parse(&state).ok_or_else(|| corrupt("job state", &state))?,
+        attempts: r.get("attempts")?,
+        error: r.get("error")?,
+        pace_ms: r.get::<_, Option<i64>>("pace_ms")?.map(|v| v as u64),
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+        sent_at: r.get("sent_at")?,
+    })
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> PortResult<String> {
+    serde_json::to_string(v).map_err(|e| PortError::Backend(e.into()))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn put_api_key(&self, key: &ApiKeyRecord) -> PortResult<()> {
+        let k = key.clone();
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "INSERT INTO api_keys (hash, id, role, label, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (hash) DO UPDATE SET role = excluded.role, label = excluded.label",
+                    params![k.hash.to_hex(), k.id.as_str(), role_str(k.role), k.label, k.created_at],
+                )
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn api_key_by_hash(&self, hash: &KeyHash) -> PortResult<Option<ApiKeyRecord>> {
+        let h = hash.to_hex();
+        self.db
+            .call(move |c| {
+                c.prepare_cached("SELECT * FROM api_keys WHERE hash = ?1")?
+                    .query_row([h], key_from_row)
+                    .optional()
+            })
+            .await
+    }
+
+    async fn list_api_keys(&self) -> PortResult<Vec<ApiKeyRecord>> {
+        self.db
+            .call(|c| {
+                c.prepare_cached("SELECT * FROM api_keys ORDER BY created_at, id")?
+                    .query_map([], key_from_row)?
+                    .collect()
+            })
+            .await
+    }
+
+    async fn delete_api_key(&self, id: &KeyId) -> PortResult<bool> {
+        let id = id.as_str().to_owned();
+        self.db
+            .call(move |c| {
+                c.execute("DELETE FROM api_keys WHERE id = ?1", [id])
+                    .map(|n| n > 0)
+            })
+            .await
+    }
+
+    async fn create_session(&self, s: &Session) -> PortResult<bool> {
+        let s = s.clone();
+        let account = s.account.as_ref().map(to_json).transpose()?;
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "INSERT INTO sessions (id, owner, status, webhook_url, webhook_secret, qr, pairing_code, account, proxy, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (id) DO NOTHING",
+                    params![
+                        s.id.as_str(), s.owner.as_str(), s.status.as_str(), s.webhook_url, s.webhook_secret,
+                        s.qr, s.pairing_code, account, s.proxy.as_ref().map(ProxyUrl::expose), s.created_at, s.updated_at
+                    ],
+                )
+                .map(|n| n > 0)
+            })
+            .await
+    }
+
+    async fn get_session(&self, id: &SessionId) -> PortResult<Option<Session>> {
+        let id = id.as_str().to_owned();
+        self.db
+            .call(move |c| {
+                c.prepare_cached("SELECT * FROM sessions WHERE id = ?1")?
+                    .query_row([id], session_from_row)
+                    .optional()
+            })
+            .await
+    }
+
+    async fn list_sessions(&self, owner: Option<&KeyId>) -> PortResult<Vec<Session>> {
+        let owner = owner.map(|o| o.as_str().to_owned());
+        self.db
+            .call(move |c| match owner {
+                Some(o) => c
+                    .prepare_cached("SELECT * FROM sessions WHERE owner = ?1 ORDER BY id")?
+                    .query_map([o], session_from_row)?
+                    .collect(),
+                None => c
+                    .prepare_cached("SELECT * FROM sessions ORDER BY id")?
+                    .query_map([], session_from_row)?
+                    .collect(),
+            })
+            .await
+    }
+
+    async fn set_session_state(
+        &self,
+        id: &SessionId,
+        status: SessionStatus,
+        qr: Option<&str>,
+        pairing_code: Option<&str>,
+        account: Option<&Account>,
+    ) -> PortResult<bool> {
+        let account = account.map(to_json).transpose()?;
+        let (id, qr, code) = (
+            id.as_str().to_owned(),
+            qr.map(str::to_owned),
+            pairing_code.map(str::to_owned),
+        );
+        self.db
+            .call(move |c| {
+                c.prepare_cached(
+                    "UPDATE sessions SET status = ?2, qr = ?3, pairing_code = ?4, account = ?5, updated_at = ?6 WHERE id = ?1",
+                )?
+                .execute(params![id, status.as_str(), qr, code, account, now_ms()])
+                .map(|n| n > 0)
+            })
+            .await
+    }
+
+    async fn set_session_webhook(
+        &self,
+        id: &SessionId,
+        url: Option<&str>,
+        secret: Option<&str>,
+    ) -> PortResult<bool> {
+        let (id, url, secret) = (
+            id.as_str().to_owned(),
+            url.map(str::to_owned),
+            secret.map(str::to_owned),
+        );
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "UPDATE sessions SET webhook_url = ?2, webhook_secret = ?3, updated_at = ?4 WHERE id = ?1",
+                    params![id, url, secret, now_ms()],
+                )
+                .map(|n| n > 0)
+            })
+            .await
+    }
+
+    async fn delete_session(&self, id: &SessionId) -> PortResult<bool> {
+        let id = id.as_str().to_owned();
+        self.db
+            .call(move |c| {
+                c.execute("DELETE FROM sessions WHERE id = ?1", [id])
+                    .map(|n| n > 0)
+            })
+            .await
+    }
+
+    async fn acquire_lease(
+        &self,
+        id: &SessionId,
+        holder: &str,
+        ttl_ms: i64,
+        now_ms: i64,
+    ) -> PortResult<bool> {
+        let (id, holder) = (id.as_str().to_owned(), holder.to_owned());
+        self.db
+            .call(move |c| {
+                c.prepare_cached(
+                    "UPDATE sessions SET lease_holder = ?2, lease_until = ?3
+                     WHERE id = ?1 AND (lease_holder IS NULL OR lease_holder = ?2 OR lease_until <= ?4)",
+                )?
+                .execute(params![id, holder, now_ms + ttl_ms, now_ms])
+                .map(|n| n > 0)
+            })
+            .await
+    }
+
+    async fn release_lease(&self, id: &SessionId, holder: &str) -> PortResult<()> {
+        let (id, holder) = (id.as_str().to_owned(), holder.to_owned());
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "UPDATE sessions SET lease_holder = NULL, lease_until = NULL WHERE id = ?1 AND lease_holder = ?2",
+                    params![id, holder],
+                )
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn create_job(&self, job: &Job) -> PortResult<bool> {
+        let message = to_json(&job.message)?;
+        let j = job.clone();
+        self.db
+            .call(move |c| {
+                c.prepare_cached(
+                    "INSERT INTO jobs (id, session_id, owner, recipient, message, wa_message_id, state, attempts, error, pace_ms, created_at, updated_at, sent_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (id) DO NOTHING",
+                )?
+                .execute(params![
+                    j.id.as_str(), j.session_id.as_str(), j.owner.as_str(), j.to.as_str(), message, j.wa_message_id,
+                    j.state.as_str(), j.attempts, j.error, j.pace_ms.map(|p| p as i64), j.created_at, j.updated_at, j.sent_at
+                ])
+                .map(|n| n > 0)
+            })
+            .await
+    }
+
+    async fn get_job(&self, id: &JobId) -> PortResult<Option<Job>> {
+        let id = id.as_str().to_owned();
+        self.db
+            .call(move |c| {
+                c.prepare_cached("SELECT * FROM jobs WHERE id = ?1")?
+                    .query_row([id], job_from_row)
+                    .optional()
+            })
+            .await
+    }
+
+    async fn update_job(
+        &self,
+        id: &JobId,
+        state: JobState,
+        attempts: u32,
+        error: Option<&str>,
+        sent_at: Option<i64>,
+    ) -> PortResult<bool> {
+        let (id, error) = (id.as_str().to_owned(), error.map(str::to_owned));
+        self.db
+            .call(move |c| {
+                c.prepare_cached("UPDATE jobs SET state = ?2, attempts = ?3, error = ?4, sent_at = ?5, updated_at = ?6 WHERE id = ?1")?
+                    .execute(params![id, state.as_str(), attempts, error, sent_at, now_ms()])
+                    .map(|n| n > 0)
+            })
+            .await
+    }
+
+    async fn claim_idempotency(
+        &self,
+        key: &str,
+        value: &str,
+        ttl_ms: i64,
+        now_ms: i64,
+    ) -> PortResult<Option<String>> {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        let purge = self.purge_due();
+        self.db
+            .write(move |tx| {
+                if purge {
+                    purge_expired(tx, now_ms)?;
+                }
+                let held: Option<(String, i64)> = tx
+                    .prepare_cached("SELECT value, expires_at FROM idempotency WHERE key = ?1")?
+                    .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                if let Some((v, expires_at)) = held
+                    && expires_at > now_ms
+                {
+                    return Ok(Some(v));
+                }
+                tx.prepare_cached(
+                    "INSERT INTO idempotency (key, value, expires_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+                )?
+                .execute(params![key, value, now_ms + ttl_ms])?;
+                Ok(None)
+            })
+            .await
+    }
+
+    async fn complete_idempotency(&self, key: &str, value: &str) -> PortResult<()> {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "UPDATE idempotency SET value = ?2 WHERE key = ?1",
+                    params![key, value],
+                )
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn hit_counter(
+        &self,
+        key: &str,
+        limit: u64,
+        window_ms: i64,
+        now_ms: i64,
+    ) -> PortResult<CounterHit> {
+        let key = key.to_owned();
+        let purge = self.purge_due();
+        self.db
+            .write(move |tx| {
+                if purge {
+                    purge_expired(tx, now_ms)?;
+                }
+                let row: Option<(i64, i64)> = tx
+                    .prepare_cached("SELECT count, reset_at FROM counters WHERE key = ?1")?
+                    .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                let (count, reset_at, current) = match row {
+                    Some((c, r)) if r > now_ms => (c.max(0) as u64, r, true),
+                    _ => (0, now_ms + window_ms, false),
+                };
+                if count >= limit {
+                    return Ok(CounterHit { allowed: false, count, reset_at_ms: reset_at });
+                }
+                if current {
+                    // Leaves `reset_at` (and so its index) untouched: one page less to write.
+                    tx.prepare_cached("UPDATE counters SET count = ?2 WHERE key = ?1")?
+                        .execute(params![key, (count + 1) as i64])?;
+                } else {
+                    tx.prepare_cached(
+                        "INSERT INTO counters (key, count, reset_at) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (key) DO UPDATE SET count = excluded.count, reset_at = excluded.reset_at",
+                    )?
+                    .execute(params![key, (count + 1) as i64, reset_at])?;
+                }
+                Ok(CounterHit { allowed: true, count: count + 1, reset_at_ms: reset_at })
+            })
+            .await
+    }
+
+    async fn unhit_counter(&self, key: &str, now_ms: i64) -> PortResult<()> {
+        let key = key.to_owned();
+        self.db
+            .call(move |c| {
+                c.prepare_cached("UPDATE counters SET count = count - 1 WHERE key = ?1 AND count > 0 AND reset_at > ?2")?
+                    .execute(params![key, now_ms])
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn get_config(&self, key: &str) -> PortResult<Option<Value>> {
+        let key = key.to_owned();
+        let raw: Option<String> = self
+            .db
+            .call(move |c| {
+                c.prepare_cached("SELECT value FROM config WHERE key = ?1")?
+                    .query_row([key], |r| r.get(0))
+                    .optional()
+            })
+            .await?;
+        raw.map(|r| serde_json::from_str(&r).map_err(|e| PortError::Backend(e.into())))
+            .transpose()
+    }
+
+    async fn set_config(&self, key: &str, value: &Value) -> PortResult<()> {
+        let (key, value) = (key.to_owned(), value.to_string());
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "INSERT INTO config (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    params![key, value],
+                )
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn all_config(&self) -> PortResult<serde_json::Map<String, Value>> {
+        let rows: Vec<(String, String)> = self
+            .db
+            .call(|c| {
+                c.prepare_cached("SELECT key, value FROM config")?
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(k, v)| serde_json::from_str(&v).ok().map(|v| (k, v)))
+            .collect())
+    }
+
+    async fn put_dead_letter(&self, dl: &DeadLetter) -> PortResult<()> {
+        let d = dl.clone();
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "INSERT INTO dead_letters (id, session_id, body, attempts, last_error, failed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (id) DO UPDATE SET body = excluded.body, attempts = excluded.attempts, last_error = excluded.last_error, failed_at = excluded.failed_at",
+                    params![d.id, d.session_id, d.body, d.attempts, d.last_error, d.failed_at],
+                )
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn list_dead_letters(&self, limit: usize) -> PortResult<Vec<DeadLetter>> {
+        self.db
+            .call(move |c| {
+                c.prepare_cached("SELECT * FROM dead_letters ORDER BY failed_at DESC, id LIMIT ?1")?
+                    .query_map([limit as i64], dead_letter_from_row)?
+                    .collect()
+            })
+            .await
+    }
+
+    async fn take_dead_letter(&self, id: &str) -> PortResult<Option<DeadLetter>> {
+        let id = id.to_owned();
+        self.db
+            .write(move |tx| {
+                let dl = tx
+                    .prepare_cached("SELECT * FROM dead_letters WHERE id = ?1")?
+                    .query_row([&id], dead_letter_from_row)
+                    .optional()?;
+                if dl.is_some() {
+                    tx.execute("DELETE FROM dead_letters WHERE id = ?1", [&id])?;
+                }
+                Ok(dl)
+            })
+            .await
+    }
+}
+
+fn dead_letter_from_row(r: &Row<'_>) -> rusqlite::Result<DeadLetter> {
+    Ok(DeadLetter {
+        id: r.get("id")?,
+        session_id: r.get("session_id")?,
+        body: r.get("body")?,
+        attempts: r.get("attempts")?,
+        last_error: r.get("last_error")?,
+        failed_at: r.get("failed_at")?,
+    })
+}

@@ -1,0 +1,70 @@
+//! What the Lambda bootstraps share, so each `bin/` file is only wiring: serving the router to
+//! the runtime, and the SQS-triggered webhook handler that reports the events to retry as
+//! `batchItemFailures`.
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use tokio_util::sync::CancellationToken;
+use wagate_core::dispatch::{Dispatcher, Outcome};
+use wagate_core::ports::QueueMessage;
+
+use crate::aws::AwsPorts;
+use crate::{Config, serve};
+
+/// Serves `router` to the Lambda runtime; started outside Lambda (no
+/// `AWS_LAMBDA_RUNTIME_API`) it serves plain HTTP on `HOST:PORT` instead, as `wagate api`
+/// does, so the function's own release binary can be run and measured without API Gateway.
+pub async fn run_http(config: &Config, router: axum::Router) -> Result<(), lambda_http::Error> {
+    if config.under_lambda {
+        return lambda_http::run(router).await;
+    }
+    let listener = serve::bind(config.listen, "the API").await?;
+    tracing::info!(addr = %config.listen, "not under Lambda: serving plain HTTP");
+    serve::http(listener, router, CancellationToken::new()).await?;
+    Ok(())
+}
+
+/// The dispatcher of the `webhooks` function.
+pub async fn dispatcher(config: &Config) -> Dispatcher {
+    let ports = AwsPorts::load(config).await;
+    Dispatcher::new(ports.store, ports.queue, config.dispatch.clone())
+}
+
+/// The queue message a record of an SQS event stands for.
+fn queue_message(record: &SqsMessage) -> Option<QueueMessage> {
+    Some(QueueMessage {
+        body: record.body.clone()?,
+        receipt: record.receipt_handle.clone()?,
+        receive_count: record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(1),
+    })
+}
+
+/// Delivers every event of the batch (concurrently). A delivery to retry has already been
+/// handed back with its backoff delay; it is reported as a failure so Lambda does not delete
+/// it. Delivered, dropped and dead-lettered events were acked by the dispatcher.
+pub async fn handle_webhook_batch(dispatcher: &Dispatcher, event: SqsEvent) -> SqsBatchResponse {
+    let outcomes = futures::future::join_all(event.records.iter().map(|record| async move {
+        let id = record.message_id.clone().unwrap_or_default();
+        let outcome = match queue_message(record) {
+            Some(msg) => Some(dispatcher.handle(&msg).await),
+            None => {
+                tracing::warn!(message_id = %id, "SQS record without body or receipt handle");
+                None
+            }
+        };
+        (id, outcome)
+    }))
+    .await;
+    let mut response = SqsBatchResponse::default();
+    for (id, outcome) in outcomes {
+        if matches!(outcome, None | Some(Outcome::Retry { .. })) {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}

@@ -1,0 +1,56 @@
+//! The `wagate` binary: reads the configuration once, then runs one command.
+
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+use wagate::{Config, api, aws, host, local, signals, telemetry};
+
+#[derive(Parser)]
+#[command(name = "wagate", version, about = "Multi-session WhatsApp REST API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// API + session host + webhook dispatcher in one process, state under DATA_DIR.
+    Local,
+    /// The session host in container mode, on DynamoDB, SQS and S3 (AWS_* and WAGATE_*).
+    Host,
+    /// Creates the table, bucket and shared queues (idempotent; AWS or an emulator).
+    Provision,
+    /// The API alone over plain HTTP on the AWS adapters (what the Lambda functions serve).
+    Api,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let command = Cli::parse().command;
+    let _ = dotenvy::dotenv();
+    let config = Config::from_env()?;
+    telemetry::init(config.log_json);
+    match command {
+        Command::Local => {
+            let running = local::start(config).await?;
+            cancel_on_signal(running.shutdown_token());
+            running.wait().await
+        }
+        Command::Host => host::run(config, on_signal()).await,
+        Command::Api => api::run(config, on_signal()).await,
+        Command::Provision => aws::provision(config).await,
+    }
+}
+
+/// A token cancelled by SIGTERM or Ctrl-C.
+fn on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    cancel_on_signal(token.clone());
+    token
+}
+
+fn cancel_on_signal(token: CancellationToken) {
+    tokio::spawn(async move {
+        signals::shutdown_signal().await;
+        token.cancel();
+    });
+}

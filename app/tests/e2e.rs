@@ -1,0 +1,291 @@
+//! End to end through HTTP on the simulated network: `wagate local` in-process on port 0, a
+//! real webhook receiver on loopback that checks every signature.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use wagate::Config;
+use wagate::local::{self, Running};
+use wagate_testkit::WebhookReceiver;
+
+const KEY: &str = "e2e-admin-key-0123456789";
+const SECRET: &str = "webhook-secret";
+
+/// The test's webhook receiver (it refuses unsigned or wrongly signed bodies), seen as
+/// event bodies.
+struct Hook {
+    receiver: WebhookReceiver,
+    url: String,
+}
+
+async fn webhook_receiver() -> Hook {
+    let receiver = WebhookReceiver::start(SECRET).await;
+    let url = receiver.url();
+    Hook { receiver, url }
+}
+
+impl Hook {
+    /// The next event named `kind` (others are kept for later calls), or a panic after 10 s.
+    async fn next(&mut self, kind: &str) -> Value {
+        let got = self.receiver.next(kind, Duration::from_secs(10)).await;
+        assert!(!got.id.is_empty(), "every delivery has an X-Webhook-Id");
+        got.body
+    }
+
+    /// Every event not handed out yet, and every one that arrives within `d`.
+    async fn drain(&mut self, d: Duration) -> Vec<Value> {
+        self.receiver
+            .drain(d)
+            .await
+            .into_iter()
+            .map(|r| r.body)
+            .collect()
+    }
+}
+
+struct Local {
+    running: Running,
+    base: String,
+    http: reqwest::Client,
+    _dir: TempDir,
+}
+
+/// A configuration for `wagate local` on the simulated network, port 0, in `data`.
+fn config(data: &Path, extra: &[(&str, &str)]) -> Config {
+    let data = data.to_string_lossy().into_owned();
+    let mut vars: HashMap<&str, &str> = HashMap::from([
+        ("DATA_DIR", data.as_str()),
+        ("HOST", "127.0.0.1"),
+        ("PORT", "0"),
+        ("ADMIN_API_KEY", KEY),
+        ("WA_CONNECTOR", "simulated"),
+        ("SESSION_START_SPACING_MS", "0"),
+    ]);
+    vars.extend(extra.iter().copied());
+    Config::from_lookup(&|name| vars.get(name).map(|v| (*v).to_owned())).expect("config")
+}
+
+async fn start_local() -> Local {
+    let dir = TempDir::new().unwrap();
+    let cfg = config(
+        dir.path(),
+        &[
+            ("RATE_LIMIT_MAX", "100000"),
+            ("SEND_MIN_GAP_MS", "0"),
+            ("SEND_JITTER_MS", "0"),
+        ],
+    );
+    let running = local::start(cfg).await.expect("wagate local starts");
+    let base = format!("http://{}", running.addr);
+    Local {
+        running,
+        base,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl Local {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("x-api-key", KEY);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = StatusCode::from_u16(resp.status().as_u16()).unwrap();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.call(reqwest::Method::GET, path, None).await.1
+    }
+
+    /// Polls the session until `done` holds.
+    async fn wait_session(&self, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..200 {
+            let s = self.get(&format!("/api/sessions/{id}")).await;
+            if done(&s) {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("session {id} never got there");
+    }
+
+    /// Creates a session with the test webhook, scans its QR, and waits for `session_open`.
+    async fn open_session(&self, id: &str, hook: &mut Hook) {
+        let (st, _) = self
+            .post(
+                "/api/sessions",
+                json!({ "sessionId": id, "webhookUrl": hook.url, "webhookSecret": SECRET }),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED);
+        let s = self.wait_session(id, |s| s["status"] == "qr").await;
+        let qr = s["qr"].as_str().unwrap().to_owned();
+        assert!(qr.starts_with("2@"), "{qr}");
+        let ev = hook.next("qr").await;
+        assert_eq!(ev["data"]["id"], id);
+        let (st, _) = self
+            .post(&format!("/api/dev/sessions/{id}/scan"), json!({}))
+            .await;
+        assert_eq!(st, StatusCode::ACCEPTED);
+        let open = hook.next("session_open").await;
+        assert_eq!(open["data"]["id"], id);
+        assert!(
+            open["data"]["jid"]
+                .as_str()
+                .unwrap()
+                .ends_with("@s.whatsapp.net")
+        );
+        self.wait_session(id, |s| s["status"] == "open").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_scan_send_and_receive_signed_webhooks() {
+    let local = start_local().await;
+    let mut hook = webhook_receiver().await;
+    local.open_session("shop", &mut hook).await;
+
+    let (st, accepted) = local
+        .post(
+            "/api/messages/text?wait=10",
+            json!({ "sessionId": "shop", "to": "628123456789", "text": "hello" }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{accepted}");
+    assert_eq!(accepted["status"], "sent");
+    let sent = hook.next("message_sent").await;
+    assert_eq!(sent["data"]["id"], "shop");
+    assert_eq!(sent["data"]["jobId"], accepted["id"]);
+    assert_eq!(sent["data"]["messageId"], accepted["waMessageId"]);
+    assert_eq!(sent["data"]["to"], "628123456789@s.whatsapp.net");
+    // The recipient's phone confirms: a signed `message_status` names the same WhatsApp id.
+    let status = hook.next("message_status").await;
+    assert_eq!(status["data"]["id"], "shop");
+    assert_eq!(status["data"]["messageId"], accepted["waMessageId"]);
+    assert_eq!(status["data"]["status"], "delivered");
+    assert_eq!(status["data"]["chat"], "628123456789@s.whatsapp.net");
+    let delivered = local.running.sim.as_ref().unwrap().delivered();
+    assert!(
+        delivered
+            .iter()
+            .any(|d| d.wa_message_id == accepted["waMessageId"].as_str().unwrap())
+    );
+
+    // A number that is not on WhatsApp: the job fails with a reason and says so by webhook.
+    let (_, failed) = local
+        .post(
+            "/api/messages/text?wait=10",
+            json!({ "sessionId": "shop", "to": "999123456789", "text": "x" }),
+        )
+        .await;
+    assert_eq!(failed["status"], "failed");
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("not on WhatsApp")
+    );
+    let ev = hook.next("message_failed").await;
+    assert_eq!(ev["data"]["jobId"], failed["id"]);
+
+    local.running.shutdown();
+    local.running.wait().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incoming_ping_gets_pong_and_newsletters_never_reach_the_webhook() {
+    let local = start_local().await;
+    let mut hook = webhook_receiver().await;
+    local.open_session("inbox", &mut hook).await;
+
+    let inject = |body: Value| local.post("/api/dev/sessions/inbox/incoming", body);
+    assert_eq!(
+        inject(json!({ "from": "628555000111", "text": "ping" }))
+            .await
+            .0,
+        StatusCode::ACCEPTED
+    );
+    let pong = hook.next("message_sent").await;
+    assert_eq!(pong["data"]["to"], "628555000111@s.whatsapp.net");
+    assert!(
+        local
+            .running
+            .sim
+            .as_ref()
+            .unwrap()
+            .delivered()
+            .iter()
+            .any(|d| d.text.as_deref() == Some("pong"))
+    );
+
+    inject(json!({ "from": "120363000000000001@newsletter", "text": "news" })).await;
+    inject(json!({ "from": "628555000222", "chat": "status@broadcast", "text": "my status" }))
+        .await;
+    inject(json!({ "from": "628555000333", "text": "own", "fromMe": true })).await;
+    inject(json!({ "from": "628555000444", "text": "hello there", "pushName": "Budi" })).await;
+
+    let received = hook.next("message_received").await;
+    assert_eq!(received["data"]["text"], "hello there");
+    assert_eq!(received["data"]["from"], "628555000444@s.whatsapp.net");
+    assert_eq!(received["data"]["pushName"], "Budi");
+    // Nothing else arrives: no newsletter, status, own message, nor the ping itself.
+    let rest = hook.drain(Duration::from_millis(700)).await;
+    assert!(
+        rest.iter().all(|e| e["event"] != "message_received"),
+        "{rest:?}"
+    );
+
+    local.running.shutdown();
+    local.running.wait().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linked_session_reopens_after_a_restart_without_a_new_qr() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().to_path_buf();
+    let mk = |data: &Path| config(data, &[]);
+    let first = local::start(mk(&data)).await.unwrap();
+    let l = Local {
+        base: format!("http://{}", first.addr),
+        running: first,
+        http: reqwest::Client::new(),
+        _dir: TempDir::new().unwrap(),
+    };
+    let mut hook = webhook_receiver().await;
+    l.open_session("keep", &mut hook).await;
+    l.running.shutdown();
+    l.running.wait().await.unwrap();
+
+    let second = local::start(mk(&data)).await.unwrap();
+    let l = Local {
+        base: format!("http://{}", second.addr),
+        running: second,
+        http: reqwest::Client::new(),
+        _dir: TempDir::new().unwrap(),
+    };
+    let s = l.wait_session("keep", |s| s["status"] == "open").await;
+    assert!(s["qr"].is_null());
+    let open = hook.next("session_open").await;
+    assert_eq!(open["data"]["id"], "keep");
+    l.running.shutdown();
+    l.running.wait().await.unwrap();
+}

@@ -1,0 +1,89 @@
+//! Commands that drive the simulated WhatsApp network (a phone scanning a QR, a message
+//! arriving). Not part of the domain: they exist for demos and tests, and a host on the real
+//! network ignores them. They travel on the control queue beside the host's commands, so the
+//! API's `/api/dev` routes reach a simulated host in another process too.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{HostCommand, SessionId};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SimCommand {
+    /// A phone scans the session's current QR code.
+    SimScan { session_id: SessionId },
+    /// A message arrives for the session.
+    SimIncoming {
+        session_id: SessionId,
+        incoming: SimIncoming,
+    },
+}
+
+/// A message injected into the simulated network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimIncoming {
+    /// Sender JID or phone.
+    pub from: String,
+    /// Chat JID when it is not the sender's own chat (a group, a newsletter, status@broadcast).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat: Option<String>,
+    pub text: String,
+    #[serde(default)]
+    pub from_me: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_name: Option<String>,
+}
+
+impl SimCommand {
+    pub fn session_id(&self) -> &SessionId {
+        match self {
+            Self::SimScan { session_id } | Self::SimIncoming { session_id, .. } => session_id,
+        }
+    }
+}
+
+/// One message of the control queue: a command for the session host, or one for the
+/// simulated network. Both carry their kind in `type`, so the JSON is one flat object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ControlMessage {
+    Host(HostCommand),
+    Sim(SimCommand),
+}
+
+impl ControlMessage {
+    pub fn session_id(&self) -> &SessionId {
+        match self {
+            Self::Host(c) => c.session_id(),
+            Self::Sim(c) => c.session_id(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_and_simulator_commands_share_the_queue_and_read_back_as_themselves() {
+        let id = SessionId::parse("shop").unwrap();
+        let host = HostCommand::Start {
+            session_id: id.clone(),
+        };
+        let sim = SimCommand::SimScan {
+            session_id: id.clone(),
+        };
+        let host_json = serde_json::to_string(&host).unwrap();
+        let sim_json = serde_json::to_string(&sim).unwrap();
+        assert_eq!(sim_json, r#"{"type":"sim_scan","session_id":"shop"}"#);
+        assert_eq!(
+            serde_json::from_str::<ControlMessage>(&host_json).unwrap(),
+            ControlMessage::Host(host)
+        );
+        assert_eq!(
+            serde_json::from_str::<ControlMessage>(&sim_json).unwrap(),
+            ControlMessage::Sim(sim)
+        );
+        assert!(serde_json::from_str::<ControlMessage>(r#"{"type":"reboot"}"#).is_err());
+    }
+}

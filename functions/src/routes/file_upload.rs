@@ -1,0 +1,468 @@
+//! `POST /api/messages/media/file`: files sent as multipart (several files, per-file
+//! captions, `delayMs` between sends, 200 or 207 Multi-Status) or as a raw binary body with
+//! the fields in the query string. Each file streams into the blob store as it arrives, so a
+//! 100 MiB upload never sits in memory; whatever the outcome, a file that ends up in no job
+//! is deleted.
+
+use axum::body::Body;
+use axum::extract::multipart::MultipartError;
+use axum::extract::{FromRequest, Multipart, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use wagate_core::{Jid, MediaKind, MediaSource, MessageContent, OutboundMessage};
+use wagate_media::{IngestError, Ingested, ingest};
+
+use crate::caller::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::media::{PendingBlobs, check_stored, ingest_error, new_key};
+use crate::send::{self, Outgoing, WaitQuery};
+use crate::state::AppState;
+
+pub const DELAY_MIN_MS: u64 = 300;
+pub const DELAY_MAX_MS: u64 = 10_000;
+pub const DELAY_DEFAULT_MS: u64 = 1_200;
+
+pub async fn media_file(
+    State(state): State<AppState>,
+    caller: Caller,
+    req: Request,
+) -> ApiResult<Response> {
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if is_multipart {
+        let mp = Multipart::from_request(req, &state)
+            .await
+            .map_err(|e| ApiError::bad_request("invalid_multipart", e.body_text()))?;
+        multipart(state, caller, mp).await
+    } else {
+        raw(state, caller, req).await
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "the upload is larger than MAX_UPLOAD_BYTES",
+    )
+}
+
+fn multipart_error(e: MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        ApiError::bad_request("invalid_multipart", e.body_text())
+    }
+}
+
+/// One file part: stored, or refused with the reason.
+#[derive(Debug)]
+struct FilePart {
+    file_name: String,
+    content_type: Option<String>,
+    outcome: Result<Ingested, ApiError>,
+}
+
+#[derive(Debug, Default)]
+struct Form {
+    fields: Vec<(String, String)>,
+    files: Vec<FilePart>,
+}
+
+impl Form {
+    fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `captions[]` repeated, `captions[0]`…, or `captions` as a JSON array.
+    fn captions(&self) -> Vec<Option<String>> {
+        if let Some(raw) = self.field("captions")
+            && let Ok(list) = serde_json::from_str::<Vec<Option<String>>>(raw)
+        {
+            return list;
+        }
+        self.fields
+            .iter()
+            .filter(|(k, _)| k == "captions[]" || k.starts_with("captions[") || k == "captions")
+            .map(|(_, v)| Some(v.clone()))
+            .collect()
+    }
+
+    fn hint(&self) -> ApiResult<Option<MediaKind>> {
+        Ok(self
+            .field("mediaType")
+            .filter(|t| !t.trim().is_empty())
+            .map(MediaKind::parse)
+            .transpose()?)
+    }
+}
+
+/// Reads the whole form, streaming each file into the blob store. Fields may come in any
+/// order; a `mediaType` seen before a file caps it by that kind, one seen after is checked
+/// once the form is read.
+async fn read_form(
+    state: &AppState,
+    mut mp: Multipart,
+    pending: &mut PendingBlobs,
+) -> ApiResult<Form> {
+    let mut form = Form::default();
+    while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        // Any part with a filename is a file, whatever its field name (`file`, `files`, `file1`…).
+        let Some(file_name) = field.file_name().map(str::to_owned) else {
+            let value = field.text().await.map_err(multipart_error)?;
+            form.fields.push((name, value));
+            continue;
+        };
+        let content_type = field.content_type().map(str::to_owned);
+        let hint = form.hint()?;
+        let key = new_key("files", &file_name);
+        let outcome = match ingest(
+            state.blobs.as_ref(),
+            &key,
+            field,
+            hint,
+            state.fetcher.config(),
+        )
+        .await
+        {
+            Ok(got) => {
+                pending.push(got.key.clone());
+                Ok(got)
+            }
+            // The request itself failed (over the body limit, malformed, client gone).
+            Err(IngestError::Source(e)) => return Err(multipart_error(e)),
+            Err(IngestError::Store(e)) => return Err(e.into()),
+            Err(refused) => Err(ingest_error("file", refused, multipart_error)),
+        };
+        form.files.push(FilePart {
+            file_name,
+            content_type,
+            outcome,
+        });
+    }
+    Ok(form)
+}
+
+fn parse_delay(raw: Option<&str>) -> ApiResult<u64> {
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+        return Ok(DELAY_DEFAULT_MS);
+    };
+    let ms: u64 = raw.trim().parse().map_err(|_| {
+        ApiError::bad_request(
+            "validation_error",
+            "delayMs: must be a whole number of milliseconds",
+        )
+    })?;
+    if !(DELAY_MIN_MS..=DELAY_MAX_MS).contains(&ms) {
+        return Err(ApiError::bad_request(
+            "validation_error",
+            format!("delayMs: must be between {DELAY_MIN_MS} and {DELAY_MAX_MS}"),
+        ));
+    }
+    Ok(ms)
+}
+
+/// A `mediaType` given after the file was stored: the file must still fit it.
+fn recheck(state: &AppState, got: &Ingested, hint: Option<MediaKind>) -> Result<(), ApiError> {
+    match hint.filter(|k| *k != got.kind) {
+        Some(kind) => check_stored(state, "file", kind, got.sniffed, got.size),
+        None => Ok(()),
+    }
+}
+
+fn media_message(
+    kind: MediaKind,
+    got: &Ingested,
+    file_name: &str,
+    declared: Option<&str>,
+    caption: Option<String>,
+) -> OutboundMessage {
+    let mimetype = match (kind, got.sniffed, declared) {
+        (MediaKind::Document, _, Some(d)) => d.to_owned(),
+        (_, Some(s), _) => s.to_owned(),
+        (_, None, Some(d)) => d.to_owned(),
+        (_, None, None) => "application/octet-stream".to_owned(),
+    };
+    OutboundMessage::new(MessageContent::Media {
+        media: kind,
+        source: MediaSource::Blob {
+            key: got.key.clone(),
+            size: got.size,
+        },
+        caption: caption.filter(|c| !c.is_empty()),
+        file_name: Some(file_name.to_owned()),
+        mimetype: Some(mimetype),
+        ptt: false,
+        gif_playback: false,
+    })
+}
+
+fn refusal_view(i: usize, file_name: &str, e: &ApiError) -> Value {
+    json!({
+        "index": i,
+        "fileName": file_name,
+        "status": e.status.as_u16(),
+        "error": { "code": e.code, "message": e.message },
+    })
+}
+
+async fn multipart(state: AppState, caller: Caller, mp: Multipart) -> ApiResult<Response> {
+    let mut pending = PendingBlobs::new(state.blobs.clone());
+    let result = multipart_inner(&state, &caller, mp, &mut pending).await;
+    match &result {
+        Ok(_) => pending.keep(),
+        Err(_) => pending.clean_up().await,
+    }
+    result
+}
+
+async fn multipart_inner(
+    state: &AppState,
+    caller: &Caller,
+    mp: Multipart,
+    pending: &mut PendingBlobs,
+) -> ApiResult<Response> {
+    let form = read_form(state, mp, pending).await?;
+    let session_id = form
+        .field("sessionId")
+        .ok_or_else(|| ApiError::bad_request("validation_error", "sessionId: required"))?;
+    let session = crate::caller::load_session(state, caller, session_id).await?;
+    let to = Jid::parse(form.field("to").unwrap_or_default())?;
+    let delay = parse_delay(form.field("delayMs"))?;
+    let hint = form.hint()?;
+
+    if form.files.is_empty() {
+        let Some(text) = form.field("text").or(form.field("caption")) else {
+            return Err(ApiError::bad_request(
+                "validation_error",
+                "file: send at least one file, or text",
+            ));
+        };
+        let msg = OutboundMessage::new(MessageContent::Text {
+            text: text.to_owned(),
+            mentions: vec![],
+        });
+        let accepted = send::accept(
+            state,
+            caller,
+            &session,
+            &to,
+            Outgoing::paced_normally(msg),
+            None,
+        )
+        .await?;
+        return send::single_response(state, accepted, None).await;
+    }
+
+    let captions = form.captions();
+    let global_caption = form.field("caption").map(str::to_owned);
+    let mut results: Vec<Value> = Vec::with_capacity(form.files.len());
+    let mut outgoing = Vec::new();
+    let mut slots = Vec::new();
+    for (i, file) in form.files.iter().enumerate() {
+        let checked = match &file.outcome {
+            Ok(got) => recheck(state, got, hint).map(|()| got),
+            Err(e) => Err(ApiError::new(e.status, e.code, e.message.clone())),
+        };
+        match checked {
+            Ok(got) => {
+                let caption = captions
+                    .get(i)
+                    .cloned()
+                    .flatten()
+                    .or_else(|| global_caption.clone());
+                let kind = hint.unwrap_or(got.kind);
+                let pace_ms = (!outgoing.is_empty()).then_some(delay);
+                outgoing.push(Outgoing {
+                    message: media_message(
+                        kind,
+                        got,
+                        &file.file_name,
+                        file.content_type.as_deref(),
+                        caption,
+                    ),
+                    pace_ms,
+                });
+                slots.push(i);
+                results.push(json!({ "index": i, "fileName": file.file_name }));
+            }
+            Err(e) => {
+                if let Ok(got) = &file.outcome {
+                    pending.discard(&got.key).await;
+                }
+                results.push(refusal_view(i, &file.file_name, &e));
+            }
+        }
+    }
+
+    if outgoing.is_empty() {
+        let first = results
+            .first()
+            .and_then(|r| r["status"].as_u64())
+            .unwrap_or(400) as u16;
+        let status = StatusCode::from_u16(first).unwrap_or(StatusCode::BAD_REQUEST);
+        // Nothing was accepted: the refusal is the answer, with every file's reason.
+        return Ok((status, axum::Json(json!({
+            "error": { "code": "no_file_accepted", "message": "none of the files could be sent" },
+            "results": results,
+        }))).into_response());
+    }
+
+    let accepted = send::accept(state, caller, &session, &to, outgoing, None).await?;
+    for (slot, job) in slots.iter().zip(&accepted.jobs) {
+        let mut view = send::job_view(job);
+        view["index"] = json!(slot);
+        view["fileName"] = results[*slot]["fileName"].clone();
+        view["status"] = json!(job.state.as_str());
+        results[*slot] = view;
+    }
+    let all_ok = accepted.jobs.len() == form.files.len();
+    let status = if all_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::MULTI_STATUS
+    };
+    let body = json!({
+        "sessionId": session.id,
+        "to": to,
+        "delayMs": delay,
+        "queued": accepted.jobs.len(),
+        "failed": form.files.len() - accepted.jobs.len(),
+        "results": results,
+    });
+    let mut resp = (status, axum::Json(body)).into_response();
+    if let Some(q) = accepted.quota {
+        crate::limit_headers::insert_limit_headers(resp.headers_mut(), "x-quota", &q);
+    }
+    Ok(resp)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawQuery {
+    session_id: Option<String>,
+    to: Option<String>,
+    media_type: Option<String>,
+    caption: Option<String>,
+    #[serde(alias = "filename")]
+    file_name: Option<String>,
+    delay_ms: Option<String>,
+    wait: Option<String>,
+}
+
+/// A raw binary body; the fields come in the query string, so everything is checked before
+/// a byte of the body is read.
+async fn raw(state: AppState, caller: Caller, req: Request) -> ApiResult<Response> {
+    let Query(q) = Query::<RawQuery>::try_from_uri(req.uri())
+        .map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let session_id = q.session_id.as_deref().ok_or_else(|| {
+        ApiError::bad_request(
+            "validation_error",
+            "sessionId: required in the query string",
+        )
+    })?;
+    let session = crate::caller::load_session(&state, &caller, session_id).await?;
+    let to = Jid::parse(q.to.as_deref().unwrap_or_default())?;
+    parse_delay(q.delay_ms.as_deref())?;
+    let hint = q.media_type.as_deref().map(MediaKind::parse).transpose()?;
+    let wait = WaitQuery {
+        wait: q.wait.clone(),
+    }
+    .duration()?;
+    let limit = state.config.max_upload_bytes as u64;
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let file_name = q.file_name.clone().unwrap_or_else(|| "file".into());
+    let mut pending = PendingBlobs::new(state.blobs.clone());
+    let body = capped(req.into_body(), limit);
+    let got = ingest(
+        state.blobs.as_ref(),
+        &new_key("files", &file_name),
+        body,
+        hint,
+        state.fetcher.config(),
+    )
+    .await
+    .map_err(|e| ingest_error("body", e, |e| e))?;
+    pending.push(got.key.clone());
+    let kind = hint.unwrap_or(got.kind);
+    let msg = media_message(
+        kind,
+        &got,
+        &file_name,
+        declared.as_deref(),
+        q.caption.clone(),
+    );
+    match send::accept(
+        &state,
+        &caller,
+        &session,
+        &to,
+        Outgoing::paced_normally(msg),
+        None,
+    )
+    .await
+    {
+        Ok(accepted) => {
+            pending.keep();
+            send::single_response(&state, accepted, wait).await
+        }
+        Err(e) => {
+            pending.clean_up().await;
+            Err(e)
+        }
+    }
+}
+
+/// The request body as chunks, failing with 413 once more than `limit` bytes came.
+fn capped(
+    body: Body,
+    limit: u64,
+) -> impl futures::Stream<Item = Result<bytes::Bytes, ApiError>> + Unpin {
+    let mut seen = 0u64;
+    body.into_data_stream().map(move |chunk| {
+        let chunk = chunk
+            .map_err(|e| ApiError::bad_request("invalid_body", format!("reading the body: {e}")))?;
+        seen += chunk.len() as u64;
+        if seen > limit {
+            return Err(too_large());
+        }
+        Ok(chunk)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delay_defaults_and_bounds() {
+        assert_eq!(parse_delay(None).unwrap(), 1200);
+        assert_eq!(parse_delay(Some("300")).unwrap(), 300);
+        assert_eq!(parse_delay(Some("10000")).unwrap(), 10_000);
+        assert!(parse_delay(Some("299")).is_err());
+        assert!(parse_delay(Some("10001")).is_err());
+        assert!(parse_delay(Some("soon")).is_err());
+    }
+}

@@ -1,0 +1,126 @@
+//! The simulated network as a [`Connector`]: one [`SimConnection`] per connected session.
+
+use super::*;
+
+#[async_trait]
+impl Connector for SimNetwork {
+    async fn connect(
+        &self,
+        session: &SessionId,
+        _settings: &SessionSettings,
+    ) -> anyhow::Result<Connected> {
+        let Some(net) = self.me.upgrade() else {
+            bail!("the simulated network is shutting down");
+        };
+        let creds = self.load_creds(session).await?;
+        let (tx, rx) = mpsc::channel(EVENT_BUFFER);
+        let mut st = self.state();
+        st.next_link += 1;
+        let link_id = st.next_link;
+        let mut link = Link {
+            id: link_id,
+            tx,
+            account: creds.clone(),
+            pairing_phone: None,
+            qr_task: None,
+        };
+        match creds {
+            Some(account) => {
+                tracing::info!(session_id = %session, "simulated connection opened with stored credentials");
+                link.emit(session, ConnectorEvent::Open { account });
+            }
+            None => {
+                tracing::info!(session_id = %session, "simulated connection waiting for a QR scan");
+                let keys = QrKeys::generate();
+                link.emit(
+                    session,
+                    ConnectorEvent::Qr {
+                        code: keys.payload(),
+                    },
+                );
+                link.qr_task = Some(self.start_qr_rotation(session.clone(), link_id, keys));
+            }
+        }
+        // Replacing the old link drops its sender, which ends the old event stream.
+        st.links.insert(session.clone(), link);
+        Ok(Connected {
+            connection: Arc::new(SimConnection {
+                net,
+                session: session.clone(),
+                link_id,
+            }),
+            events: rx,
+        })
+    }
+}
+
+/// A session's connection to the simulated network.
+struct SimConnection {
+    net: Arc<SimNetwork>,
+    session: SessionId,
+    link_id: u64,
+}
+
+impl SimConnection {
+    /// Removes this connection's link (if it is still the live one) and returns it.
+    fn take_link(&self) -> Option<Link> {
+        let mut st = self.net.state();
+        if st
+            .links
+            .get(&self.session)
+            .is_some_and(|l| l.id == self.link_id)
+        {
+            st.links.remove(&self.session)
+        } else {
+            None
+        }
+    }
+}
+
+#[async_trait]
+impl Connection for SimConnection {
+    async fn send(
+        &self,
+        to: &Jid,
+        msg: &OutboundMessage,
+        wa_message_id: &str,
+    ) -> Result<SendReceipt, SendError> {
+        self.net
+            .send(&self.session, self.link_id, to, msg, wa_message_id)
+            .await
+    }
+
+    async fn pair_code(&self, phone: &str) -> anyhow::Result<String> {
+        let digits = normalize_phone(phone, "phone")?;
+        let mut st = self.net.state();
+        let Some(link) = st
+            .links
+            .get_mut(&self.session)
+            .filter(|l| l.id == self.link_id)
+        else {
+            bail!("connection closed");
+        };
+        if link.account.is_some() {
+            bail!("session {} is already linked", self.session);
+        }
+        link.pairing_phone = Some(digits);
+        Ok(pairing_code())
+    }
+
+    async fn logout(&self) -> anyhow::Result<()> {
+        self.net
+            .blobs
+            .delete(&creds_key(&self.session))
+            .await
+            .context("deleting simulated credentials")?;
+        if let Some(link) = self.take_link() {
+            link.emit(&self.session, ConnectorEvent::LoggedOut);
+        }
+        tracing::info!(session_id = %self.session, "simulated session logged out");
+        Ok(())
+    }
+
+    async fn disconnect(&self) {
+        self.take_link();
+    }
+}

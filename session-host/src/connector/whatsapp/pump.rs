@@ -1,0 +1,155 @@
+//! The pump of one connection: the client's events become the runner's, credentials are
+//! backed up on open and every few minutes, and everything is closed when the connection ends.
+
+use super::*;
+
+/// Follows one connection: turns the client's events into the runner's, backs the
+/// credentials up, and closes everything when the connection ends.
+pub(super) struct Pump {
+    pub(super) shared: Arc<Shared>,
+    pub(super) events: mpsc::UnboundedReceiver<Arc<Event>>,
+    pub(super) tx: mpsc::Sender<ConnectorEvent>,
+    pub(super) hold: Arc<Mutex<HashMap<SessionId, Instant>>>,
+    pub(super) backup_interval: Duration,
+    pub(super) run: tokio::task::JoinHandle<()>,
+    /// The client's loop has returned (its handle must not be awaited again).
+    pub(super) run_done: bool,
+}
+
+/// How a connection ended, for the runner.
+enum Ending {
+    Closed(String),
+    LoggedOut,
+    /// `disconnect` was called: the runner is gone or going, nothing to report.
+    Stopped,
+}
+
+impl Pump {
+    pub(super) async fn run(mut self) {
+        let s = self.shared.clone();
+        let mut backups = tokio::time::interval_at(
+            Instant::now() + self.backup_interval,
+            self.backup_interval.max(Duration::from_secs(1)),
+        );
+        let mut online = false;
+        let mut paired = false;
+        let ending = loop {
+            tokio::select! {
+                biased;
+                () = s.stop.cancelled() => break Ending::Stopped,
+                ev = self.events.recv() => {
+                    let Some(ev) = ev else { break Ending::Closed("client event stream ended".into()) };
+                    let mut end = None;
+                    for action in translate(&ev) {
+                        match action {
+                            Action::Emit(e) => {
+                                if self.tx.send(e).await.is_err() {
+                                    end = Some(Ending::Stopped);
+                                }
+                            }
+                            Action::Online => {
+                                online = true;
+                                paired = false;
+                                match s.account() {
+                                    Some(account) => {
+                                        let _ = self.tx.send(ConnectorEvent::Open { account }).await;
+                                    }
+                                    None => tracing::warn!(session_id = %s.session, "online without a phone JID"),
+                                }
+                                s.backup("online").await;
+                            }
+                            Action::Paired { jid } => {
+                                tracing::info!(session_id = %s.session, %jid, "a phone linked this session");
+                                paired = true;
+                                s.backup("paired").await;
+                            }
+                            Action::LoggedOut { reason } => {
+                                tracing::info!(session_id = %s.session, %reason, "WhatsApp logged the session out");
+                                end = Some(Ending::LoggedOut);
+                            }
+                            Action::Closed { reason, hold_off } => {
+                                if let Some(d) = hold_off {
+                                    self.hold_off(d);
+                                }
+                                end = Some(Ending::Closed(reason));
+                            }
+                        }
+                    }
+                    if let Some(end) = end {
+                        break end;
+                    }
+                }
+                _ = &mut self.run, if !self.run_done => {
+                    self.run_done = true;
+                    // After a phone links, WhatsApp closes the stream (515) for the client
+                    // to log in with its new identity: that is one connection, not a drop.
+                    if paired && !online && !s.stop.is_cancelled() {
+                        paired = false;
+                        tracing::info!(session_id = %s.session, "logging in after pairing");
+                        let client = s.client.clone();
+                        self.run = tokio::spawn(async move { client.run().await });
+                        self.run_done = false;
+                        continue;
+                    }
+                    break Ending::Closed(if online {
+                        "connection closed".into()
+                    } else {
+                        "could not connect to WhatsApp".into()
+                    });
+                }
+                _ = backups.tick(), if online => s.backup("periodic").await,
+            }
+        };
+        self.close(ending, online).await;
+    }
+
+    fn hold_off(&self, d: Duration) {
+        // A little jitter so sessions held off together don't come back together.
+        let jitter = Duration::from_millis(rand::rng().random_range(0..1_000));
+        self.hold
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(self.shared.session.clone(), Instant::now() + d + jitter);
+    }
+
+    async fn close(mut self, ending: Ending, online: bool) {
+        let s = self.shared.clone();
+        let logged_out = matches!(ending, Ending::LoggedOut) || s.logged_out.load(Ordering::SeqCst);
+        if !logged_out && online {
+            // The last state before the connection goes: flushed by the client, then copied.
+            let _ =
+                tokio::time::timeout(CLOSE_TIMEOUT, s.client.persistence_manager().flush()).await;
+            s.backup("closing").await;
+        }
+        if tokio::time::timeout(CLOSE_TIMEOUT, s.client.disconnect())
+            .await
+            .is_err()
+        {
+            tracing::warn!(session_id = %s.session, "WhatsApp client did not disconnect in time");
+        }
+        if !self.run_done
+            && tokio::time::timeout(CLOSE_TIMEOUT, &mut self.run)
+                .await
+                .is_err()
+        {
+            tracing::warn!(session_id = %s.session, "WhatsApp client loop did not stop in time; aborting it");
+            self.run.abort();
+        }
+        match ending {
+            Ending::LoggedOut => {
+                s.logged_out.store(true, Ordering::SeqCst);
+                if let Err(e) = s.creds.delete(&s.session).await {
+                    tracing::warn!(session_id = %s.session, error = %format!("{e:#}"), "could not delete the credentials");
+                }
+                let _ = self.tx.send(ConnectorEvent::LoggedOut).await;
+            }
+            Ending::Closed(reason) => {
+                tracing::info!(session_id = %s.session, %reason, "WhatsApp connection closed");
+                let _ = self.tx.send(ConnectorEvent::Closed { reason }).await;
+            }
+            Ending::Stopped => {}
+        }
+        s.finished.cancel();
+        // Dropping `tx` ends the runner's event stream.
+    }
+}
