@@ -41,19 +41,14 @@ impl Default for AwsNames {
 #[derive(Debug, Clone)]
 pub struct AwsSettings {
     pub sdk: aws_config::SdkConfig,
-    pub endpoint: Option<String>,
-    pub table: String,
-    pub job_ttl_days: Option<i64>,
-    pub send_max_receives: u32,
-    pub bucket: String,
-    pub queue_prefix: String,
+    pub names: AwsNames,
 }
 
 impl AwsSettings {
     /// The SDK's own defaults and credential chain, with wagate's `names`.
     pub async fn load(names: AwsNames) -> Self {
         let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
-        Self::with_sdk(sdk, names)
+        Self { sdk, names }
     }
 
     /// Settings for a local emulator at `endpoint` (moto), with dummy credentials and names
@@ -66,27 +61,13 @@ impl AwsSettings {
             .credentials_provider(Credentials::new("test", "test", None, None, "static"))
             .load()
             .await;
-        Self::with_sdk(
-            sdk,
-            AwsNames {
-                endpoint: Some(endpoint.to_owned()),
-                table: format!("wagate-test-{unique}"),
-                bucket: format!("wagate-test-{unique}"),
-                queue_prefix: format!("t{unique}-"),
-                ..AwsNames::default()
-            },
-        )
-    }
-
-    fn with_sdk(sdk: aws_config::SdkConfig, n: AwsNames) -> Self {
-        Self {
-            sdk,
-            endpoint: n.endpoint,
-            table: n.table,
-            job_ttl_days: n.job_ttl_days,
-            send_max_receives: n.send_max_receives,
-            bucket: n.bucket,
-            queue_prefix: n.queue_prefix,
-        }
+        let names = AwsNames {
+            endpoint: Some(endpoint.to_owned()),
+            table: format!("wagate-test-{unique}"),
+            bucket: format!("wagate-test-{unique}"),
+            queue_prefix: format!("t{unique}-"),
+            ..AwsNames::default()
+        };
+        Self { sdk, names }
     }
 }

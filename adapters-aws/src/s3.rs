@@ -20,11 +20,11 @@ pub struct S3Blobs {
 impl S3Blobs {
     pub fn new(settings: &AwsSettings) -> Self {
         let conf = aws_sdk_s3::config::Builder::from(&settings.sdk)
-            .force_path_style(settings.endpoint.is_some())
+            .force_path_style(settings.names.endpoint.is_some())
             .build();
         Self {
             client: aws_sdk_s3::Client::from_conf(conf),
-            bucket: settings.bucket.clone(),
+            bucket: settings.names.bucket.clone(),
         }
     }
 

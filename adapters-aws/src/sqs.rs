@@ -52,9 +52,9 @@ impl SqsQueue {
     pub fn new(settings: &AwsSettings) -> Self {
         Self {
             client: aws_sdk_sqs::Client::new(&settings.sdk),
-            prefix: settings.queue_prefix.clone(),
+            prefix: settings.names.queue_prefix.clone(),
             urls: Mutex::new(HashMap::new()),
-            send_max_receives: settings.send_max_receives,
+            send_max_receives: settings.names.send_max_receives,
             dead_sends_arn: tokio::sync::OnceCell::new(),
         }
     }

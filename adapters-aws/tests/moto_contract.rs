@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use wagate_aws::{AwsSettings, DynamoStore, S3Blobs, SqsQueue};
 use wagate_core::ports::{Blobs, Queue, Store};
-use wagate_testkit::{blobs_contract_tests, queue_contract_tests, store_contract_tests};
+use wagate_testkit::port_contract_tests;
 
 async fn settings() -> AwsSettings {
     let endpoint = std::env::var("WAGATE_TEST_AWS_ENDPOINT").expect(
@@ -31,20 +31,7 @@ async fn store() -> Arc<dyn Store> {
     Arc::new(s)
 }
 
-mod store_suite {
-    use super::*;
-    store_contract_tests!(store());
-}
-
-mod blobs_suite {
-    use super::*;
-    blobs_contract_tests!(blobs());
-}
-
-mod queue_suite {
-    use super::*;
-    queue_contract_tests!(queue());
-}
+port_contract_tests!(store: store(), queue: queue(), blobs: blobs());
 
 /// SQS's own redrive: a send received `maxReceiveCount` times without an ack (a job that
 /// crashes its host every time) moves to the dead-letter queue of sends.
@@ -53,7 +40,7 @@ async fn send_queues_redrive_to_the_dead_letter_queue_of_sends() {
     use std::time::Duration;
     use wagate_core::ports::{QueueSpec, names};
     let mut s = settings().await;
-    s.send_max_receives = 2;
+    s.names.send_max_receives = 2;
     let queue = SqsQueue::new(&s);
     let q = "send-crashy";
     queue.create(q, QueueSpec::FIFO).await.unwrap();

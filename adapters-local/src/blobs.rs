@@ -194,6 +194,17 @@ fn write_atomically(dir: &Path, path: &Path, bytes: &[u8], durable: bool) -> std
     Ok(())
 }
 
+/// The error of a path that holds no blob: missing, or a directory (a key "a" when "a/b"
+/// exists holds no blob, as on S3).
+fn no_blob(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::NotFound
+            | std::io::ErrorKind::IsADirectory
+            | std::io::ErrorKind::NotADirectory
+    )
+}
+
 #[async_trait]
 impl Blobs for FsBlobs {
     async fn put(&self, key: &str, bytes: Bytes) -> PortResult<()> {
@@ -208,17 +219,7 @@ impl Blobs for FsBlobs {
     async fn get(&self, key: &str) -> PortResult<Option<Bytes>> {
         match tokio::fs::read(self.path(key)?).await {
             Ok(b) => Ok(Some(Bytes::from(b))),
-            // A key that names a directory ("a" when "a/b" exists) holds no blob, as on S3.
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound
-                        | std::io::ErrorKind::IsADirectory
-                        | std::io::ErrorKind::NotADirectory
-                ) =>
-            {
-                Ok(None)
-            }
+            Err(e) if no_blob(&e) => Ok(None),
             Err(e) => Err(io(e)),
         }
     }
@@ -226,16 +227,7 @@ impl Blobs for FsBlobs {
     async fn delete(&self, key: &str) -> PortResult<()> {
         match tokio::fs::remove_file(self.path(key)?).await {
             Ok(()) => Ok(()),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound
-                        | std::io::ErrorKind::IsADirectory
-                        | std::io::ErrorKind::NotADirectory
-                ) =>
-            {
-                Ok(())
-            }
+            Err(e) if no_blob(&e) => Ok(()),
             Err(e) => Err(io(e)),
         }
     }
@@ -279,16 +271,7 @@ impl Blobs for FsBlobs {
         use tokio::io::AsyncReadExt;
         let file = match tokio::fs::File::open(self.path(key)?).await {
             Ok(f) => f,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound
-                        | std::io::ErrorKind::IsADirectory
-                        | std::io::ErrorKind::NotADirectory
-                ) =>
-            {
-                return Ok(None);
-            }
+            Err(e) if no_blob(&e) => return Ok(None),
             Err(e) => return Err(io(e)),
         };
         let mut buf = Vec::with_capacity(len.min(1 << 20));

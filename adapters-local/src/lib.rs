@@ -28,20 +28,11 @@ pub struct LocalOptions {
 }
 
 /// The three embedded adapters over one data directory.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct LocalBackend {
-    db: Db,
     store: Arc<SqliteStore>,
     queue: Arc<SqliteQueue>,
     blobs: Arc<FsBlobs>,
-}
-
-impl std::fmt::Debug for LocalBackend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalBackend")
-            .field("db", &self.db)
-            .finish_non_exhaustive()
-    }
 }
 
 impl LocalBackend {
@@ -52,9 +43,8 @@ impl LocalBackend {
         let db = Db::open(&data_dir.join("wagate.db"), &opts)?;
         Ok(Self {
             store: Arc::new(SqliteStore::new(db.clone())),
-            queue: Arc::new(SqliteQueue::new(db.clone())),
+            queue: Arc::new(SqliteQueue::new(db)),
             blobs: Arc::new(FsBlobs::new(data_dir.join("blobs"), opts.synchronous_full)?),
-            db,
         })
     }
 

@@ -20,18 +20,11 @@ const DEDUP_WINDOW_MS: i64 = 5 * 60 * 1000;
 /// How often a long poll looks at the database for sends from other processes.
 const POLL_EVERY: Duration = Duration::from_millis(100);
 
+#[derive(Debug)]
 pub struct SqliteQueue {
     db: Db,
     wakers: Mutex<HashMap<String, Arc<Notify>>>,
     acks: AtomicU64,
-}
-
-impl std::fmt::Debug for SqliteQueue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteQueue")
-            .field("db", &self.db)
-            .finish_non_exhaustive()
-    }
 }
 
 impl SqliteQueue {

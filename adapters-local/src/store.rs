@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::Db;
 use wagate_core::clock::now_ms;
+use wagate_core::policy::window_end;
 use wagate_core::ports::{CounterHit, DeadLetter, PortError, PortResult, Store};
 use wagate_core::{
     Account, ApiKeyRecord, Jid, Job, JobId, JobState, KeyHash, KeyId, ProxyUrl, Role, Session,
@@ -297,7 +298,7 @@ impl Store for SqliteStore {
                     "UPDATE sessions SET lease_holder = ?2, lease_until = ?3
                      WHERE id = ?1 AND (lease_holder IS NULL OR lease_holder = ?2 OR lease_until <= ?4)",
                 )?
-                .execute(params![id, holder, now_ms + ttl_ms, now_ms])
+                .execute(params![id, holder, now_ms.saturating_add(ttl_ms), now_ms])
                 .map(|n| n > 0)
             })
             .await
@@ -390,7 +391,7 @@ impl Store for SqliteStore {
                     "INSERT INTO idempotency (key, value, expires_at) VALUES (?1, ?2, ?3)
                      ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
                 )?
-                .execute(params![key, value, now_ms + ttl_ms])?;
+                .execute(params![key, value, now_ms.saturating_add(ttl_ms)])?;
                 Ok(None)
             })
             .await
@@ -429,7 +430,7 @@ impl Store for SqliteStore {
                     .optional()?;
                 let (count, reset_at, current) = match row {
                     Some((c, r)) if r > now_ms => (c.max(0) as u64, r, true),
-                    _ => (0, now_ms + window_ms, false),
+                    _ => (0, window_end(now_ms, window_ms), false),
                 };
                 if count >= limit {
                     return Ok(CounterHit { allowed: false, count, reset_at_ms: reset_at });
@@ -437,13 +438,13 @@ impl Store for SqliteStore {
                 if current {
                     // Leaves `reset_at` (and so its index) untouched: one page less to write.
                     tx.prepare_cached("UPDATE counters SET count = ?2 WHERE key = ?1")?
-                        .execute(params![key, (count + 1) as i64])?;
+                        .execute(params![key, i64::try_from(count + 1).unwrap_or(i64::MAX)])?;
                 } else {
                     tx.prepare_cached(
                         "INSERT INTO counters (key, count, reset_at) VALUES (?1, ?2, ?3)
                          ON CONFLICT (key) DO UPDATE SET count = excluded.count, reset_at = excluded.reset_at",
                     )?
-                    .execute(params![key, (count + 1) as i64, reset_at])?;
+                    .execute(params![key, i64::try_from(count + 1).unwrap_or(i64::MAX), reset_at])?;
                 }
                 Ok(CounterHit { allowed: true, count: count + 1, reset_at_ms: reset_at })
             })

@@ -13,7 +13,8 @@ use wagate_core::{
     Session, SessionId,
 };
 use wagate_local::{LocalBackend, LocalOptions};
-use wagate_testkit::{blobs_contract_tests, queue_contract_tests, store_contract_tests};
+use wagate_testkit::contract::allowed_of_concurrent_hits;
+use wagate_testkit::port_contract_tests;
 
 /// A backend in a temp dir that lives as long as the test process (tests are short).
 fn backend() -> LocalBackend {
@@ -33,22 +34,18 @@ async fn blobs() -> Arc<dyn Blobs> {
     backend().blobs()
 }
 
-mod store_suite {
-    use super::*;
-    store_contract_tests!(store());
-}
-
-mod queue_suite {
-    use super::*;
-    queue_contract_tests!(queue());
-}
-
-mod blobs_suite {
-    use super::*;
-    blobs_contract_tests!(blobs());
-}
+port_contract_tests!(store: store(), queue: queue(), blobs: blobs());
 
 const VIS: Duration = Duration::from_secs(30);
+
+/// How long `n` runs of `op` take, one after the other.
+async fn timed(n: usize, mut op: impl AsyncFnMut(usize)) -> Duration {
+    let t = std::time::Instant::now();
+    for i in 0..n {
+        op(i).await;
+    }
+    t.elapsed()
+}
 
 #[tokio::test]
 async fn everything_survives_a_reopen_and_in_flight_messages_come_back() {
@@ -252,22 +249,14 @@ async fn two_handles_on_one_file_share_limits_and_queues() {
     let a = LocalBackend::open(dir.path(), LocalOptions::default()).unwrap();
     let b = LocalBackend::open(dir.path(), LocalOptions::default()).unwrap();
 
-    let now = now_ms();
-    let mut tasks = Vec::new();
-    for i in 0..100 {
-        let store = if i % 2 == 0 { a.store() } else { b.store() };
-        tasks.push(tokio::spawn(async move {
-            store
-                .hit_counter("shared", 30, 60_000, now)
-                .await
-                .unwrap()
-                .allowed
-        }));
-    }
-    let mut allowed = 0;
-    for t in tasks {
-        allowed += usize::from(t.await.unwrap());
-    }
+    let either = |i: usize| {
+        if i.is_multiple_of(2) {
+            a.store()
+        } else {
+            b.store()
+        }
+    };
+    let allowed = allowed_of_concurrent_hits(100, "shared", 30, either).await;
     assert_eq!(allowed, 30);
 
     // A long poll in one handle sees a send from the other (no in-process wake-up: the poll
@@ -382,39 +371,28 @@ async fn enqueue_path_timing() {
     }
 
     const N: usize = 2_000;
-    let t = std::time::Instant::now();
-    for _ in 0..N {
+    let send_q = wagate_core::ports::names::send(&sid);
+    let read = timed(N, async |_| {
         store.get_config("absent").await.unwrap();
-    }
-    let read = t.elapsed();
-    let t = std::time::Instant::now();
-    for _ in 0..N {
+    })
+    .await;
+    let write = timed(N, async |_| {
+        let hit = store.hit_counter("one", u64::MAX >> 2, 60_000, now_ms());
+        hit.await.unwrap();
+    })
+    .await;
+    let claim = timed(N, async |i| {
+        let idem = format!("idem:{i}");
         store
-            .hit_counter("one", u64::MAX >> 2, 60_000, now_ms())
+            .claim_idempotency(&idem, "v", 60_000, now_ms())
             .await
             .unwrap();
-    }
-    let write = t.elapsed();
-    let t = std::time::Instant::now();
-    for i in 0..N {
-        store
-            .claim_idempotency(&format!("idem:{i}"), "v", 60_000, now_ms())
-            .await
-            .unwrap();
-    }
-    let claim = t.elapsed();
-    let t = std::time::Instant::now();
-    for i in 0..N {
-        queue
-            .send(
-                &wagate_core::ports::names::send(&sid),
-                &format!("pre{i}"),
-                "x",
-            )
-            .await
-            .unwrap();
-    }
-    let send = t.elapsed();
+    })
+    .await;
+    let send = timed(N, async |i| {
+        queue.send(&send_q, &format!("pre{i}"), "x").await.unwrap();
+    })
+    .await;
     let us = |d: Duration| d.as_secs_f64() * 1e6 / N as f64;
     println!(
         "one operation: {:.0} µs a read, {:.0} µs a counter hit, {:.0} µs a claim, {:.0} µs a send",
@@ -424,11 +402,7 @@ async fn enqueue_path_timing() {
         us(send)
     );
 
-    let t = std::time::Instant::now();
-    for _ in 0..N {
-        one(&store, &queue, &key, &sid).await;
-    }
-    let serial = t.elapsed();
+    let serial = timed(N, async |_| one(&store, &queue, &key, &sid).await).await;
 
     const TASKS: usize = 64;
     let t = std::time::Instant::now();

@@ -15,36 +15,28 @@ async fn main() -> anyhow::Result<()> {
     };
     let count: usize = args.get(3).map_or(Ok(500), |s| s.parse())?;
     let rate: u64 = args.get(4).map_or(Ok(100), |s| s.parse())?;
-    let client = reqwest::Client::new();
+    let api = Api {
+        client: reqwest::Client::new(),
+        base,
+        key,
+    };
 
     let session = format!("lat{}", wagate_core::random_token(6).to_lowercase());
-    client
-        .post(format!("{base}/api/sessions"))
-        .header("x-api-key", key)
-        .json(&json!({ "sessionId": session }))
-        .send()
-        .await?
-        .error_for_status()?;
-    wait_for(&client, base, key, &session, |s| s["qr"].is_string()).await?;
-    client
-        .post(format!("{base}/api/dev/sessions/{session}/scan"))
-        .header("x-api-key", key)
-        .send()
-        .await?
-        .error_for_status()?;
-    wait_for(&client, base, key, &session, |s| s["status"] == "open").await?;
+    let created = json!({ "sessionId": session });
+    api.post("/api/sessions", Some(&created)).await?;
+    wait_for(&api, &session, |s| s["qr"].is_string()).await?;
+    let scan = format!("/api/dev/sessions/{session}/scan");
+    api.post(&scan, None).await?;
+    wait_for(&api, &session, |s| s["status"] == "open").await?;
 
     let mut ids = Vec::with_capacity(count);
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
     for i in 0..count {
         tick.tick().await;
-        let r: Value = client
-            .post(format!("{base}/api/messages/text"))
-            .header("x-api-key", key)
-            .json(&json!({ "sessionId": session, "to": format!("62811{i:07}"), "text": "latency" }))
-            .send()
+        let text = json!({ "sessionId": session, "to": format!("62811{i:07}"), "text": "latency" });
+        let r: Value = api
+            .post("/api/messages/text", Some(&text))
             .await?
-            .error_for_status()?
             .json()
             .await?;
         ids.push(r["id"].as_str().context("no id")?.to_owned());
@@ -52,13 +44,7 @@ async fn main() -> anyhow::Result<()> {
 
     let mut lat = Vec::with_capacity(count);
     for id in &ids {
-        let j: Value = client
-            .get(format!("{base}/api/messages/{id}?wait=25"))
-            .header("x-api-key", key)
-            .send()
-            .await?
-            .json()
-            .await?;
+        let j = api.get(&format!("/api/messages/{id}?wait=25")).await?;
         let (Some(c), Some(s)) = (j["createdAt"].as_i64(), j["sentAt"].as_i64()) else {
             bail!("job {id} not sent: {j}");
         };
@@ -75,22 +61,42 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The running API, called with one key.
+struct Api<'a> {
+    client: reqwest::Client,
+    base: &'a str,
+    key: &'a str,
+}
+
+impl Api<'_> {
+    async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        let req = self.client.get(format!("{}{path}", self.base));
+        Ok(req
+            .header("x-api-key", self.key)
+            .send()
+            .await?
+            .json()
+            .await?)
+    }
+
+    /// POSTs `body` as JSON (nothing when `None`); an error status is an error.
+    async fn post(&self, path: &str, body: Option<&Value>) -> anyhow::Result<reqwest::Response> {
+        let mut req = self.client.post(format!("{}{path}", self.base));
+        req = req.header("x-api-key", self.key);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        Ok(req.send().await?.error_for_status()?)
+    }
+}
+
 async fn wait_for(
-    client: &reqwest::Client,
-    base: &str,
-    key: &str,
+    api: &Api<'_>,
     session: &str,
     done: impl Fn(&Value) -> bool,
 ) -> anyhow::Result<()> {
     for _ in 0..200 {
-        let s: Value = client
-            .get(format!("{base}/api/sessions/{session}"))
-            .header("x-api-key", key)
-            .send()
-            .await?
-            .json()
-            .await?;
-        if done(&s) {
+        if done(&api.get(&format!("/api/sessions/{session}")).await?) {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

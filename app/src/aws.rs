@@ -11,17 +11,11 @@ use wagate_functions::AppState;
 use crate::Config;
 
 /// The three AWS adapters.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct AwsPorts {
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn Queue>,
     pub blobs: Arc<dyn Blobs>,
-}
-
-impl std::fmt::Debug for AwsPorts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AwsPorts").finish_non_exhaustive()
-    }
 }
 
 impl AwsPorts {
@@ -46,11 +40,11 @@ pub async fn provision(config: Config) -> anyhow::Result<()> {
     DynamoStore::new(&settings)
         .ensure_table()
         .await
-        .with_context(|| format!("creating table {}", settings.table))?;
+        .with_context(|| format!("creating table {}", settings.names.table))?;
     S3Blobs::new(&settings)
         .ensure_bucket()
         .await
-        .with_context(|| format!("creating bucket {}", settings.bucket))?;
+        .with_context(|| format!("creating bucket {}", settings.names.bucket))?;
     SqsQueue::new(&settings)
         .ensure_events_dead_letter_queue()
         .await
@@ -59,9 +53,9 @@ pub async fn provision(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(ports.store, ports.queue, ports.blobs, config.api);
     state.bootstrap().await?;
     tracing::info!(
-        table = %settings.table,
-        bucket = %settings.bucket,
-        queue_prefix = %settings.queue_prefix,
+        table = %settings.names.table,
+        bucket = %settings.names.bucket,
+        queue_prefix = %settings.names.queue_prefix,
         "provisioned"
     );
     Ok(())

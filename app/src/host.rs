@@ -6,13 +6,11 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use anyhow::Context;
 use axum::Json;
 use axum::routing::get;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use wagate_core::dispatch::Dispatcher;
-use wagate_core::ports::{QueueSpec, names};
 use wagate_host::HostDeps;
 
 use crate::aws::AwsPorts;
@@ -28,11 +26,6 @@ pub async fn run(mut config: Config, shutdown: CancellationToken) -> anyhow::Res
         config.host.host_id = format!("host-{}", wagate_core::random_token(8));
     }
     tracing::info!(host_id = %config.host.host_id, connector = ?config.connector, "wagate host starting");
-    ports
-        .queue
-        .create(names::EVENTS, QueueSpec::STANDARD)
-        .await
-        .context("creating the events queue")?;
     let deps = HostDeps {
         store: ports.store.clone(),
         queue: ports.queue.clone(),

@@ -23,7 +23,9 @@ pub async fn http(
     router: axum::Router,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router)
+    // The peer's address reaches the handlers (the failed-auth limit counts by address).
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await
         .context("HTTP server")

@@ -13,6 +13,7 @@ use wagate_testkit::LocalProcess;
 
 const KEY: &str = "durability-admin-key-0123456789";
 const SENDS: usize = 1000;
+const SESSION: &str = "/api/sessions/dur";
 
 /// The variables of both runs: limits out of the way, pacing short.
 const VARS: [(&str, &str); 4] = [
@@ -26,8 +27,9 @@ async fn spawn_wagate(data: &Path) -> LocalProcess {
     LocalProcess::start(Path::new(env!("CARGO_BIN_EXE_wagate")), data, KEY, &VARS).await
 }
 
-async fn session(http: &reqwest::Client, base: &str) -> Value {
-    http.get(format!("{base}/api/sessions/dur"))
+/// The JSON answer to `GET {base}{path}`.
+async fn get_json(http: &reqwest::Client, base: &str, path: &str) -> Value {
+    http.get(format!("{base}{path}"))
         .header("x-api-key", KEY)
         .send()
         .await
@@ -63,7 +65,7 @@ async fn a_sigkill_mid_send_loses_nothing_and_duplicates_nothing() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 201);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while session(&http, &base).await["qr"].is_null() {
+    while get_json(&http, &base, SESSION).await["qr"].is_null() {
         assert!(Instant::now() < deadline, "no QR");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -72,7 +74,7 @@ async fn a_sigkill_mid_send_loses_nothing_and_duplicates_nothing() {
         .send()
         .await
         .unwrap();
-    while session(&http, &base).await["status"] != "open" {
+    while get_json(&http, &base, SESSION).await["status"] != "open" {
         assert!(Instant::now() < deadline, "never opened");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -144,15 +146,7 @@ async fn a_sigkill_mid_send_loses_nothing_and_duplicates_nothing() {
     assert!(retried <= 1, "{retried} duplicate attempts");
 
     for id in jobs.keys() {
-        let j: Value = http
-            .get(format!("{base}/api/messages/{id}"))
-            .header("x-api-key", KEY)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let j = get_json(&http, &base, &format!("/api/messages/{id}")).await;
         assert_eq!(j["status"], "sent", "{j}");
     }
     child.kill();

@@ -79,17 +79,25 @@ async fn start_local() -> Local {
             ("SEND_JITTER_MS", "0"),
         ],
     );
-    let running = local::start(cfg).await.expect("wagate local starts");
-    let base = format!("http://{}", running.addr);
-    Local {
-        running,
-        base,
-        http: reqwest::Client::new(),
-        _dir: dir,
-    }
+    Local::on(local::start(cfg).await.expect("wagate local starts"), dir)
 }
 
 impl Local {
+    /// A client of `running`, keeping `dir` as long as it lives.
+    fn on(running: Running, dir: TempDir) -> Self {
+        Self {
+            base: format!("http://{}", running.addr),
+            running,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    async fn stop(self) {
+        self.running.shutdown();
+        self.running.wait().await.unwrap();
+    }
+
     async fn call(
         &self,
         method: reqwest::Method,
@@ -207,8 +215,7 @@ async fn create_scan_send_and_receive_signed_webhooks() {
     let ev = hook.next("message_failed").await;
     assert_eq!(ev["data"]["jobId"], failed["id"]);
 
-    local.running.shutdown();
-    local.running.wait().await.unwrap();
+    local.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -254,38 +261,27 @@ async fn incoming_ping_gets_pong_and_newsletters_never_reach_the_webhook() {
         "{rest:?}"
     );
 
-    local.running.shutdown();
-    local.running.wait().await.unwrap();
+    local.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_linked_session_reopens_after_a_restart_without_a_new_qr() {
     let dir = TempDir::new().unwrap();
     let data = dir.path().to_path_buf();
-    let mk = |data: &Path| config(data, &[]);
-    let first = local::start(mk(&data)).await.unwrap();
-    let l = Local {
-        base: format!("http://{}", first.addr),
-        running: first,
-        http: reqwest::Client::new(),
-        _dir: TempDir::new().unwrap(),
+    // Both runs keep their data in `dir`; each client holds a spare directory of its own.
+    let start = async || {
+        let running = local::start(config(&data, &[])).await.unwrap();
+        Local::on(running, TempDir::new().unwrap())
     };
+    let l = start().await;
     let mut hook = webhook_receiver().await;
     l.open_session("keep", &mut hook).await;
-    l.running.shutdown();
-    l.running.wait().await.unwrap();
+    l.stop().await;
 
-    let second = local::start(mk(&data)).await.unwrap();
-    let l = Local {
-        base: format!("http://{}", second.addr),
-        running: second,
-        http: reqwest::Client::new(),
-        _dir: TempDir::new().unwrap(),
-    };
+    let l = start().await;
     let s = l.wait_session("keep", |s| s["status"] == "open").await;
     assert!(s["qr"].is_null());
     let open = hook.next("session_open").await;
     assert_eq!(open["data"]["id"], "keep");
-    l.running.shutdown();
-    l.running.wait().await.unwrap();
+    l.stop().await;
 }

@@ -1,4 +1,5 @@
-//! Wall-clock helpers: every timestamp in wagate is milliseconds since the Unix epoch.
+//! Wall-clock helpers. wagate counts time in milliseconds since the Unix epoch; the few
+//! timestamps kept in seconds, as WhatsApp counts them, are named `*_secs`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

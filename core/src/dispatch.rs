@@ -90,19 +90,12 @@ struct WebhookSetting {
 }
 
 /// Delivers queued events to webhooks.
+#[derive(Debug)]
 pub struct Dispatcher {
     store: Arc<dyn Store>,
     queue: Arc<dyn Queue>,
     client: reqwest::Client,
     config: DispatchConfig,
-}
-
-impl fmt::Debug for Dispatcher {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Dispatcher")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Dispatcher {

@@ -6,6 +6,29 @@ use serde::{Deserialize, Serialize};
 use crate::ports::{PortResult, Store};
 use crate::{Jid, KeyId, SessionId};
 
+/// The shortest window a limit may count over: 1 s.
+pub const MIN_WINDOW_MS: i64 = 1_000;
+/// The longest window a limit (or a cooldown) may count over: 30 days.
+pub const MAX_WINDOW_MS: i64 = 30 * 86_400_000;
+/// The most requests or sends one window may allow.
+pub const MAX_LIMIT: u64 = 1_000_000_000;
+
+fn check_window(field: &str, window_ms: i64) -> Result<(), String> {
+    if (MIN_WINDOW_MS..=MAX_WINDOW_MS).contains(&window_ms) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field} must be between {MIN_WINDOW_MS} (1 s) and {MAX_WINDOW_MS} (30 days) ms"
+        ))
+    }
+}
+
+/// When a window opened at `now_ms` ends. Saturates instead of overflowing, whatever the
+/// inputs; the window is taken within its bounds.
+pub fn window_end(now_ms: i64, window_ms: i64) -> i64 {
+    now_ms.saturating_add(window_ms.clamp(1, MAX_WINDOW_MS))
+}
+
 /// Requests per key per window; changeable at runtime (`POST /api/admin/ratelimit`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -14,12 +37,61 @@ pub struct RateLimit {
     pub max: u64,
 }
 
+impl RateLimit {
+    /// Within bounds: a window of 1 s … 30 days and a `max` of 1 … [`MAX_LIMIT`].
+    pub fn check(&self) -> Result<(), String> {
+        check_window("rateLimit.windowMs", self.window_ms)?;
+        if !(1..=MAX_LIMIT).contains(&self.max) {
+            return Err(format!("rateLimit.max must be between 1 and {MAX_LIMIT}"));
+        }
+        Ok(())
+    }
+}
+
 /// Sends per key per window; `limit` 0 means unlimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Quota {
     pub limit: u64,
     pub window_ms: i64,
+}
+
+impl Quota {
+    /// Within bounds: a window of 1 s … 30 days and a `limit` of 0 (off) … [`MAX_LIMIT`].
+    pub fn check(&self) -> Result<(), String> {
+        check_window("quota.windowMs", self.window_ms)?;
+        if self.limit > MAX_LIMIT {
+            return Err(format!(
+                "quota.limit must be between 0 (off) and {MAX_LIMIT}"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `value` is within `range`, else an error naming `field` and the range.
+pub fn check_range<T>(
+    field: &str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<(), String>
+where
+    T: PartialOrd + std::fmt::Display,
+{
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field} must be between {} and {}",
+            range.start(),
+            range.end()
+        ))
+    }
+}
+
+/// A cooldown is 0 (off) … 30 days.
+pub fn check_cooldown_ms(cooldown_ms: i64) -> Result<(), String> {
+    check_range("cooldownMs (0 is off)", cooldown_ms, 0..=MAX_WINDOW_MS)
 }
 
 /// Where one limit stands after a check; becomes `X-RateLimit-*` / `X-Quota-*` headers.
@@ -34,7 +106,13 @@ pub struct LimitStatus {
 impl LimitStatus {
     /// Whole seconds until the window ends, at least 1 (for `Retry-After`).
     pub fn retry_after_secs(&self, now_ms: i64) -> u64 {
-        (((self.reset_at_ms - now_ms).max(0) + 999) / 1000).max(1) as u64
+        let left = u64::try_from(self.reset_at_ms.saturating_sub(now_ms)).unwrap_or(0);
+        left.div_ceil(1000).max(1)
+    }
+
+    /// When the window ends, in whole Unix seconds rounded up (the `*-Reset` headers).
+    pub fn reset_secs(&self) -> u64 {
+        u64::try_from(self.reset_at_ms).unwrap_or(0).div_ceil(1000)
     }
 }
 
@@ -57,9 +135,8 @@ async fn hit(
     window_ms: i64,
     now_ms: i64,
 ) -> PortResult<LimitStatus> {
-    let h = store
-        .hit_counter(key, limit, window_ms.max(1), now_ms)
-        .await?;
+    let window_ms = window_ms.clamp(MIN_WINDOW_MS, MAX_WINDOW_MS);
+    let h = store.hit_counter(key, limit, window_ms, now_ms).await?;
     Ok(LimitStatus {
         allowed: h.allowed,
         limit,
@@ -139,6 +216,8 @@ pub async fn check_cooldown(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::any;
+
     use super::*;
 
     #[test]
@@ -152,6 +231,51 @@ mod tests {
         assert_eq!(st.retry_after_secs(9_000), 2);
         assert_eq!(st.retry_after_secs(10_000), 1);
         assert_eq!(st.retry_after_secs(20_000), 1);
+    }
+
+    proptest::proptest! {
+        /// The limit arithmetic holds over the whole input range: no overflow, no panic,
+        /// a reset never before the window opened, a `Retry-After` of 1 s … 30 days.
+        #[test]
+        fn limit_arithmetic_never_overflows(now in any::<i64>(), window in any::<i64>(), later in any::<i64>()) {
+            let end = window_end(now, window);
+            proptest::prop_assert!(end >= now);
+            proptest::prop_assert!(end - now <= MAX_WINDOW_MS);
+            let st = LimitStatus { allowed: false, limit: 1, remaining: 0, reset_at_ms: end };
+            let retry = st.retry_after_secs(now);
+            proptest::prop_assert!((1..=(MAX_WINDOW_MS as u64).div_ceil(1000)).contains(&retry));
+            // Any moment, even one far from the window, gives a sane answer.
+            proptest::prop_assert!(st.retry_after_secs(later) >= 1);
+            let any = LimitStatus { reset_at_ms: later, ..st };
+            let _ = any.retry_after_secs(now);
+            proptest::prop_assert!(any.reset_secs() <= (i64::MAX as u64).div_ceil(1000));
+        }
+
+        #[test]
+        fn checked_limits_are_exactly_the_bounded_ones(window in any::<i64>(), max in any::<u64>()) {
+            let ok = RateLimit { window_ms: window, max }.check().is_ok();
+            let bounded = (MIN_WINDOW_MS..=MAX_WINDOW_MS).contains(&window) && (1..=MAX_LIMIT).contains(&max);
+            proptest::prop_assert_eq!(ok, bounded);
+        }
+    }
+
+    #[test]
+    fn limits_outside_their_bounds_are_refused() {
+        let rate = |window_ms, max| RateLimit { window_ms, max }.check();
+        assert!(rate(60_000, 100).is_ok());
+        assert!(rate(i64::MAX, 100).is_err());
+        assert!(rate(999, 100).is_err());
+        assert!(rate(-1, 100).is_err());
+        assert!(rate(60_000, 0).is_err());
+        assert!(rate(60_000, MAX_LIMIT + 1).is_err());
+        let quota = |limit, window_ms| Quota { limit, window_ms }.check();
+        assert!(quota(0, 86_400_000).is_ok());
+        assert!(quota(10, MAX_WINDOW_MS).is_ok());
+        assert!(quota(10, MAX_WINDOW_MS + 1).is_err());
+        assert!(quota(u64::MAX, 60_000).is_err());
+        assert!(check_cooldown_ms(0).is_ok());
+        assert!(check_cooldown_ms(-1).is_err());
+        assert!(check_cooldown_ms(i64::MAX).is_err());
     }
 
     #[test]

@@ -7,11 +7,12 @@ use axum::middleware::Next;
 use axum::response::Response;
 use wagate_core::ApiKey;
 use wagate_core::clock::now_ms;
-use wagate_core::policy;
+use wagate_core::policy::{self, LimitStatus};
 
+use crate::auth_failures::client_address;
 use crate::caller::Caller;
 use crate::error::ApiError;
-use crate::limit_headers::{insert_limit_headers, limit_headers};
+use crate::limit_headers::{insert_limit_headers, refusal};
 use crate::state::AppState;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -29,7 +30,13 @@ pub async fn authenticate(
             "send your API key in the X-API-Key header",
         ));
     };
-    let key = ApiKey::new(raw.to_str().unwrap_or_default().trim().to_owned());
+    let address = client_address(&req);
+    let now = now_ms();
+    if let Some(lock) = state.auth_failures.locked(&address, now) {
+        return Err(too_many_failures(&lock, now));
+    }
+    // Compared exactly: a key with a trailing space is another key.
+    let key = ApiKey::new(raw.to_str().unwrap_or_default().to_owned());
     let hash = key.hash();
     let record = match state.keys.get(&hash) {
         Some(rec) => Some(rec),
@@ -42,6 +49,14 @@ pub async fn authenticate(
         }
     };
     let Some(record) = record.filter(|r| r.hash.ct_eq(&hash)) else {
+        let limit = state.config.auth_failures;
+        if let Some(lock) = state
+            .auth_failures
+            .record(state.store.as_ref(), &address, limit, now)
+            .await?
+        {
+            return Err(too_many_failures(&lock, now));
+        }
         return Err(ApiError::new(
             axum::http::StatusCode::UNAUTHORIZED,
             "invalid_api_key",
@@ -53,7 +68,13 @@ pub async fn authenticate(
         role: record.role,
     };
 
-    let now = now_ms();
+    // An admin's own routes never hit the rate limit: a limit set too low must not lock out
+    // the one key that can raise it again.
+    if caller.is_admin() && is_admin_route(&req) {
+        req.extensions_mut().insert(caller);
+        return Ok(next.run(req).await);
+    }
+
     let settings = state.settings.get(state.store.as_ref()).await?;
     let rate = policy::check_rate(
         state.store.as_ref(),
@@ -63,24 +84,42 @@ pub async fn authenticate(
     )
     .await?;
     if !rate.allowed {
-        let mut err = ApiError::too_many(
+        return Err(refusal(
             "rate_limited",
             format!(
                 "rate limit of {} requests per {} ms reached",
                 settings.rate_limit.max, settings.rate_limit.window_ms
             ),
-            rate.retry_after_secs(now),
-        );
-        for (k, v) in limit_headers("x-ratelimit", &rate) {
-            err = err.with_header(k, v);
-        }
-        return Err(err);
+            "x-ratelimit",
+            &rate,
+            now,
+        ));
     }
 
     req.extensions_mut().insert(caller);
     let mut resp = next.run(req).await;
     insert_limit_headers(resp.headers_mut(), "x-ratelimit", &rate);
     Ok(resp)
+}
+
+/// The 429 of an address that sent too many wrong keys.
+fn too_many_failures(lock: &LimitStatus, now_ms: i64) -> ApiError {
+    ApiError::too_many(
+        "too_many_auth_failures",
+        "too many wrong API keys from this address; wait before trying again",
+        lock.retry_after_secs(now_ms),
+    )
+}
+
+/// Whether the request is for `/api/admin/*` (seen from inside the `/api` router, whose
+/// prefix axum strips, or from outside it).
+fn is_admin_route(req: &Request) -> bool {
+    let path = req
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| req.uri().path(), |o| o.0.path());
+    let path = path.strip_prefix("/api").unwrap_or(path);
+    path == "/admin" || path.starts_with("/admin/")
 }
 
 /// `/api/admin/*` is for admin keys only.

@@ -13,6 +13,12 @@ pub struct ApiConfig {
     pub rate_limit: RateLimit,
     pub quota: Quota,
     pub cooldown_ms: i64,
+    /// `SESSIONS_PER_KEY`: how many sessions one user key may hold (admins: no cap);
+    /// changeable at runtime (`sessionsPerKey`).
+    pub sessions_per_key: u64,
+    /// `AUTH_FAILURES_MAX` per `AUTH_FAILURES_WINDOW_MS`: wrong API keys one client address
+    /// may send before it gets 429 for the rest of the window.
+    pub auth_failures: RateLimit,
     /// `ALLOWED_ORIGINS`: origins allowed by CORS; `*` allows any; empty sends no CORS headers.
     pub allowed_origins: Vec<String>,
     pub max_json_bytes: usize,
@@ -56,6 +62,11 @@ impl Default for ApiConfig {
                 window_ms: 86_400_000,
             },
             cooldown_ms: 0,
+            sessions_per_key: 50,
+            auth_failures: RateLimit {
+                window_ms: 60_000,
+                max: 30,
+            },
             allowed_origins: Vec::new(),
             max_json_bytes: 1024 * 1024,
             max_upload_bytes: 100 * 1024 * 1024,

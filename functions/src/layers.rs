@@ -1,17 +1,26 @@
-//! Cross-cutting HTTP layers: request ids, tracing, CORS and the security headers helmet sets.
+//! Cross-cutting HTTP layers: request ids, tracing, CORS, the security headers helmet sets,
+//! and a JSON 431 for requests whose headers are too large.
 
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::ApiConfig;
+use crate::error::ApiError;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The most header bytes (names and values) a request may carry.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// The most headers a request may carry (hyper itself stops at 100 with a bare 431).
+pub const MAX_HEADERS: usize = 64;
 
 /// What helmet's defaults set, adjusted for a JSON API with one small page.
 const SECURITY_HEADERS: &[(&str, &str)] = &[
@@ -35,7 +44,29 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("x-xss-protection", "0"),
 ];
 
+/// Refuses, with a JSON 431 like every other refusal, a request whose headers pass
+/// [`MAX_HEADER_BYTES`] or [`MAX_HEADERS`], before any other work.
+async fn bounded_headers(req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    let bytes: usize = headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    if bytes > MAX_HEADER_BYTES || headers.len() > MAX_HEADERS {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            format!(
+                "request headers may carry at most {MAX_HEADERS} fields and {MAX_HEADER_BYTES} bytes"
+            ),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
 pub fn apply(mut router: Router, config: &ApiConfig) -> Router {
+    router = router.layer(axum::middleware::from_fn(bounded_headers));
     for (name, value) in SECURITY_HEADERS {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(name),

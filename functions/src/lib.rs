@@ -3,6 +3,7 @@
 //! `lambda_http`, and tests call it with `oneshot`.
 
 pub mod auth;
+pub mod auth_failures;
 pub mod caller;
 pub mod config;
 pub mod error;
@@ -46,9 +47,11 @@ pub fn app(state: AppState) -> Router {
     if state.config.dev_routes {
         api = api.nest("/dev", routes::dev::router());
     }
-    // Layer order: authentication (and the rate limit) runs before any handler; the JSON
-    // body limit applies to every route but the upload one, which set its own above.
+    // Layer order: authentication (and the rate limit) runs before any handler, the
+    // fallback included, so no path under /api is answered without a key; the JSON body
+    // limit applies to every route but the upload one, which set its own above.
     let api = api
+        .fallback(route_not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
@@ -66,12 +69,14 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::health::router())
         .route("/ui", get(|| async { Html(UI_PAGE) }))
         .route("/ui/", get(|| async { Html(UI_PAGE) }))
-        .fallback(|| async {
-            error::ApiError::not_found(
-                "route_not_found",
-                "no such route; see docs/api.md for the API",
-            )
-        })
+        .fallback(route_not_found)
         .with_state(state.clone());
     layers::apply(router, &state.config)
+}
+
+async fn route_not_found() -> error::ApiError {
+    error::ApiError::not_found(
+        "route_not_found",
+        "no such route; see docs/api.md for the API",
+    )
 }

@@ -3,12 +3,14 @@
 use axum::http::{HeaderMap, HeaderValue};
 use wagate_core::policy::LimitStatus;
 
+use crate::error::ApiError;
+
 /// `<prefix>-limit`, `-remaining`, `-reset` (reset in Unix seconds).
-pub fn limit_headers(prefix: &str, st: &LimitStatus) -> Vec<(axum::http::HeaderName, String)> {
+fn limit_headers(prefix: &str, st: &LimitStatus) -> Vec<(axum::http::HeaderName, String)> {
     [
         ("limit", st.limit.to_string()),
         ("remaining", st.remaining.to_string()),
-        ("reset", ((st.reset_at_ms + 999) / 1000).to_string()),
+        ("reset", st.reset_secs().to_string()),
     ]
     .into_iter()
     .filter_map(|(suffix, v)| {
@@ -25,4 +27,19 @@ pub fn insert_limit_headers(headers: &mut HeaderMap, prefix: &str, st: &LimitSta
             headers.insert(k, v);
         }
     }
+}
+
+/// A 429 for a limit that refused a request: `Retry-After` and the limit's headers set.
+pub fn refusal(
+    code: &'static str,
+    message: String,
+    prefix: &str,
+    st: &LimitStatus,
+    now_ms: i64,
+) -> ApiError {
+    let mut err = ApiError::too_many(code, message, st.retry_after_secs(now_ms));
+    for (k, v) in limit_headers(prefix, st) {
+        err = err.with_header(k, v);
+    }
+    err
 }

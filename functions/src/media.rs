@@ -20,17 +20,10 @@ use crate::state::AppState;
 
 /// Blobs written for a request that is not accepted yet. Unless [`keep`](Self::keep) is
 /// called they are deleted, also when the request's future is dropped (a client gone).
+#[derive(Debug)]
 pub struct PendingBlobs {
     blobs: Arc<dyn Blobs>,
     keys: Vec<String>,
-}
-
-impl std::fmt::Debug for PendingBlobs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingBlobs")
-            .field("keys", &self.keys)
-            .finish_non_exhaustive()
-    }
 }
 
 impl PendingBlobs {
@@ -183,11 +176,18 @@ where
 }
 
 fn sticker_error(field: &str, e: StickerError) -> ApiError {
-    let status = match e {
-        StickerError::TooLarge(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        _ => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    let (status, code) = match e {
+        StickerError::TooLarge(_) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "sticker_conversion_failed",
+        ),
+        StickerError::TooManyPixels(..) => (StatusCode::PAYLOAD_TOO_LARGE, "image_too_large"),
+        StickerError::Undecodable(_) => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "sticker_conversion_failed",
+        ),
     };
-    ApiError::new(status, "sticker_conversion_failed", format!("{field}: {e}"))
+    ApiError::new(status, code, format!("{field}: {e}"))
 }
 
 /// The last path segment of a URL, as a file name for documents.
@@ -293,9 +293,8 @@ pub async fn materialize(
             let webp = if sticker::is_ready_sticker(&input, max) {
                 input
             } else {
-                tokio::task::spawn_blocking(move || sticker::convert(&input, max))
+                sticker::convert_queued(input, max)
                     .await
-                    .map_err(ApiError::internal)?
                     .map_err(|e| sticker_error(field, e))?
                     .webp
             };

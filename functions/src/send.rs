@@ -15,7 +15,7 @@ use wagate_core::{Jid, Job, JobId, OutboundMessage, Session, SessionStatus};
 
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::limit_headers::{insert_limit_headers, limit_headers};
+use crate::limit_headers::{insert_limit_headers, refusal};
 use crate::state::AppState;
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -140,18 +140,16 @@ pub async fn accept(
     let n = outgoing.len() as u64;
     let quota = policy::check_quota(store, &caller.key_id, settings.quota, n, now).await?;
     if let Some(q) = quota.filter(|q| !q.allowed) {
-        let mut err = ApiError::too_many(
+        return Err(refusal(
             "quota_exceeded",
             format!(
                 "quota of {} messages per {} ms reached",
                 settings.quota.limit, settings.quota.window_ms
             ),
-            q.retry_after_secs(now),
-        );
-        for (k, v) in limit_headers("x-quota", &q) {
-            err = err.with_header(k, v);
-        }
-        return Err(err);
+            "x-quota",
+            &q,
+            now,
+        ));
     }
     let cooldown =
         policy::check_cooldown(store, &session.id, to, settings.cooldown_ms, now).await?;

@@ -5,11 +5,12 @@ use std::time::Instant;
 
 use anyhow::Context;
 use wagate_core::clock::now_ms;
-use wagate_core::ports::{Blobs, Queue, QueueSpec, Store, names};
+use wagate_core::ports::{Blobs, Queue, Store, ensure_shared_queues};
 use wagate_core::{ApiKey, ApiKeyRecord, Role};
 
 use wagate_media::Fetcher;
 
+use crate::auth_failures::AuthFailures;
 use crate::config::ApiConfig;
 use crate::key_cache::KeyCache;
 use crate::settings::SettingsCache;
@@ -22,6 +23,7 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     pub settings: Arc<SettingsCache>,
     pub keys: Arc<KeyCache>,
+    pub auth_failures: Arc<AuthFailures>,
     pub started: Instant,
     pub fetcher: Arc<Fetcher>,
     /// Signs the upload URLs wagate serves itself when the blob store cannot presign. Random
@@ -54,6 +56,7 @@ impl AppState {
             config: Arc::new(config),
             settings,
             keys: Arc::default(),
+            auth_failures: Arc::default(),
             started: Instant::now(),
             fetcher: Arc::new(fetcher),
             upload_secret: Arc::from(wagate_core::random_token(43)),
@@ -64,18 +67,9 @@ impl AppState {
     /// the shared queues exist. Idempotent, so every process may run it.
     pub async fn bootstrap(&self) -> anyhow::Result<()> {
         self.seed_keys().await?;
-        self.queue
-            .create(names::CONTROL, QueueSpec::FIFO)
+        ensure_shared_queues(self.queue.as_ref())
             .await
-            .context("creating the control queue")?;
-        self.queue
-            .create(names::EVENTS, QueueSpec::STANDARD)
-            .await
-            .context("creating the events queue")?;
-        self.queue
-            .create(names::DEAD_SENDS, QueueSpec::FIFO)
-            .await
-            .context("creating the dead-letter queue of sends")?;
+            .context("creating the shared queues")?;
         Ok(())
     }
 

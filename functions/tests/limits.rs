@@ -4,23 +4,40 @@ mod common;
 
 use std::sync::Arc;
 
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
 use common::*;
 use serde_json::json;
+use wagate_core::policy::RateLimit;
+
+const RATE_LIMIT: &str = "/api/admin/ratelimit";
 
 fn text_to(session: &str, to: &str) -> serde_json::Value {
     json!({ "sessionId": session, "to": to, "text": "hello" })
 }
 
+/// Sends "hello" to `to` through `session` as `USER_A`.
+async fn send_text(app: &TestApp, session: &str, to: &str) -> Reply {
+    app.post("/api/messages/text", USER_A, text_to(session, to))
+        .await
+}
+
+/// A text send through `session` as `key`, with the Idempotency-Key `order-42`.
+fn idempotent_send(key: &str, session: &str) -> Request<Body> {
+    let body = text_to(session, "628333333333").to_string();
+    post_request("/api/messages/text", key, "application/json")
+        .header("idempotency-key", "order-42")
+        .body(Body::from(body))
+        .unwrap()
+}
+
 #[tokio::test]
 async fn rate_limit_refuses_with_429_and_headers() {
-    let app = spawn_app_with(|c| {
-        c.rate_limit = wagate_core::policy::RateLimit {
-            window_ms: 60_000,
-            max: 3,
-        }
-    })
-    .await;
+    let three_a_minute = RateLimit {
+        window_ms: 60_000,
+        max: 3,
+    };
+    let app = spawn_app_with(|c| c.rate_limit = three_a_minute).await;
     for i in 0..3 {
         let r = app.get("/api/sessions", USER_A).await;
         assert_eq!(r.status, StatusCode::OK, "request {i}");
@@ -38,44 +55,28 @@ async fn rate_limit_refuses_with_429_and_headers() {
     assert!((1..=60).contains(&retry));
     assert_eq!(r.header("x-ratelimit-remaining"), Some("0"));
     // The limit is per key.
-    assert_eq!(
-        app.get("/api/sessions", USER_B).await.status,
-        StatusCode::OK
-    );
+    app.expect_get("/api/sessions", USER_B, StatusCode::OK)
+        .await;
 }
 
 #[tokio::test]
 async fn admin_changes_the_rate_limit_at_runtime() {
     let app = spawn_app().await;
+    let two = json!({ "windowMs": 60000, "max": 2 });
     let r = app
-        .post(
-            "/api/admin/ratelimit",
-            ADMIN,
-            json!({ "windowMs": 60000, "max": 2 }),
-        )
+        .post_expect(RATE_LIMIT, ADMIN, two, StatusCode::OK)
         .await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["max"], 2);
-    assert_eq!(
-        app.get("/api/sessions", USER_A).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.get("/api/sessions", USER_A).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.get("/api/sessions", USER_A).await.status,
-        StatusCode::TOO_MANY_REQUESTS
-    );
+    for status in [
+        StatusCode::OK,
+        StatusCode::OK,
+        StatusCode::TOO_MANY_REQUESTS,
+    ] {
+        app.expect_get("/api/sessions", USER_A, status).await;
+    }
 
-    let bad = app
-        .post(
-            "/api/admin/ratelimit",
-            ADMIN,
-            json!({ "windowMs": "soon", "max": 2 }),
-        )
-        .await;
+    let bad = json!({ "windowMs": "soon", "max": 2 });
+    let bad = app.post(RATE_LIMIT, ADMIN, bad).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
 
@@ -85,22 +86,14 @@ async fn quota_refuses_with_429_and_quota_headers() {
     app.set_config(json!({ "quota": { "limit": 2, "windowMs": 3600000 } }))
         .await;
     app.create_session(USER_A, "q1").await;
-    let first = app
-        .post("/api/messages/text", USER_A, text_to("q1", "628111111111"))
-        .await;
+    let first = send_text(&app, "q1", "628111111111").await;
     assert_eq!(first.status, StatusCode::ACCEPTED);
     assert_eq!(first.header("x-quota-limit"), Some("2"));
     assert_eq!(first.header("x-quota-remaining"), Some("1"));
     assert!(first.header("x-quota-reset").is_some());
-    assert_eq!(
-        app.post("/api/messages/text", USER_A, text_to("q1", "628111111112"))
-            .await
-            .status,
-        StatusCode::ACCEPTED
-    );
-    let over = app
-        .post("/api/messages/text", USER_A, text_to("q1", "628111111113"))
-        .await;
+    let accepted = send_text(&app, "q1", "628111111112").await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED);
+    let over = send_text(&app, "q1", "628111111113").await;
     assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(over.error_code(), "quota_exceeded");
     assert!(over.header("retry-after").is_some());
@@ -114,22 +107,14 @@ async fn cooldown_refuses_a_second_send_to_the_same_recipient_and_refunds_quota(
     app.set_config(json!({ "cooldownMs": 60000, "quota": { "limit": 10, "windowMs": 3600000 } }))
         .await;
     app.create_session(USER_A, "c1").await;
-    assert_eq!(
-        app.post("/api/messages/text", USER_A, text_to("c1", "628222222222"))
-            .await
-            .status,
-        StatusCode::ACCEPTED
-    );
-    let again = app
-        .post("/api/messages/text", USER_A, text_to("c1", "628222222222"))
-        .await;
+    let accepted = send_text(&app, "c1", "628222222222").await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED);
+    let again = send_text(&app, "c1", "628222222222").await;
     assert_eq!(again.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(again.error_code(), "recipient_cooldown");
     let retry: u64 = again.header("retry-after").unwrap().parse().unwrap();
     assert!((50..=60).contains(&retry), "{retry}");
-    let other = app
-        .post("/api/messages/text", USER_A, text_to("c1", "628222222223"))
-        .await;
+    let other = send_text(&app, "c1", "628222222223").await;
     assert_eq!(other.status, StatusCode::ACCEPTED);
     // Two sends counted, not three: the refused one was given back.
     assert_eq!(other.header("x-quota-remaining"), Some("8"));
@@ -137,21 +122,9 @@ async fn cooldown_refuses_a_second_send_to_the_same_recipient_and_refunds_quota(
 
 #[tokio::test]
 async fn idempotency_key_returns_the_first_answer_and_enqueues_once() {
-    let app = spawn_app().await;
-    app.create_session(USER_A, "i1").await;
-    let send = || {
-        let req = axum::http::Request::post("/api/messages/text")
-            .header("x-api-key", USER_A)
-            .header("content-type", "application/json")
-            .header("idempotency-key", "order-42")
-            .body(axum::body::Body::from(
-                text_to("i1", "628333333333").to_string(),
-            ))
-            .unwrap();
-        app.request(req)
-    };
-    let a = send().await;
-    let b = send().await;
+    let app = app_with_session("i1").await;
+    let a = app.request(idempotent_send(USER_A, "i1")).await;
+    let b = app.request(idempotent_send(USER_A, "i1")).await;
     assert_eq!(a.status, StatusCode::ACCEPTED);
     assert_eq!(b.status, StatusCode::ACCEPTED);
     assert_eq!(a.body["id"], b.body["id"]);
@@ -159,18 +132,7 @@ async fn idempotency_key_returns_the_first_answer_and_enqueues_once() {
     assert_eq!(app.queued("i1").await, 1);
     // Another key's same Idempotency-Key is a different request.
     app.create_session(USER_B, "i2").await;
-    let other = app
-        .request(
-            axum::http::Request::post("/api/messages/text")
-                .header("x-api-key", USER_B)
-                .header("content-type", "application/json")
-                .header("idempotency-key", "order-42")
-                .body(axum::body::Body::from(
-                    text_to("i2", "628333333333").to_string(),
-                ))
-                .unwrap(),
-        )
-        .await;
+    let other = app.request(idempotent_send(USER_B, "i2")).await;
     assert_ne!(other.body["id"], a.body["id"]);
 }
 
@@ -184,13 +146,9 @@ async fn two_hundred_concurrent_sends_against_a_quota_of_fifty_accept_exactly_fi
     for i in 0..200 {
         let app = app.clone();
         tasks.push(tokio::spawn(async move {
-            app.post(
-                "/api/messages/text",
-                USER_A,
-                text_to("burst", &format!("6281000{i:05}")),
-            )
-            .await
-            .status
+            send_text(&app, "burst", &format!("6281000{i:05}"))
+                .await
+                .status
         }));
     }
     let mut accepted = 0;

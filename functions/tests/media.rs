@@ -14,9 +14,14 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use axum::routing::get;
 use common::*;
-use serde_json::json;
-use wagate_core::{JobId, MediaKind, MediaSource, MessageContent};
+use serde_json::{Value, json};
+use wagate_core::{MediaKind, MediaSource, MessageContent};
 use wagate_media::AllowList;
+
+const MEDIA: &str = "/api/messages/media";
+const GIF: &str = "/api/messages/gif";
+const STICKER: &str = "/api/messages/sticker";
+const UPLOADS: &str = "/api/media/uploads";
 
 fn png_bytes(w: u32, h: u32) -> Vec<u8> {
     let img = image::RgbaImage::from_fn(w, h, |x, y| image::Rgba([x as u8, y as u8, 90, 255]));
@@ -65,18 +70,19 @@ async fn trusting_app() -> TestApp {
     spawn_app_with(|c| c.media.allow = AllowList::parse(&["127.0.0.1".into()]).unwrap()).await
 }
 
-async fn job_content(app: &TestApp, id: &serde_json::Value) -> MessageContent {
-    app.state
-        .store
-        .get_job(&JobId::from_string(id.as_str().unwrap()))
-        .await
-        .unwrap()
-        .unwrap()
-        .message
-        .content
+/// Posts `send(extra)` to `route` as `USER_A`, expects 202, and returns the stored content.
+async fn accepted(app: &TestApp, route: &str, extra: Value) -> MessageContent {
+    let r = app.post(route, USER_A, send(extra)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    app.job(&r.body["id"]).await.message.content
 }
 
-fn send(extra: serde_json::Value) -> serde_json::Value {
+/// Posts `send(extra)` to `route` as `USER_A`, expecting `status`.
+async fn refused(app: &TestApp, route: &str, extra: Value, status: StatusCode) -> Reply {
+    app.post_expect(route, USER_A, send(extra), status).await
+}
+
+fn send(extra: Value) -> Value {
     let mut body = json!({ "sessionId": "m", "to": "628123456789" });
     body.as_object_mut()
         .unwrap()
@@ -90,26 +96,11 @@ async fn a_media_url_is_fetched_into_the_blob_store_with_its_real_type() {
     let app = trusting_app().await;
     app.create_session(USER_A, "m").await;
     // No mediaType: the bytes say image.
-    let r = app
-        .post(
-            "/api/messages/media",
-            USER_A,
-            send(json!({ "mediaUrl": format!("http://{srv}/photo.png"), "caption": "hi" })),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
-    let MessageContent::Media {
-        media,
-        source,
-        mimetype,
-        ..
-    } = job_content(&app, &r.body["id"]).await
-    else {
-        panic!()
-    };
-    assert_eq!(media, MediaKind::Image);
-    assert_eq!(mimetype.as_deref(), Some("image/png"));
-    let MediaSource::Blob { key, size } = source else {
+    let photo = json!({ "mediaUrl": format!("http://{srv}/photo.png"), "caption": "hi" });
+    let m = media_of(accepted(&app, MEDIA, photo).await);
+    assert_eq!(m.media, MediaKind::Image);
+    assert_eq!(m.mimetype.as_deref(), Some("image/png"));
+    let MediaSource::Blob { key, size } = m.source else {
         panic!("not in the blob store")
     };
     let stored = app.state.blobs.get(&key).await.unwrap().unwrap();
@@ -117,44 +108,18 @@ async fn a_media_url_is_fetched_into_the_blob_store_with_its_real_type() {
     assert_eq!(size, stored.len() as u64);
 
     // A PDF named by URL becomes a document named after the path.
-    let r = app
-        .post(
-            "/api/messages/media",
-            USER_A,
-            send(json!({ "mediaUrl": format!("http://{srv}/report.pdf") })),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
-    let MessageContent::Media {
-        media, file_name, ..
-    } = job_content(&app, &r.body["id"]).await
-    else {
-        panic!()
-    };
-    assert_eq!(media, MediaKind::Document);
-    assert_eq!(file_name.as_deref(), Some("report.pdf"));
+    let pdf = json!({ "mediaUrl": format!("http://{srv}/report.pdf") });
+    let m = media_of(accepted(&app, MEDIA, pdf).await);
+    assert_eq!(m.media, MediaKind::Document);
+    assert_eq!(m.file_name.as_deref(), Some("report.pdf"));
 
     // A voice note: audio kind, `ptt` kept, the type from the bytes.
-    let r = app
-        .post(
-            "/api/messages/media",
-            USER_A,
-            send(json!({ "mediaUrl": format!("http://{srv}/voice"), "mediaType": "audio", "ptt": true })),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
-    let MessageContent::Media {
-        media,
-        ptt,
-        mimetype,
-        ..
-    } = job_content(&app, &r.body["id"]).await
-    else {
-        panic!()
-    };
-    assert_eq!(media, MediaKind::Audio);
-    assert!(ptt);
-    assert_eq!(mimetype.as_deref(), Some("audio/ogg"));
+    let voice =
+        json!({ "mediaUrl": format!("http://{srv}/voice"), "mediaType": "audio", "ptt": true });
+    let m = media_of(accepted(&app, MEDIA, voice).await);
+    assert_eq!(m.media, MediaKind::Audio);
+    assert!(m.ptt);
+    assert_eq!(m.mimetype.as_deref(), Some("audio/ogg"));
     assert_eq!(app.queued("m").await, 3);
 }
 
@@ -175,22 +140,11 @@ async fn refused_media_urls_are_clear_4xx_and_leave_nothing() {
         "http://172.16.5.4/a.png".into(),
     ] {
         let r = strict
-            .post(
-                "/api/messages/media",
-                USER_A,
-                send(json!({ "mediaUrl": url })),
-            )
+            .post(MEDIA, USER_A, send(json!({ "mediaUrl": url })))
             .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{url}: {:?}", r.body);
         assert_eq!(r.error_code(), "media_url_refused", "{url}");
-        assert!(
-            r.body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("mediaUrl"),
-            "{:?}",
-            r.body
-        );
+        assert!(r.error_message().contains("mediaUrl"), "{:?}", r.body);
     }
     assert_eq!(hits.load(Ordering::SeqCst), 0, "a refused URL was fetched");
     assert_eq!(strict.queued("m").await, 0);
@@ -220,38 +174,18 @@ async fn refused_media_urls_are_clear_4xx_and_leave_nothing() {
         ),
     ];
     for (extra, status, code) in cases {
-        let r = app
-            .post("/api/messages/media", USER_A, send(extra.clone()))
-            .await;
+        let r = app.post(MEDIA, USER_A, send(extra.clone())).await;
         assert_eq!(r.status, status, "{extra}: {:?}", r.body);
         assert_eq!(r.error_code(), code, "{extra}");
     }
     // A .gif for a GIF message is refused with what to do instead; an MP4 is fine.
-    let r = app
-        .post(
-            "/api/messages/gif",
-            USER_A,
-            send(json!({ "videoUrl": format!("http://{srv}/anim") })),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{:?}", r.body);
-    assert!(r.body["error"]["message"].as_str().unwrap().contains("MP4"));
-    let r = app
-        .post(
-            "/api/messages/gif",
-            USER_A,
-            send(json!({ "videoUrl": format!("http://{srv}/clip.mp4") })),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
-    assert!(matches!(
-        job_content(&app, &r.body["id"]).await,
-        MessageContent::Media {
-            gif_playback: true,
-            media: MediaKind::Video,
-            ..
-        }
-    ));
+    let gif = json!({ "videoUrl": format!("http://{srv}/anim") });
+    let r = refused(&app, GIF, gif, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    assert!(r.error_message().contains("MP4"));
+    let mp4 = json!({ "videoUrl": format!("http://{srv}/clip.mp4") });
+    let m = media_of(accepted(&app, GIF, mp4).await);
+    assert!(m.gif_playback);
+    assert_eq!(m.media, MediaKind::Video);
     assert_eq!(app.queued("m").await, 1);
     assert_eq!(
         app.state.blobs.list("media/").await.unwrap().len(),
@@ -265,19 +199,13 @@ async fn a_sticker_url_is_converted_to_a_512_webp() {
     let (srv, _) = media_server().await;
     let app = trusting_app().await;
     app.create_session(USER_A, "m").await;
-    let r = app
-        .post(
-            "/api/messages/sticker",
-            USER_A,
-            send(json!({ "imageUrl": format!("http://{srv}/photo.png") })),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    let photo = json!({ "imageUrl": format!("http://{srv}/photo.png") });
+    let sticker = accepted(&app, STICKER, photo).await;
     let MessageContent::Sticker {
         source: MediaSource::Blob { key, size },
-    } = job_content(&app, &r.body["id"]).await
+    } = sticker
     else {
-        panic!()
+        panic!("{sticker:?}")
     };
     let webp = app.state.blobs.get(&key).await.unwrap().unwrap();
     assert_eq!(size, webp.len() as u64);
@@ -285,14 +213,8 @@ async fn a_sticker_url_is_converted_to_a_512_webp() {
     let img = image::load_from_memory_with_format(&webp, image::ImageFormat::WebP).unwrap();
     assert_eq!((img.width(), img.height()), (512, 512));
 
-    let r = app
-        .post(
-            "/api/messages/sticker",
-            USER_A,
-            send(json!({ "imageUrl": format!("http://{srv}/report.pdf") })),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{:?}", r.body);
+    let pdf = json!({ "imageUrl": format!("http://{srv}/report.pdf") });
+    let r = refused(&app, STICKER, pdf, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
     assert_eq!(r.error_code(), "sticker_conversion_failed");
 }
 
@@ -307,88 +229,56 @@ fn put(url: &str, body: Vec<u8>) -> Request<Body> {
 
 #[tokio::test]
 async fn a_presigned_upload_is_sent_by_media_key_and_only_by_its_owner() {
-    let app = spawn_app().await;
-    app.create_session(USER_A, "m").await;
+    let app = app_with_session("m").await;
     app.create_session(USER_B, "b").await;
     let file = png_bytes(64, 64);
+    let pic = json!({ "fileName": "pic.png", "contentType": "image/png", "size": file.len() });
     let r = app
-        .post(
-            "/api/media/uploads",
-            USER_A,
-            json!({ "fileName": "pic.png", "contentType": "image/png", "size": file.len() }),
-        )
+        .post_expect(UPLOADS, USER_A, pic, StatusCode::CREATED)
         .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     let key = r.body["mediaKey"].as_str().unwrap().to_owned();
     let url = r.body["uploadUrl"].as_str().unwrap().to_owned();
     assert!(url.contains("/api/media/uploads/direct?"), "{url}");
     assert!(r.body["expiresAt"].as_i64().unwrap() > wagate_core::clock::now_ms());
 
     // Not sendable before the upload; a tampered URL, a wrong size are refused.
-    let early = app
-        .post(
-            "/api/messages/media",
-            USER_A,
-            send(json!({ "mediaKey": key })),
-        )
-        .await;
-    assert_eq!(early.status, StatusCode::NOT_FOUND, "{:?}", early.body);
-    let tampered = app
-        .request(put(&url.replace("size=", "size=9"), file.clone()))
-        .await;
-    assert_eq!(
-        tampered.status,
-        StatusCode::FORBIDDEN,
-        "{:?}",
-        tampered.body
-    );
-    let short = app.request(put(&url, file[..10].to_vec())).await;
-    assert_eq!(short.status, StatusCode::BAD_REQUEST, "{:?}", short.body);
+    refused(
+        &app,
+        MEDIA,
+        json!({ "mediaKey": key }),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     let mut long = file.clone();
     long.push(0);
-    let over = app.request(put(&url, long)).await;
-    assert_eq!(
-        over.status,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "{:?}",
-        over.body
-    );
+    for (url, body, status) in [
+        (
+            url.replace("size=", "size=9"),
+            file.clone(),
+            StatusCode::FORBIDDEN,
+        ),
+        (url.clone(), file[..10].to_vec(), StatusCode::BAD_REQUEST),
+        (url.clone(), long, StatusCode::PAYLOAD_TOO_LARGE),
+    ] {
+        let r = app.request(put(&url, body)).await;
+        assert_eq!(r.status, status, "{url}: {:?}", r.body);
+    }
     assert!(app.state.blobs.list("media/").await.unwrap().is_empty());
 
     let done = app.request(put(&url, file.clone())).await;
     assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
 
     // Another API key cannot send it, even knowing the key.
-    let stolen = app
-        .post(
-            "/api/messages/media",
-            USER_B,
-            json!({ "sessionId": "b", "to": "628123456789", "mediaKey": key }),
-        )
+    let stolen = json!({ "sessionId": "b", "to": "628123456789", "mediaKey": key });
+    app.post_expect(MEDIA, USER_B, stolen, StatusCode::NOT_FOUND)
         .await;
-    assert_eq!(stolen.status, StatusCode::NOT_FOUND, "{:?}", stolen.body);
 
-    let r = app
-        .post(
-            "/api/messages/media",
-            USER_A,
-            send(json!({ "mediaKey": key, "caption": "big one" })),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
-    let MessageContent::Media {
-        media,
-        source,
-        mimetype,
-        ..
-    } = job_content(&app, &r.body["id"]).await
-    else {
-        panic!()
-    };
-    assert_eq!(media, MediaKind::Image);
-    assert_eq!(mimetype.as_deref(), Some("image/png"));
+    let by_key = json!({ "mediaKey": key, "caption": "big one" });
+    let m = media_of(accepted(&app, MEDIA, by_key).await);
+    assert_eq!(m.media, MediaKind::Image);
+    assert_eq!(m.mimetype.as_deref(), Some("image/png"));
     assert_eq!(
-        source,
+        m.source,
         MediaSource::Blob {
             key,
             size: file.len() as u64
@@ -396,20 +286,10 @@ async fn a_presigned_upload_is_sent_by_media_key_and_only_by_its_owner() {
     );
 
     // Over the cap for its kind, or not a MIME type: refused before any URL is made.
-    let big = app
-        .post(
-            "/api/media/uploads",
-            USER_A,
-            json!({ "fileName": "v.mp4", "contentType": "video/mp4", "size": 17 * 1024 * 1024 }),
-        )
+    let big = json!({ "fileName": "v.mp4", "contentType": "video/mp4", "size": 17 * 1024 * 1024 });
+    app.post_expect(UPLOADS, USER_A, big, StatusCode::PAYLOAD_TOO_LARGE)
         .await;
-    assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE, "{:?}", big.body);
-    let bad = app
-        .post(
-            "/api/media/uploads",
-            USER_A,
-            json!({ "fileName": "x", "contentType": "nonsense", "size": 10 }),
-        )
+    let bad = json!({ "fileName": "x", "contentType": "nonsense", "size": 10 });
+    app.post_expect(UPLOADS, USER_A, bad, StatusCode::BAD_REQUEST)
         .await;
-    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{:?}", bad.body);
 }

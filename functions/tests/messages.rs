@@ -9,16 +9,19 @@ use common::*;
 use serde_json::{Value, json};
 use wagate_core::{JobId, MessageContent};
 
-async fn app_with_session() -> TestApp {
-    let app = spawn_app().await;
-    app.create_session(USER_A, "shop").await;
-    app
+const TEXT: &str = "/api/messages/text";
+const BAD: StatusCode = StatusCode::BAD_REQUEST;
+const INVALID: &str = "validation_error";
+
+/// `body` addressed to `to` through session `session`.
+fn addressed(session: &str, to: &str, mut body: Value) -> Value {
+    body["sessionId"] = json!(session);
+    body["to"] = json!(to);
+    body
 }
 
-fn with_target(mut body: Value) -> Value {
-    body["sessionId"] = json!("shop");
-    body["to"] = json!("628123456789");
-    body
+fn with_target(body: Value) -> Value {
+    addressed("shop", "628123456789", body)
 }
 
 /// Sends `body` to `route`, expects 202, and returns the stored job's content.
@@ -28,20 +31,14 @@ async fn accepted(app: &TestApp, route: &str, body: Value) -> MessageContent {
     assert_eq!(r.body["status"], "queued");
     let id = r.body["id"].as_str().unwrap();
     assert!(id.starts_with("msg_"));
-    let job = app
-        .state
-        .store
-        .get_job(&JobId::from_string(id))
-        .await
-        .unwrap()
-        .unwrap();
+    let job = app.job(&r.body["id"]).await;
     assert_eq!(job.to.as_str(), "628123456789@s.whatsapp.net");
     job.message.content
 }
 
 #[tokio::test]
 async fn text_with_mentions_is_queued() {
-    let app = app_with_session().await;
+    let app = app_with_session("shop").await;
     let c = accepted(
         &app,
         "/api/messages/text",
@@ -62,27 +59,16 @@ async fn text_with_mentions_is_queued() {
 
 #[tokio::test]
 async fn quoted_reply_is_kept() {
-    let app = app_with_session().await;
-    let r = app
-        .post(
-            "/api/messages/text",
-            USER_A,
-            with_target(json!({ "text": "yes", "quoted": { "id": "3EB0AA", "text": "ok?" } })),
-        )
-        .await;
-    let job = app
-        .state
-        .store
-        .get_job(&JobId::from_string(r.body["id"].as_str().unwrap()))
-        .await
-        .unwrap()
-        .unwrap();
+    let app = app_with_session("shop").await;
+    let reply = json!({ "text": "yes", "quoted": { "id": "3EB0AA", "text": "ok?" } });
+    let r = app.post(TEXT, USER_A, with_target(reply)).await;
+    let job = app.job(&r.body["id"]).await;
     assert_eq!(job.message.quoted.unwrap().id, "3EB0AA");
 }
 
 #[tokio::test]
 async fn location_forward_buttons_list_poll_vcard_raw_are_queued() {
-    let app = app_with_session().await;
+    let app = app_with_session("shop").await;
     assert!(matches!(
         accepted(
             &app,
@@ -143,120 +129,100 @@ async fn location_forward_buttons_list_poll_vcard_raw_are_queued() {
 
 #[tokio::test]
 async fn bad_inputs_are_4xx_with_a_clear_error_and_enqueue_nothing() {
-    let app = app_with_session().await;
+    let app = app_with_session("shop").await;
+    let four_buttons = json!({ "text": "t", "buttons": [{"id":"1","text":"1"},{"id":"2","text":"2"},{"id":"3","text":"3"},{"id":"4","text":"4"}] });
+    let hologram = json!({ "mediaUrl": "https://e.com/x", "mediaType": "hologram" });
     let cases: Vec<(&str, Value, StatusCode, &str)> = vec![
+        (TEXT, with_target(json!({ "text": "" })), BAD, INVALID),
         (
-            "/api/messages/text",
-            json!({ "sessionId": "shop", "to": "628123456789", "text": "" }),
-            StatusCode::BAD_REQUEST,
-            "validation_error",
+            TEXT,
+            addressed("shop", "08123", json!({ "text": "x" })),
+            BAD,
+            INVALID,
         ),
         (
-            "/api/messages/text",
-            json!({ "sessionId": "shop", "to": "08123", "text": "x" }),
-            StatusCode::BAD_REQUEST,
-            "validation_error",
+            TEXT,
+            addressed("shop", "abc", json!({ "text": "x" })),
+            BAD,
+            INVALID,
         ),
         (
-            "/api/messages/text",
-            json!({ "sessionId": "shop", "to": "abc", "text": "x" }),
-            StatusCode::BAD_REQUEST,
-            "validation_error",
-        ),
-        (
-            "/api/messages/text",
-            json!({ "sessionId": "nope", "to": "628123456789", "text": "x" }),
+            TEXT,
+            addressed("nope", "628123456789", json!({ "text": "x" })),
             StatusCode::NOT_FOUND,
             "session_not_found",
         ),
         (
-            "/api/messages/text",
-            json!({ "sessionId": "shop", "to": "628123456789", "text": 42 }),
-            StatusCode::BAD_REQUEST,
+            TEXT,
+            with_target(json!({ "text": 42 })),
+            BAD,
             "invalid_body",
         ),
-        (
-            "/api/messages/text",
-            json!({ "sessionId": "shop", "to": "628123456789" }),
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-        ),
+        (TEXT, with_target(json!({})), BAD, "invalid_body"),
         (
             "/api/messages/buttons",
-            json!({ "sessionId": "shop", "to": "628123456789", "text": "t", "buttons": [{"id":"1","text":"1"},{"id":"2","text":"2"},{"id":"3","text":"3"},{"id":"4","text":"4"}] }),
-            StatusCode::BAD_REQUEST,
-            "validation_error",
+            with_target(four_buttons),
+            BAD,
+            INVALID,
         ),
         (
             "/api/messages/poll",
-            json!({ "sessionId": "shop", "to": "628123456789", "name": "q", "options": ["only"] }),
-            StatusCode::BAD_REQUEST,
-            "validation_error",
+            with_target(json!({ "name": "q", "options": ["only"] })),
+            BAD,
+            INVALID,
         ),
         (
             "/api/messages/media",
-            json!({ "sessionId": "shop", "to": "628123456789", "mediaUrl": "file:///etc/passwd" }),
-            StatusCode::BAD_REQUEST,
-            "validation_error",
+            with_target(json!({ "mediaUrl": "file:///etc/passwd" })),
+            BAD,
+            INVALID,
         ),
-        (
-            "/api/messages/media",
-            json!({ "sessionId": "shop", "to": "628123456789", "mediaUrl": "https://e.com/x", "mediaType": "hologram" }),
-            StatusCode::BAD_REQUEST,
-            "validation_error",
-        ),
+        ("/api/messages/media", with_target(hologram), BAD, INVALID),
         (
             "/api/messages/location",
-            json!({ "sessionId": "shop", "to": "628123456789", "latitude": 100, "longitude": 0 }),
-            StatusCode::BAD_REQUEST,
-            "validation_error",
+            with_target(json!({ "latitude": 100, "longitude": 0 })),
+            BAD,
+            INVALID,
         ),
         (
             "/api/messages/sticker",
-            json!({ "sessionId": "shop", "to": "628123456789" }),
-            StatusCode::BAD_REQUEST,
-            "validation_error",
+            with_target(json!({})),
+            BAD,
+            INVALID,
         ),
         (
             "/api/messages/gif",
-            json!({ "sessionId": "shop", "to": "628123456789", "videoUrl": "https://e.com/a.gif" }),
-            StatusCode::BAD_REQUEST,
-            "validation_error",
+            with_target(json!({ "videoUrl": "https://e.com/a.gif" })),
+            BAD,
+            INVALID,
         ),
         (
             "/api/messages/vcard",
-            json!({ "sessionId": "shop", "to": "628123456789", "fullName": "A", "phone": "12" }),
-            StatusCode::BAD_REQUEST,
-            "validation_error",
+            with_target(json!({ "fullName": "A", "phone": "12" })),
+            BAD,
+            INVALID,
         ),
         (
             "/api/messages/raw",
-            json!({ "sessionId": "shop", "to": "628123456789", "message": "hi" }),
-            StatusCode::BAD_REQUEST,
-            "validation_error",
+            with_target(json!({ "message": "hi" })),
+            BAD,
+            INVALID,
         ),
     ];
     for (route, body, status, code) in cases {
         let r = app.post(route, USER_A, body.clone()).await;
         assert_eq!(r.status, status, "{route} {body}: {:?}", r.body);
         assert_eq!(r.error_code(), code, "{route} {body}");
-        assert!(!r.body["error"]["message"].as_str().unwrap_or("").is_empty());
+        assert!(!r.error_message().is_empty());
     }
     assert_eq!(app.queued("shop").await, 0);
 }
 
 #[tokio::test]
 async fn malformed_json_and_wrong_content_type_are_4xx() {
-    let app = app_with_session().await;
-    let r = app
-        .request(
-            Request::post("/api/messages/text")
-                .header("x-api-key", USER_A)
-                .header("content-type", "application/json")
-                .body(Body::from("{nope"))
-                .unwrap(),
-        )
-        .await;
+    let app = app_with_session("shop").await;
+    let malformed = post_request(TEXT, USER_A, "application/json").body(Body::from("{nope"));
+    let r = app.request(malformed.unwrap()).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.error_code(), "invalid_json");
     let r = app
@@ -275,20 +241,15 @@ async fn malformed_json_and_wrong_content_type_are_4xx() {
 async fn oversized_json_body_is_413() {
     let app = spawn_app_with(|c| c.max_json_bytes = 1024).await;
     app.create_session(USER_A, "shop").await;
-    let r = app
-        .post(
-            "/api/messages/text",
-            USER_A,
-            with_target(json!({ "text": "x".repeat(4096) })),
-        )
-        .await;
+    let big = with_target(json!({ "text": "x".repeat(4096) }));
+    let r = app.post(TEXT, USER_A, big).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(app.queued("shop").await, 0);
 }
 
 #[tokio::test]
 async fn logged_out_session_refuses_sends_with_409() {
-    let app = app_with_session().await;
+    let app = app_with_session("shop").await;
     let id = wagate_core::SessionId::parse("shop").unwrap();
     app.state
         .store
@@ -296,11 +257,7 @@ async fn logged_out_session_refuses_sends_with_409() {
         .await
         .unwrap();
     let r = app
-        .post(
-            "/api/messages/text",
-            USER_A,
-            with_target(json!({ "text": "hi" })),
-        )
+        .post(TEXT, USER_A, with_target(json!({ "text": "hi" })))
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(r.error_code(), "session_logged_out");
@@ -308,14 +265,9 @@ async fn logged_out_session_refuses_sends_with_409() {
 
 #[tokio::test]
 async fn job_state_is_readable_and_wait_returns_when_time_runs_out() {
-    let app = app_with_session().await;
-    let r = app
-        .post(
-            "/api/messages/text?wait=0.2",
-            USER_A,
-            with_target(json!({ "text": "hi" })),
-        )
-        .await;
+    let app = app_with_session("shop").await;
+    let hi = with_target(json!({ "text": "hi" }));
+    let r = app.post("/api/messages/text?wait=0.2", USER_A, hi).await;
     // Nothing sends in this test, so the wait ends with the job still queued.
     assert_eq!(r.status, StatusCode::ACCEPTED);
     assert_eq!(r.body["status"], "queued");

@@ -9,6 +9,8 @@ use serde_json::json;
 use wagate_core::ports::names;
 use wagate_core::{HostCommand, SessionId};
 
+const CONFIGURE: &str = "/api/webhooks/configure";
+
 async fn control_commands(app: &TestApp) -> Vec<HostCommand> {
     let msgs = app
         .state
@@ -58,25 +60,15 @@ async fn create_session_starts_it_on_the_host() {
 #[tokio::test]
 async fn a_session_proxy_is_kept_but_its_password_never_shown() {
     let app = spawn_app().await;
+    let body = json!({ "sessionId": "proxied", "proxy": "http://bob:hunter2@proxy.corp:3128" });
     let r = app
-        .post(
-            "/api/sessions",
-            USER_A,
-            json!({ "sessionId": "proxied", "proxy": "http://bob:hunter2@proxy.corp:3128" }),
-        )
+        .post_expect("/api/sessions", USER_A, body, StatusCode::CREATED)
         .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     assert_eq!(r.body["proxy"], "http://bob:***@proxy.corp:3128");
     let shown = app.get("/api/sessions/proxied", USER_A).await;
     assert_eq!(shown.body["proxy"], "http://bob:***@proxy.corp:3128");
     assert!(!shown.body.to_string().contains("hunter2"));
-    let stored = app
-        .state
-        .store
-        .get_session(&SessionId::parse("proxied").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = app.stored_session("proxied").await.unwrap();
     assert_eq!(
         stored.proxy.map(|p| p.expose().to_owned()).as_deref(),
         Some("http://bob:hunter2@proxy.corp:3128")
@@ -87,31 +79,12 @@ async fn a_session_proxy_is_kept_but_its_password_never_shown() {
 async fn a_bad_proxy_is_a_400_and_creates_nothing() {
     let app = spawn_app().await;
     for proxy in ["socks5://proxy:1080", "http://proxy:3128/path", "::::"] {
-        let r = app
-            .post(
-                "/api/sessions",
-                USER_A,
-                json!({ "sessionId": "badproxy", "proxy": proxy }),
-            )
-            .await;
+        let body = json!({ "sessionId": "badproxy", "proxy": proxy });
+        let r = app.post("/api/sessions", USER_A, body).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{proxy}: {:?}", r.body);
-        assert!(
-            r.body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .starts_with("proxy:"),
-            "{:?}",
-            r.body
-        );
+        assert!(r.error_message().starts_with("proxy:"), "{:?}", r.body);
     }
-    assert!(
-        app.state
-            .store
-            .get_session(&SessionId::parse("badproxy").unwrap())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(app.stored_session("badproxy").await.is_none());
     assert!(control_commands(&app).await.is_empty());
 }
 
@@ -127,39 +100,29 @@ async fn create_session_without_body_generates_an_id() {
 
 #[tokio::test]
 async fn duplicate_or_invalid_session_ids_are_refused() {
-    let app = spawn_app().await;
-    app.create_session(USER_A, "dup").await;
-    let again = app
-        .post("/api/sessions", USER_B, json!({ "sessionId": "dup" }))
-        .await;
-    assert_eq!(again.status, StatusCode::CONFLICT);
-    let bad = app
-        .post("/api/sessions", USER_A, json!({ "sessionId": "../etc" }))
-        .await;
-    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    let hook = app
-        .post(
-            "/api/sessions",
+    let app = app_with_session("dup").await;
+    let bad_hook = json!({ "sessionId": "h", "webhookUrl": "ftp://x" });
+    for (key, body, status) in [
+        (USER_B, json!({ "sessionId": "dup" }), StatusCode::CONFLICT),
+        (
             USER_A,
-            json!({ "sessionId": "h", "webhookUrl": "ftp://x" }),
-        )
-        .await;
-    assert_eq!(hook.status, StatusCode::BAD_REQUEST);
+            json!({ "sessionId": "../etc" }),
+            StatusCode::BAD_REQUEST,
+        ),
+        (USER_A, bad_hook, StatusCode::BAD_REQUEST),
+    ] {
+        app.post_expect("/api/sessions", key, body, status).await;
+    }
 }
 
 #[tokio::test]
 async fn delete_session_removes_it_and_tells_the_host() {
-    let app = spawn_app().await;
-    app.create_session(USER_A, "gone").await;
+    let app = app_with_session("gone").await;
     let _ = control_commands(&app).await;
-    let r = app
-        .call(Method::DELETE, "/api/sessions/gone", Some(USER_A), None)
-        .await;
+    let r = app.delete("/api/sessions/gone", USER_A).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(
-        app.get("/api/sessions/gone", USER_A).await.status,
-        StatusCode::NOT_FOUND
-    );
+    app.expect_get("/api/sessions/gone", USER_A, StatusCode::NOT_FOUND)
+        .await;
     let cmds = control_commands(&app).await;
     assert!(cmds.contains(&HostCommand::Delete {
         session_id: SessionId::parse("gone").unwrap()
@@ -168,8 +131,7 @@ async fn delete_session_removes_it_and_tells_the_host() {
 
 #[tokio::test]
 async fn qr_status_and_pair_code_routes() {
-    let app = spawn_app().await;
-    app.create_session(USER_A, "p").await;
+    let app = app_with_session("p").await;
     let qr = app.get("/api/sessions/p/qr", USER_A).await;
     assert_eq!(qr.status, StatusCode::OK);
     assert_eq!(qr.body["status"], "connecting");
@@ -178,67 +140,38 @@ async fn qr_status_and_pair_code_routes() {
         app.get("/api/sessions/p/status", USER_A).await.body["status"],
         "connecting"
     );
-    let pending = app
-        .post(
+    let pair_code = |phone: &str| {
+        app.post(
             "/api/sessions/p/pair-code",
             USER_A,
-            json!({ "phone": "628123456789" }),
+            json!({ "phone": phone }),
         )
-        .await;
-    assert_eq!(pending.status, StatusCode::ACCEPTED);
+    };
+    assert_eq!(pair_code("628123456789").await.status, StatusCode::ACCEPTED);
     let cmds = control_commands(&app).await;
     assert!(
         cmds.iter()
             .any(|c| matches!(c, HostCommand::PairCode { phone, .. } if phone == "628123456789"))
     );
-    let bad = app
-        .post(
-            "/api/sessions/p/pair-code",
-            USER_A,
-            json!({ "phone": "0812" }),
-        )
-        .await;
-    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(pair_code("0812").await.status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn webhook_configure_sets_the_session_webhook() {
-    let app = spawn_app().await;
-    app.create_session(USER_A, "w").await;
-    let r = app
-        .post(
-            "/api/webhooks/configure",
-            USER_A,
-            json!({ "sessionId": "w", "url": "https://app.example/hook", "secret": "abc" }),
-        )
+    let app = app_with_session("w").await;
+    let hook = json!({ "sessionId": "w", "url": "https://app.example/hook", "secret": "abc" });
+    app.post_expect(CONFIGURE, USER_A, hook, StatusCode::OK)
         .await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    let s = app
-        .state
-        .store
-        .get_session(&SessionId::parse("w").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let s = app.stored_session("w").await.unwrap();
     assert_eq!(s.webhook_url.as_deref(), Some("https://app.example/hook"));
     assert_eq!(s.webhook_secret.as_deref(), Some("abc"));
     // Only admins set the default webhook.
-    let user_default = app
-        .post(
-            "/api/webhooks/configure",
-            USER_A,
-            json!({ "url": "https://x.example/h" }),
-        )
+    let user_default = json!({ "url": "https://x.example/h" });
+    app.post_expect(CONFIGURE, USER_A, user_default, StatusCode::BAD_REQUEST)
         .await;
-    assert_eq!(user_default.status, StatusCode::BAD_REQUEST);
-    let admin_default = app
-        .post(
-            "/api/webhooks/configure",
-            ADMIN,
-            json!({ "url": "https://x.example/h", "secret": "z" }),
-        )
+    let admin_default = json!({ "url": "https://x.example/h", "secret": "z" });
+    app.post_expect(CONFIGURE, ADMIN, admin_default, StatusCode::OK)
         .await;
-    assert_eq!(admin_default.status, StatusCode::OK);
     assert_eq!(
         app.get("/api/admin/webhook", ADMIN).await.body["webhookUrl"],
         "https://x.example/h"
@@ -248,13 +181,8 @@ async fn webhook_configure_sets_the_session_webhook() {
 #[tokio::test]
 async fn admin_config_validates_every_setting_before_storing_any() {
     let app = spawn_app().await;
-    let bad = app
-        .post(
-            "/api/admin/config",
-            ADMIN,
-            json!({ "cooldownMs": 5000, "rateLimit": { "windowMs": 10, "max": 0 } }),
-        )
-        .await;
+    let bad = json!({ "cooldownMs": 5000, "rateLimit": { "windowMs": 10, "max": 0 } });
+    let bad = app.post("/api/admin/config", ADMIN, bad).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         app.get("/api/admin/config", ADMIN).await.body["cooldownMs"],
@@ -272,57 +200,40 @@ async fn admin_config_validates_every_setting_before_storing_any() {
 
 #[tokio::test]
 async fn dev_routes_exist_only_with_the_simulator() {
-    let app = spawn_app_with(|c| c.dev_routes = false).await;
-    app.create_session(USER_A, "d").await;
-    let r = app
-        .post(
-            "/api/dev/sessions/d/incoming",
-            USER_A,
-            json!({ "from": "628123456789", "text": "hi" }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let app = spawn_app().await;
-    app.create_session(USER_A, "d").await;
-    let r = app
-        .post(
-            "/api/dev/sessions/d/incoming",
-            USER_A,
-            json!({ "from": "628123456789", "text": "hi" }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED);
+    for (dev_routes, status) in [(false, StatusCode::NOT_FOUND), (true, StatusCode::ACCEPTED)] {
+        let app = spawn_app_with(|c| c.dev_routes = dev_routes).await;
+        app.create_session(USER_A, "d").await;
+        let incoming = json!({ "from": "628123456789", "text": "hi" });
+        let r = app
+            .post("/api/dev/sessions/d/incoming", USER_A, incoming)
+            .await;
+        assert_eq!(r.status, status);
+    }
 }
 
 #[tokio::test]
 async fn health_routes_answer_without_a_key() {
     let app = spawn_app().await;
     for path in ["/health", "/health/live", "/health/ready", "/ping"] {
-        let r = app.call(Method::GET, path, None, None).await;
+        let r = app.get_without_key(path).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
     }
-    assert_eq!(
-        app.call(Method::GET, "/ping", None, None).await.body["message"],
-        "pong"
-    );
-    assert_eq!(
-        app.call(Method::GET, "/health/ready", None, None)
-            .await
-            .body["status"],
-        "ready"
-    );
+    let ping = app.get_without_key("/ping").await;
+    assert_eq!(ping.body["message"], "pong");
+    let ready = app.get_without_key("/health/ready").await;
+    assert_eq!(ready.body["status"], "ready");
 }
 
 #[tokio::test]
 async fn responses_carry_security_headers_and_a_request_id() {
     let app = spawn_app().await;
-    let r = app.call(Method::GET, "/health", None, None).await;
+    let r = app.get_without_key("/health").await;
     assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(r.header("x-frame-options"), Some("SAMEORIGIN"));
     assert!(r.header("content-security-policy").is_some());
     assert!(r.header("strict-transport-security").is_some());
     assert!(!r.header("x-request-id").unwrap_or("").is_empty());
-    let unknown = app.call(Method::GET, "/nope", None, None).await;
+    let unknown = app.get_without_key("/nope").await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert_eq!(unknown.error_code(), "route_not_found");
 }
@@ -368,10 +279,8 @@ async fn admin_lists_and_replays_dead_letters() {
         "webhook answered HTTP 500"
     );
     let before = app.state.queue.depth(names::EVENTS).await.unwrap();
-    let r = app
-        .post("/api/admin/dead-letters/evt_dead/replay", ADMIN, json!({}))
-        .await;
-    assert_eq!(r.status, StatusCode::OK);
+    let replay = || app.post("/api/admin/dead-letters/evt_dead/replay", ADMIN, json!({}));
+    assert_eq!(replay().await.status, StatusCode::OK);
     assert_eq!(
         app.state.queue.depth(names::EVENTS).await.unwrap(),
         before + 1
@@ -380,16 +289,12 @@ async fn admin_lists_and_replays_dead_letters() {
         app.get("/api/admin/dead-letters", ADMIN).await.body["count"],
         0
     );
-    let again = app
-        .post("/api/admin/dead-letters/evt_dead/replay", ADMIN, json!({}))
-        .await;
-    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    assert_eq!(replay().await.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn qr_is_served_as_svg_when_there_is_one() {
-    let app = spawn_app().await;
-    app.create_session(USER_A, "svg").await;
+    let app = app_with_session("svg").await;
     let none = app.get("/api/sessions/svg/qr?format=svg", USER_A).await;
     assert_eq!(none.status, StatusCode::NOT_FOUND);
     assert_eq!(none.error_code(), "no_qr");
@@ -420,21 +325,13 @@ async fn qr_is_served_as_svg_when_there_is_one() {
 
 #[tokio::test]
 async fn logout_and_restart_reach_the_host_and_unknown_sessions_are_404() {
-    let app = spawn_app().await;
-    app.create_session(USER_A, "lr").await;
+    let app = app_with_session("lr").await;
     let _ = control_commands(&app).await;
-    assert_eq!(
-        app.post("/api/sessions/lr/logout", USER_A, json!({}))
-            .await
-            .status,
-        StatusCode::ACCEPTED
-    );
-    assert_eq!(
-        app.post("/api/sessions/lr/restart", USER_A, json!({}))
-            .await
-            .status,
-        StatusCode::ACCEPTED
-    );
+    for action in ["logout", "restart"] {
+        let path = format!("/api/sessions/lr/{action}");
+        app.post_expect(&path, USER_A, json!({}), StatusCode::ACCEPTED)
+            .await;
+    }
     let id = SessionId::parse("lr").unwrap();
     let cmds = control_commands(&app).await;
     assert!(cmds.contains(&HostCommand::Logout {
@@ -461,13 +358,8 @@ async fn logout_and_restart_reach_the_host_and_unknown_sessions_are_404() {
 async fn parked_sends_are_listed_and_redriven_by_an_admin() {
     let app = spawn_app().await;
     app.create_session(ADMIN, "shop").await;
-    let sent = app
-        .post(
-            "/api/messages/text",
-            ADMIN,
-            json!({ "sessionId": "shop", "to": "628123456789", "text": "hi" }),
-        )
-        .await;
+    let text = json!({ "sessionId": "shop", "to": "628123456789", "text": "hi" });
+    let sent = app.post("/api/messages/text", ADMIN, text).await;
     assert_eq!(sent.status, StatusCode::ACCEPTED);
     let id = wagate_core::JobId::from_string(sent.body["id"].as_str().unwrap());
     // What the worker does when the attempts run out.

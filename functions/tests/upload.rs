@@ -5,7 +5,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::*;
-use wagate_core::{JobId, MessageContent};
+use wagate_core::{MediaKind, MediaSource};
 
 const BOUNDARY: &str = "wagateboundary";
 
@@ -27,6 +27,13 @@ fn multipart(parts: &[Part]) -> Vec<u8> {
     }
     body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
     body
+}
+
+/// An upload through `session` to 628123456789, with `parts` after the target.
+fn upload_to(session: &str, parts: Vec<Part>) -> Request<Body> {
+    let mut all = vec![field("sessionId", session), field("to", "628123456789")];
+    all.extend(parts);
+    upload_request(multipart(&all))
 }
 
 fn upload_request(body: Vec<u8>) -> Request<Body> {
@@ -54,76 +61,47 @@ fn pdf(n: usize) -> Vec<u8> {
     v
 }
 
-fn field(
-    name: &'static str,
-    v: &str,
-) -> (&'static str, Option<(&'static str, &'static str)>, Vec<u8>) {
+fn field(name: &'static str, v: &str) -> Part {
     (name, None, v.as_bytes().to_vec())
 }
 
 #[tokio::test]
 async fn several_files_with_captions_are_queued_in_order_and_paced() {
-    let app = spawn_app().await;
-    app.create_session(USER_A, "up").await;
-    let body = multipart(&[
-        field("sessionId", "up"),
-        field("to", "628123456789"),
+    let app = app_with_session("up").await;
+    let parts = vec![
         field("delayMs", "2000"),
         field("captions[]", "first"),
         field("captions[]", "second"),
         ("file", Some(("a.png", "image/png")), png(100)),
         ("files", Some(("b.pdf", "application/pdf")), pdf(200)),
-    ]);
-    let r = app.request(upload_request(body)).await;
+    ];
+    let r = app.request(upload_to("up", parts)).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["queued"], 2);
     let results = r.body["results"].as_array().unwrap();
-    let first = app
-        .state
-        .store
-        .get_job(&JobId::from_string(results[0]["id"].as_str().unwrap()))
-        .await
-        .unwrap()
-        .unwrap();
-    let second = app
-        .state
-        .store
-        .get_job(&JobId::from_string(results[1]["id"].as_str().unwrap()))
-        .await
-        .unwrap()
-        .unwrap();
+    let first = app.job(&results[0]["id"]).await;
+    let second = app.job(&results[1]["id"]).await;
     assert_eq!(first.pace_ms, None);
     assert_eq!(second.pace_ms, Some(2000));
-    let MessageContent::Media {
-        caption,
-        source,
-        media,
-        ..
-    } = &second.message.content
-    else {
+    let m = media_of(second.message.content);
+    assert_eq!(m.caption.as_deref(), Some("second"));
+    assert_eq!(m.media, MediaKind::Document);
+    let MediaSource::Blob { key, size } = m.source else {
         panic!()
     };
-    assert_eq!(caption.as_deref(), Some("second"));
-    assert_eq!(*media, wagate_core::MediaKind::Document);
-    let wagate_core::MediaSource::Blob { key, size } = source else {
-        panic!()
-    };
-    assert_eq!(*size, 200);
-    assert_eq!(app.state.blobs.get(key).await.unwrap().unwrap().len(), 200);
+    assert_eq!(size, 200);
+    assert_eq!(app.state.blobs.get(&key).await.unwrap().unwrap().len(), 200);
     assert_eq!(app.queued("up").await, 2);
 }
 
 #[tokio::test]
 async fn a_mix_of_good_and_bad_files_answers_207() {
-    let app = spawn_app().await;
-    app.create_session(USER_A, "up").await;
-    let body = multipart(&[
-        field("sessionId", "up"),
-        field("to", "628123456789"),
+    let app = app_with_session("up").await;
+    let parts = vec![
         ("file1", Some(("ok.png", "image/png")), png(10)),
         ("file2", Some(("empty.jpg", "image/jpeg")), vec![]),
-    ]);
-    let r = app.request(upload_request(body)).await;
+    ];
+    let r = app.request(upload_to("up", parts)).await;
     assert_eq!(r.status, StatusCode::MULTI_STATUS, "{:?}", r.body);
     assert_eq!(r.body["queued"], 1);
     assert_eq!(r.body["failed"], 1);
@@ -134,16 +112,13 @@ async fn a_mix_of_good_and_bad_files_answers_207() {
 
 #[tokio::test]
 async fn bad_delay_or_missing_session_changes_nothing() {
-    let app = spawn_app().await;
-    app.create_session(USER_A, "up").await;
+    let app = app_with_session("up").await;
     for (delay, session) in [("100", "up"), ("20000", "up"), ("1200", "nope")] {
-        let body = multipart(&[
-            field("sessionId", session),
-            field("to", "628123456789"),
+        let parts = vec![
             field("delayMs", delay),
             ("file", Some(("a.png", "image/png")), png(10)),
-        ]);
-        let r = app.request(upload_request(body)).await;
+        ];
+        let r = app.request(upload_to(session, parts)).await;
         assert!(
             r.status.is_client_error(),
             "{delay} {session}: {}",
@@ -156,14 +131,9 @@ async fn bad_delay_or_missing_session_changes_nothing() {
 
 #[tokio::test]
 async fn text_without_files_sends_text() {
-    let app = spawn_app().await;
-    app.create_session(USER_A, "up").await;
+    let app = app_with_session("up").await;
     let r = app
-        .request(upload_request(multipart(&[
-            field("sessionId", "up"),
-            field("to", "628123456789"),
-            field("text", "just text"),
-        ])))
+        .request(upload_to("up", vec![field("text", "just text")]))
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
     assert_eq!(r.body["type"], "text");
@@ -171,8 +141,7 @@ async fn text_without_files_sends_text() {
 
 #[tokio::test]
 async fn raw_binary_upload_is_queued() {
-    let app = spawn_app().await;
-    app.create_session(USER_A, "up").await;
+    let app = app_with_session("up").await;
     let req = Request::post(
         "/api/messages/media/file?sessionId=up&to=628123456789&fileName=x.png&caption=hey",
     )
@@ -182,41 +151,22 @@ async fn raw_binary_upload_is_queued() {
     .unwrap();
     let r = app.request(req).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
-    let job = app
-        .state
-        .store
-        .get_job(&JobId::from_string(r.body["id"].as_str().unwrap()))
-        .await
-        .unwrap()
-        .unwrap();
-    let MessageContent::Media {
-        caption,
-        file_name,
-        media,
-        ..
-    } = job.message.content
-    else {
-        panic!()
-    };
-    assert_eq!(caption.as_deref(), Some("hey"));
-    assert_eq!(file_name.as_deref(), Some("x.png"));
-    assert_eq!(media, wagate_core::MediaKind::Image);
+    let m = media_of(app.job(&r.body["id"]).await.message.content);
+    assert_eq!(m.caption.as_deref(), Some("hey"));
+    assert_eq!(m.file_name.as_deref(), Some("x.png"));
+    assert_eq!(m.media, MediaKind::Image);
 }
 
 #[tokio::test]
 async fn an_upload_over_the_limit_is_413_and_leaves_nothing() {
     let app = spawn_app_with(|c| c.max_upload_bytes = 1024).await;
     app.create_session(USER_A, "up").await;
-    let body = multipart(&[
-        field("sessionId", "up"),
-        field("to", "628123456789"),
-        (
-            "file",
-            Some(("big.bin", "application/octet-stream")),
-            vec![0u8; 4096],
-        ),
-    ]);
-    let r = app.request(upload_request(body)).await;
+    let parts = vec![(
+        "file",
+        Some(("big.bin", "application/octet-stream")),
+        vec![0u8; 4096],
+    )];
+    let r = app.request(upload_to("up", parts)).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{:?}", r.body);
     assert_eq!(app.queued("up").await, 0);
     assert!(app.state.blobs.list("media/").await.unwrap().is_empty());

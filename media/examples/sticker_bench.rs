@@ -10,13 +10,19 @@ use std::time::Instant;
 
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 
+/// One step of a 32-bit xorshift generator.
+fn xorshift(mut x: u32) -> u32 {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    x
+}
+
 /// Photo-like content: smooth gradients with a little deterministic grain.
 fn grain(seed: u32) -> impl FnMut() -> i32 {
     let mut x = seed.max(1);
     move || {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
+        x = xorshift(x);
         (x >> 28) as i32 - 8
     }
 }

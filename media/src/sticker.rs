@@ -7,7 +7,7 @@
 use std::io::Cursor;
 
 use fast_image_resize::images::Image;
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::{FilterType, MulDiv, PixelType, ResizeAlg, ResizeOptions, Resizer};
 
 use crate::sniff::sniff;
 
@@ -15,8 +15,19 @@ use crate::sniff::sniff;
 pub const SIDE: u32 = 512;
 /// Qualities tried in turn until the sticker fits its byte cap.
 const QUALITIES: [f32; 8] = [80.0, 70.0, 60.0, 50.0, 40.0, 30.0, 20.0, 10.0];
-/// Larger inputs are refused rather than decoded (a small file can claim huge dimensions).
-const MAX_PIXELS: u64 = 100_000_000;
+/// Larger inputs are refused from their header, before any decoding (a small file can claim
+/// huge dimensions): a PNG, GIF or WebP is decoded whole, 4 bytes a pixel (8 Mi pixels, 32
+/// MiB: a 4K screenshot fits).
+pub const MAX_PIXELS: u64 = 8 * 1024 * 1024;
+/// Baseline JPEGs are decoded at 1/2 … 1/8 scale, so a larger photo costs no more than that.
+pub const MAX_JPEG_PIXELS: u64 = 50_000_000;
+/// A progressive JPEG keeps every DCT coefficient until its last scan (2 bytes a sample, up
+/// to 3 samples a pixel), so it gets a smaller cap.
+pub const MAX_PROGRESSIVE_JPEG_PIXELS: u64 = 8_000_000;
+/// Conversions at once in this process: each holds a decoded image, so they queue instead of
+/// adding up.
+const CONVERSIONS_AT_ONCE: usize = 1;
+static CONVERSIONS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONVERSIONS_AT_ONCE);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StickerError {
@@ -33,6 +44,17 @@ pub enum StickerError {
 pub struct Sticker {
     pub webp: Vec<u8>,
     pub quality: f32,
+}
+
+/// [`convert`] on a blocking thread, one conversion at a time in this process.
+pub async fn convert_queued(input: Vec<u8>, max_bytes: u64) -> Result<Sticker, StickerError> {
+    let _slot = CONVERSIONS
+        .acquire()
+        .await
+        .map_err(|e| StickerError::Undecodable(e.to_string()))?;
+    tokio::task::spawn_blocking(move || convert(&input, max_bytes))
+        .await
+        .map_err(|e| StickerError::Undecodable(format!("conversion stopped: {e}")))?
 }
 
 /// Converts any supported image into a 512×512 WebP of at most `max_bytes`.
@@ -58,31 +80,38 @@ fn decode(input: &[u8]) -> Result<(u32, u32, Vec<u8>), StickerError> {
         return decode_jpeg(input);
     }
     // Dimensions first (cheap), so a small file claiming huge ones is refused before decoding.
-    let reader = || {
+    let reader = |limits: image::Limits| {
         let mut reader = image::ImageReader::new(Cursor::new(input))
             .with_guessed_format()
             .map_err(|e| StickerError::Undecodable(e.to_string()))?;
-        let mut limits = image::Limits::default();
-        limits.max_alloc = Some(MAX_PIXELS * 4);
         reader.limits(limits);
         Ok::<_, StickerError>(reader)
     };
-    let (w, h) = reader()?
+    // The header alone, under the default limits, so the refusal below can name the size.
+    let (w, h) = reader(image::Limits::default())?
         .into_dimensions()
         .map_err(|e| StickerError::Undecodable(e.to_string()))?;
-    check_pixels(w, h)?;
-    let img = reader()?
+    check_pixels(w, h, MAX_PIXELS)?;
+    // The decoder holds to the same bounds, whatever the header said.
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_PIXELS * 4);
+    let img = reader(limits)?
         .decode()
         .map_err(|e| StickerError::Undecodable(e.to_string()))?;
     let rgba = img.into_rgba8();
     Ok((rgba.width(), rgba.height(), rgba.into_raw()))
 }
 
-fn check_pixels(w: u32, h: u32) -> Result<(), StickerError> {
+/// The longest side any input may declare.
+const MAX_SIDE: u32 = 16_384;
+
+fn check_pixels(w: u32, h: u32, max_pixels: u64) -> Result<(), StickerError> {
     if w == 0 || h == 0 {
         return Err(StickerError::Undecodable("the image has no pixels".into()));
     }
-    if u64::from(w) * u64::from(h) > MAX_PIXELS {
+    if w > MAX_SIDE || h > MAX_SIDE || u64::from(w) * u64::from(h) > max_pixels {
         return Err(StickerError::TooManyPixels(w, h));
     }
     Ok(())
@@ -96,7 +125,12 @@ fn decode_jpeg(input: &[u8]) -> Result<(u32, u32, Vec<u8>), StickerError> {
         .info()
         .ok_or_else(|| StickerError::Undecodable("no JPEG header".into()))?;
     let (w, h) = (u32::from(info.width), u32::from(info.height));
-    check_pixels(w, h)?;
+    let cap = if info.coding_process == jpeg_decoder::CodingProcess::DctProgressive {
+        MAX_PROGRESSIVE_JPEG_PIXELS
+    } else {
+        MAX_JPEG_PIXELS
+    };
+    check_pixels(w, h, cap)?;
     let (tw, th) = fitted(w, h);
     // At least the target size, so the final resize only ever shrinks.
     let (sw, sh) = d
@@ -161,16 +195,24 @@ fn fit_into_square(w: u32, h: u32, rgba: Vec<u8>) -> Result<Vec<u8>, StickerErro
     let resized = if (w, h) == (tw, th) {
         rgba
     } else {
-        let src = Image::from_vec_u8(w, h, rgba, PixelType::U8x4)
-            .map_err(|e| StickerError::Undecodable(e.to_string()))?;
+        let failed = |e: &dyn std::fmt::Display| StickerError::Undecodable(e.to_string());
+        let mut src = Image::from_vec_u8(w, h, rgba, PixelType::U8x4).map_err(|e| failed(&e))?;
         let mut dst = Image::new(tw, th, PixelType::U8x4);
+        // Alpha is premultiplied in place, not in a copy the size of the source (the
+        // resizer's own way), so a conversion holds one decoded image, not two.
+        let alpha = MulDiv::default();
+        alpha
+            .multiply_alpha_inplace(&mut src)
+            .map_err(|e| failed(&e))?;
+        let options = ResizeOptions::new()
+            .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
+            .use_alpha(false);
         Resizer::new()
-            .resize(
-                &src,
-                &mut dst,
-                &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3)),
-            )
-            .map_err(|e| StickerError::Undecodable(e.to_string()))?;
+            .resize(&src, &mut dst, &options)
+            .map_err(|e| failed(&e))?;
+        alpha
+            .divide_alpha_inplace(&mut dst)
+            .map_err(|e| failed(&e))?;
         dst.into_vec()
     };
     if (tw, th) == (SIDE, SIDE) {

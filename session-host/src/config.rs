@@ -48,3 +48,10 @@ impl Default for HostConfig {
         }
     }
 }
+
+impl HostConfig {
+    /// The lease length as the store counts it (milliseconds).
+    pub fn lease_ttl_ms(&self) -> i64 {
+        i64::try_from(self.lease_ttl.as_millis()).unwrap_or(i64::MAX)
+    }
+}

@@ -57,7 +57,7 @@ pub fn message_received(session: &SessionId, m: &IncomingMessage) -> Event {
         "isGroup": is_group,
         "type": m.kind,
         "text": m.text.clone().unwrap_or_default(),
-        "timestamp": m.timestamp,
+        "timestamp": m.timestamp_secs,
     });
     if is_group {
         data["participant"] = json!(m.from);
@@ -126,7 +126,7 @@ pub fn message_status(session: &SessionId, r: &MessageReceipt, message_id: &str)
             "chat": r.chat,
             "from": r.from,
             "status": status,
-            "timestamp": r.timestamp,
+            "timestamp": r.timestamp_secs,
         }),
         now_ms(),
     );
@@ -150,7 +150,7 @@ mod tests {
             chat: to.clone(),
             from: to,
             status,
-            timestamp: 1_700_000_000,
+            timestamp_secs: 1_700_000_000,
         }
     }
 

@@ -50,7 +50,7 @@ mod tests {
             push_name: None,
             kind: "text".into(),
             text: Some(text.into()),
-            timestamp: 1,
+            timestamp_secs: 1,
         }
     }
 

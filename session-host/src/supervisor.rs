@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use wagate_core::ports::{QueueMessage, QueueSpec, names};
+use wagate_core::ports::{QueueMessage, ensure_shared_queues, names};
 use wagate_core::simulator::{ControlMessage, SimCommand};
 use wagate_core::{HostCommand, SessionId, SessionStatus};
 
@@ -72,18 +72,9 @@ impl SessionHost {
     /// of reach).
     pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let queue = self.ctx.deps.queue.clone();
-        queue
-            .create(names::CONTROL, QueueSpec::FIFO)
+        ensure_shared_queues(queue.as_ref())
             .await
-            .context("creating the control queue")?;
-        queue
-            .create(names::EVENTS, QueueSpec::STANDARD)
-            .await
-            .context("creating the events queue")?;
-        queue
-            .create(names::DEAD_SENDS, QueueSpec::FIFO)
-            .await
-            .context("creating the dead-letter queue of sends")?;
+            .context("creating the shared queues")?;
         let sessions = self
             .ctx
             .deps
@@ -183,7 +174,7 @@ impl SessionHost {
     async fn lease_round(&mut self) {
         let ctx = self.ctx.clone();
         let (store, cfg) = (ctx.deps.store.clone(), &ctx.config);
-        let ttl = i64::try_from(cfg.lease_ttl.as_millis()).unwrap_or(i64::MAX);
+        let ttl = cfg.lease_ttl_ms();
         let ids: Vec<SessionId> = self.runners.keys().cloned().collect();
         for id in ids {
             if self.runners.get(&id).is_some_and(RunnerHandle::is_finished) {
@@ -251,7 +242,7 @@ impl SessionHost {
         }
         if !self.runners.contains_key(id) {
             let cfg = &self.ctx.config;
-            let ttl = i64::try_from(cfg.lease_ttl.as_millis()).unwrap_or(i64::MAX);
+            let ttl = cfg.lease_ttl_ms();
             let held = self
                 .ctx
                 .deps
@@ -352,7 +343,7 @@ impl SessionHost {
                 // hand the command back until this host can take the lease (or that host
                 // stops renewing it).
                 let cfg = &self.ctx.config;
-                let ttl = i64::try_from(cfg.lease_ttl.as_millis()).unwrap_or(i64::MAX);
+                let ttl = cfg.lease_ttl_ms();
                 let exists = store.get_session(&session_id).await?.is_some();
                 if exists
                     && !store

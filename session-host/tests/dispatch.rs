@@ -6,12 +6,12 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{World, eventually};
+use common::{World, eventually, join_clean};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use wagate_core::clock::now_ms;
 use wagate_core::dispatch::{DispatchConfig, Dispatcher, Outcome, replay};
-use wagate_core::ports::{QueueMessage, names};
+use wagate_core::ports::{DeadLetter, QueueMessage, names};
 use wagate_core::webhook::Target;
 use wagate_core::{Event, EventKind, SessionId};
 use wagate_testkit::WebhookReceiver;
@@ -46,6 +46,13 @@ async fn session_with_webhook(world: &World, url: &str) -> SessionId {
     id
 }
 
+/// A fresh receiver, and session `shop` with its webhook at `path` on it.
+async fn hooked_session(world: &World, path: &str) -> (String, WebhookReceiver, SessionId) {
+    let (base, receiver) = spawn_receiver().await;
+    let id = session_with_webhook(world, &format!("{base}{path}")).await;
+    (base, receiver, id)
+}
+
 async fn emit(world: &World, session: &SessionId, text: &str) -> Event {
     let event = Event::new(
         session.clone(),
@@ -77,6 +84,22 @@ async fn next_message(world: &World) -> QueueMessage {
     .await
 }
 
+async fn handle_next(d: &Dispatcher, world: &World) -> Outcome {
+    d.handle(&next_message(world).await).await
+}
+
+async fn dead_letters(world: &World) -> Vec<DeadLetter> {
+    world.store.list_dead_letters(10).await.expect("list")
+}
+
+/// [`config`] with an environment default webhook.
+fn with_default(url: String, secret: Option<String>) -> DispatchConfig {
+    DispatchConfig {
+        default_target: Some(Target { url, secret }),
+        ..config()
+    }
+}
+
 async fn events_depth(world: &World) -> u64 {
     world.queue.depth(names::EVENTS).await.expect("depth")
 }
@@ -84,12 +107,11 @@ async fn events_depth(world: &World) -> u64 {
 #[tokio::test]
 async fn event_for_a_session_with_a_webhook_is_delivered_signed_and_acked() {
     let world = World::new().await;
-    let (base, receiver) = spawn_receiver().await;
-    let id = session_with_webhook(&world, &format!("{base}/hook")).await;
+    let (_, receiver, id) = hooked_session(&world, "/hook").await;
     let event = emit(&world, &id, "hello").await;
     let d = dispatcher(&world, config());
 
-    let outcome = d.handle(&next_message(&world).await).await;
+    let outcome = handle_next(&d, &world).await;
 
     assert_eq!(outcome, Outcome::Delivered);
     let got = receiver.received();
@@ -106,20 +128,19 @@ async fn event_for_a_session_with_a_webhook_is_delivered_signed_and_acked() {
 async fn failing_receiver_is_retried_then_dead_lettered_after_max_attempts_and_replay_puts_it_back()
 {
     let world = World::new().await;
-    let (base, receiver) = spawn_receiver().await;
-    let id = session_with_webhook(&world, &format!("{base}/fail")).await;
+    let (base, receiver, id) = hooked_session(&world, "/fail").await;
     let event = emit(&world, &id, "doomed").await;
     let d = dispatcher(&world, config());
 
-    let first = d.handle(&next_message(&world).await).await;
+    let first = handle_next(&d, &world).await;
     assert!(matches!(first, Outcome::Retry { .. }), "{first:?}");
     assert_eq!(events_depth(&world).await, 1, "still queued for a retry");
-    let second = d.handle(&next_message(&world).await).await;
+    let second = handle_next(&d, &world).await;
 
     assert_eq!(second, Outcome::DeadLettered);
     assert_eq!(receiver.failed(), 2);
     assert_eq!(events_depth(&world).await, 0);
-    let dead = world.store.list_dead_letters(10).await.expect("list");
+    let dead = dead_letters(&world).await;
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].id, event.id.as_str());
     assert_eq!(dead[0].session_id, "shop");
@@ -141,18 +162,8 @@ async fn failing_receiver_is_retried_then_dead_lettered_after_max_attempts_and_r
         .await
         .expect("replay")
     );
-    assert!(
-        world
-            .store
-            .list_dead_letters(10)
-            .await
-            .expect("list")
-            .is_empty()
-    );
-    assert_eq!(
-        d.handle(&next_message(&world).await).await,
-        Outcome::Delivered
-    );
+    assert!(dead_letters(&world).await.is_empty());
+    assert_eq!(handle_next(&d, &world).await, Outcome::Delivered);
     assert_eq!(receiver.received().len(), 1);
     assert_eq!(receiver.received()[0].id, event.id.as_str());
     assert!(
@@ -177,21 +188,9 @@ async fn runtime_default_webhook_serves_sessions_without_their_own() {
         .expect("set config");
     emit(&world, &id, "via default").await;
     // The environment default loses to the runtime one.
-    let d = dispatcher(
-        &world,
-        DispatchConfig {
-            default_target: Some(Target {
-                url: format!("{base}/fail"),
-                secret: None,
-            }),
-            ..config()
-        },
-    );
+    let d = dispatcher(&world, with_default(format!("{base}/fail"), None));
 
-    assert_eq!(
-        d.handle(&next_message(&world).await).await,
-        Outcome::Delivered
-    );
+    assert_eq!(handle_next(&d, &world).await, Outcome::Delivered);
     assert_eq!(receiver.received().len(), 1);
     assert_eq!(receiver.failed(), 0);
 }
@@ -204,19 +203,10 @@ async fn configured_default_webhook_is_the_last_resort() {
     emit(&world, &id, "via env default").await;
     let d = dispatcher(
         &world,
-        DispatchConfig {
-            default_target: Some(Target {
-                url: format!("{base}/hook"),
-                secret: Some(SECRET.into()),
-            }),
-            ..config()
-        },
+        with_default(format!("{base}/hook"), Some(SECRET.into())),
     );
 
-    assert_eq!(
-        d.handle(&next_message(&world).await).await,
-        Outcome::Delivered
-    );
+    assert_eq!(handle_next(&d, &world).await, Outcome::Delivered);
     assert_eq!(receiver.received().len(), 1);
 }
 
@@ -227,19 +217,9 @@ async fn event_without_any_webhook_is_dropped() {
     emit(&world, &id, "nobody listens").await;
     let d = dispatcher(&world, config());
 
-    assert_eq!(
-        d.handle(&next_message(&world).await).await,
-        Outcome::Dropped
-    );
+    assert_eq!(handle_next(&d, &world).await, Outcome::Dropped);
     assert_eq!(events_depth(&world).await, 0);
-    assert!(
-        world
-            .store
-            .list_dead_letters(10)
-            .await
-            .expect("list")
-            .is_empty()
-    );
+    assert!(dead_letters(&world).await.is_empty());
 }
 
 #[tokio::test]
@@ -252,12 +232,9 @@ async fn malformed_queue_message_is_dead_lettered_not_a_panic() {
         .expect("send");
     let d = dispatcher(&world, config());
 
-    assert_eq!(
-        d.handle(&next_message(&world).await).await,
-        Outcome::DeadLettered
-    );
+    assert_eq!(handle_next(&d, &world).await, Outcome::DeadLettered);
     assert_eq!(events_depth(&world).await, 0);
-    let dead = world.store.list_dead_letters(10).await.expect("list");
+    let dead = dead_letters(&world).await;
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].body, "{ not an event");
     assert!(dead[0].last_error.starts_with("malformed event"));
@@ -266,8 +243,7 @@ async fn malformed_queue_message_is_dead_lettered_not_a_panic() {
 #[tokio::test]
 async fn run_delivers_queued_events_concurrently_until_shutdown() {
     let world = World::new().await;
-    let (base, receiver) = spawn_receiver().await;
-    let id = session_with_webhook(&world, &format!("{base}/hook")).await;
+    let (_, receiver, id) = hooked_session(&world, "/hook").await;
     for n in 0..5 {
         emit(&world, &id, &format!("event {n}")).await;
     }
@@ -282,11 +258,7 @@ async fn run_delivers_queued_events_concurrently_until_shutdown() {
     .await;
     stop.cancel();
 
-    tokio::time::timeout(Duration::from_secs(5), running)
-        .await
-        .expect("stops")
-        .expect("no panic")
-        .expect("clean exit");
+    join_clean(Duration::from_secs(5), running).await;
     assert_eq!(events_depth(&world).await, 0);
     let mut texts: Vec<String> = receiver
         .received()

@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use common::{World, linked, next_event, text_job};
-use wagate_core::Account;
+use std::sync::Arc;
+
+use common::{World, connect, linked, next_event, text_job};
+use tokio::sync::mpsc;
 use wagate_core::simulator::SimIncoming;
-use wagate_host::connector::simulated::creds_key;
-use wagate_host::connector::{Connector, ConnectorEvent, SendError};
+use wagate_core::{Account, SessionId};
+use wagate_host::connector::{Connection, ConnectorEvent, SendError};
 use wagate_host::read_send_log;
 
 fn qr_of(ev: ConnectorEvent) -> String {
@@ -27,16 +29,34 @@ fn account_of(ev: ConnectorEvent) -> Account {
     }
 }
 
+/// Links `session` and takes the QR and Open events the link produces.
+async fn linked_and_open(
+    world: &World,
+    session: &SessionId,
+) -> (Arc<dyn Connection>, mpsc::Receiver<ConnectorEvent>) {
+    let (conn, mut events) = linked(&world.sim, session).await;
+    qr_of(next_event(&mut events).await);
+    account_of(next_event(&mut events).await);
+    (conn, events)
+}
+
+/// A message from 6289876543210 (a direct chat unless `chat` is given).
+fn from_budi(chat: Option<&str>, text: &str, push_name: Option<&str>) -> SimIncoming {
+    SimIncoming {
+        from: "6289876543210".into(),
+        chat: chat.map(Into::into),
+        text: text.into(),
+        from_me: false,
+        push_name: push_name.map(Into::into),
+    }
+}
+
 #[tokio::test]
 async fn unlinked_session_shows_whatsapp_shaped_qr_codes_that_rotate() {
     let world = World::with_qr_interval(Duration::from_millis(50)).await;
     let session = world.session("shop").await;
 
-    let mut c = world
-        .sim
-        .connect(&session, &Default::default())
-        .await
-        .expect("connect");
+    let mut c = connect(&world.sim, &session).await;
     let first = qr_of(next_event(&mut c.events).await);
     let second = qr_of(next_event(&mut c.events).await);
 
@@ -59,11 +79,7 @@ async fn unlinked_session_shows_whatsapp_shaped_qr_codes_that_rotate() {
 async fn scan_opens_the_session_and_persists_its_credentials() {
     let world = World::new().await;
     let session = world.session("shop").await;
-    let mut c = world
-        .sim
-        .connect(&session, &Default::default())
-        .await
-        .expect("connect");
+    let mut c = connect(&world.sim, &session).await;
     qr_of(next_event(&mut c.events).await);
 
     let scanned = world.sim.scan(&session).await.expect("scan");
@@ -72,12 +88,7 @@ async fn scan_opens_the_session_and_persists_its_credentials() {
     assert_eq!(account, scanned);
     assert_eq!(account.jid.server(), "s.whatsapp.net");
     assert!(account.jid.user().bytes().all(|b| b.is_ascii_digit()));
-    let creds = world
-        .blobs
-        .get(&creds_key(&session))
-        .await
-        .expect("blobs")
-        .expect("credentials stored");
+    let creds = world.creds(&session).await.expect("credentials stored");
     let stored: Account = serde_json::from_slice(&creds).expect("credentials json");
     assert_eq!(stored.jid, account.jid);
     assert!(world.sim.is_linked(&session));
@@ -91,10 +102,7 @@ async fn reconnect_with_stored_credentials_opens_without_a_qr_even_after_a_resta
     conn.disconnect().await;
 
     for sim in [world.sim.clone(), world.reopen_sim()] {
-        let mut c = sim
-            .connect(&session, &Default::default())
-            .await
-            .expect("reconnect");
+        let mut c = connect(&sim, &session).await;
         let account = account_of(next_event(&mut c.events).await);
         assert!(account.jid.as_str().ends_with("@s.whatsapp.net"));
         let more = tokio::time::timeout(Duration::from_millis(150), c.events.recv()).await;
@@ -107,11 +115,7 @@ async fn reconnect_with_stored_credentials_opens_without_a_qr_even_after_a_resta
 async fn pairing_code_then_confirmation_links_the_paired_phone() {
     let world = World::new().await;
     let session = world.session("shop").await;
-    let mut c = world
-        .sim
-        .connect(&session, &Default::default())
-        .await
-        .expect("connect");
+    let mut c = connect(&world.sim, &session).await;
 
     let code = c
         .connection
@@ -144,26 +148,13 @@ async fn pairing_code_then_confirmation_links_the_paired_phone() {
 async fn logout_forgets_the_credentials_and_reports_logged_out() {
     let world = World::new().await;
     let session = world.session("shop").await;
-    let (conn, mut events) = linked(&world.sim, &session).await;
-    qr_of(next_event(&mut events).await);
-    account_of(next_event(&mut events).await);
+    let (conn, mut events) = linked_and_open(&world, &session).await;
 
     conn.logout().await.expect("logout");
 
     assert_eq!(next_event(&mut events).await, ConnectorEvent::LoggedOut);
-    assert!(
-        world
-            .blobs
-            .get(&creds_key(&session))
-            .await
-            .expect("blobs")
-            .is_none()
-    );
-    let mut again = world
-        .sim
-        .connect(&session, &Default::default())
-        .await
-        .expect("connect");
+    assert!(world.creds(&session).await.is_none());
+    let mut again = connect(&world.sim, &session).await;
     qr_of(next_event(&mut again.events).await);
 }
 
@@ -186,10 +177,7 @@ async fn sends_are_deduplicated_by_wa_id_across_a_reload_of_the_log() {
 
     let restarted = world.reopen_sim();
     assert_eq!(restarted.delivered().len(), 1, "reloaded from the log");
-    let c = restarted
-        .connect(&session, &Default::default())
-        .await
-        .expect("connect");
+    let c = connect(&restarted, &session).await;
     let receipt = c
         .connection
         .send(&job.to, &job.message, &job.wa_message_id)
@@ -212,10 +200,7 @@ async fn a_torn_last_log_line_is_skipped_and_later_lines_still_parse() {
     std::fs::write(&path, b"{\"session\":\"shop\",\"to\":\"62").expect("torn line");
 
     let sim = world.reopen_sim();
-    let c = sim
-        .connect(&session, &Default::default())
-        .await
-        .expect("connect");
+    let c = connect(&sim, &session).await;
     sim.scan(&session).await.expect("scan");
     let job = text_job(&session, "6281234567890", "after");
     c.connection
@@ -275,34 +260,14 @@ async fn sends_on_a_closed_connection_fail_transiently_without_reaching_the_netw
 async fn injected_messages_reach_a_linked_session() {
     let world = World::new().await;
     let session = world.session("shop").await;
-    let not_yet = world.sim.inject(
-        &session,
-        &SimIncoming {
-            from: "6289876543210".into(),
-            chat: None,
-            text: "too early".into(),
-            from_me: false,
-            push_name: None,
-        },
-    );
-    assert!(not_yet.is_err(), "not connected");
-    let (_conn, mut events) = linked(&world.sim, &session).await;
-    qr_of(next_event(&mut events).await);
-    account_of(next_event(&mut events).await);
-
-    world
+    let not_yet = world
         .sim
-        .inject(
-            &session,
-            &SimIncoming {
-                from: "6289876543210".into(),
-                chat: Some("120363025246125244@g.us".into()),
-                text: "hi all".into(),
-                from_me: false,
-                push_name: Some("Ana".into()),
-            },
-        )
-        .expect("inject");
+        .inject(&session, &from_budi(None, "too early", None));
+    assert!(not_yet.is_err(), "not connected");
+    let (_conn, mut events) = linked_and_open(&world, &session).await;
+
+    let in_group = from_budi(Some("120363025246125244@g.us"), "hi all", Some("Ana"));
+    world.sim.inject(&session, &in_group).expect("inject");
 
     match next_event(&mut events).await {
         ConnectorEvent::Incoming(m) => {
@@ -310,7 +275,7 @@ async fn injected_messages_reach_a_linked_session() {
             assert_eq!(m.chat.as_str(), "120363025246125244@g.us");
             assert_eq!(m.text.as_deref(), Some("hi all"));
             assert_eq!(m.push_name.as_deref(), Some("Ana"));
-            assert!(m.timestamp > 1_600_000_000 && m.timestamp < 10_000_000_000);
+            assert!(m.timestamp_secs > 1_600_000_000 && m.timestamp_secs < 10_000_000_000);
         }
         other => panic!("expected an incoming message, got {other:?}"),
     }

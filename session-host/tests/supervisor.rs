@@ -5,17 +5,18 @@ mod common;
 
 use std::time::Duration;
 
-use common::{World, events_of, eventually};
+use common::{World, events_of, eventually, join_clean};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use wagate_core::simulator::{SimCommand, SimIncoming};
 use wagate_core::{
     Event, EventKind, HostCommand, JobId, JobState, Session, SessionId, SessionStatus,
 };
-use wagate_host::connector::simulated::creds_key;
 use wagate_host::{HostConfig, HostDeps, SessionHost};
 
 const WAIT: Duration = Duration::from_secs(5);
+/// The sender of the simulated incoming messages.
+const BUDI: &str = "6289876543210";
 
 fn config() -> HostConfig {
     HostConfig {
@@ -34,12 +35,28 @@ struct Host {
 
 impl Host {
     fn start(world: &World) -> Self {
+        Self::start_with(world, config())
+    }
+
+    /// A host with its own id and a short lease, as one of several hosts sharing a backend.
+    fn named(world: &World, host_id: &str) -> Self {
+        Self::start_with(
+            world,
+            HostConfig {
+                host_id: host_id.into(),
+                lease_ttl: Duration::from_secs(3),
+                ..config()
+            },
+        )
+    }
+
+    fn start_with(world: &World, config: HostConfig) -> Self {
         let deps = HostDeps {
             store: world.store.clone(),
             queue: world.queue.clone(),
             blobs: world.blobs.clone(),
         };
-        let host = SessionHost::new(deps, config(), world.sim.clone(), Some(world.sim.clone()));
+        let host = SessionHost::new(deps, config, world.sim.clone(), Some(world.sim.clone()));
         let stop = CancellationToken::new();
         let task = tokio::spawn(host.run(stop.clone()));
         Self { stop, task }
@@ -47,12 +64,12 @@ impl Host {
 
     async fn stop(self) {
         self.stop.cancel();
-        tokio::time::timeout(WAIT, self.task)
-            .await
-            .expect("the host stops")
-            .expect("no panic")
-            .expect("clean exit");
+        join_clean(WAIT, self.task).await;
     }
+}
+
+async fn status_when(world: &World, id: &SessionId, what: &str, status: SessionStatus) -> Session {
+    session_when(world, id, what, |s| s.status == status).await
 }
 
 async fn session_when(
@@ -77,18 +94,36 @@ async fn session_when(
 async fn open_shop(world: &World) -> (Host, SessionId) {
     let id = world.session("shop").await;
     let host = Host::start(world);
-    let qr = session_when(world, &id, "a QR", |s| s.status == SessionStatus::Qr).await;
+    let qr = status_when(world, &id, "a QR", SessionStatus::Qr).await;
     assert!(qr.qr.as_deref().is_some_and(|q| q.starts_with("2@")));
+    scan(world, &id).await;
+    status_when(world, &id, "the session open", SessionStatus::Open).await;
+    (host, id)
+}
+
+/// Tells the simulated phone to scan the session's QR, as the API's dev route does.
+async fn scan(world: &World, id: &SessionId) {
     world
         .command(&SimCommand::SimScan {
             session_id: id.clone(),
         })
         .await;
-    session_when(world, &id, "the session open", |s| {
-        s.status == SessionStatus::Open
-    })
-    .await;
-    (host, id)
+}
+
+async fn stored(world: &World, id: &SessionId) -> Session {
+    world
+        .store
+        .get_session(id)
+        .await
+        .expect("get")
+        .expect("session")
+}
+
+/// [`open_shop`], with the events of the linking drained.
+async fn open_shop_drained(world: &World) -> (Host, SessionId) {
+    let opened = open_shop(world).await;
+    world.drain_events().await;
+    opened
 }
 
 async fn incoming(world: &World, id: &SessionId, from: &str, chat: Option<&str>, text: &str) {
@@ -117,6 +152,11 @@ async fn incoming_full(
         .await;
 }
 
+/// Drains the events queue until an event of `kind` has come.
+async fn events_until_one(world: &World, what: &str, kind: EventKind) -> Vec<Event> {
+    events_until(world, what, |e| !events_of(e, kind).is_empty()).await
+}
+
 /// Drains the events queue until `done` holds for everything seen so far.
 async fn events_until(world: &World, what: &str, done: impl Fn(&[Event]) -> bool) -> Vec<Event> {
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -140,18 +180,10 @@ async fn linking_through_the_control_queue_records_the_account_and_emits_qr_then
 
     let (host, id) = open_shop(&world).await;
 
-    let s = world
-        .store
-        .get_session(&id)
-        .await
-        .expect("get")
-        .expect("session");
+    let s = stored(&world, &id).await;
     let account = s.account.expect("account recorded");
     assert!(s.qr.is_none(), "QR cleared once open");
-    let events = events_until(&world, "session_open", |e| {
-        !events_of(e, EventKind::SessionOpen).is_empty()
-    })
-    .await;
+    let events = events_until_one(&world, "session_open", EventKind::SessionOpen).await;
     let qr = events_of(&events, EventKind::Qr);
     assert!(!qr.is_empty());
     assert!(
@@ -168,15 +200,11 @@ async fn linking_through_the_control_queue_records_the_account_and_emits_qr_then
 #[tokio::test]
 async fn incoming_ping_queues_a_pong_and_emits_no_message_received() {
     let world = World::new().await;
-    let (host, id) = open_shop(&world).await;
-    world.drain_events().await;
+    let (host, id) = open_shop_drained(&world).await;
 
-    incoming(&world, &id, "6289876543210", None, "  PiNg ").await;
+    incoming(&world, &id, BUDI, None, "  PiNg ").await;
 
-    let events = events_until(&world, "the pong's message_sent", |e| {
-        !events_of(e, EventKind::MessageSent).is_empty()
-    })
-    .await;
+    let events = events_until_one(&world, "the pong's message_sent", EventKind::MessageSent).await;
     let sent = events_of(&events, EventKind::MessageSent)[0];
     assert_eq!(sent.data["to"], "6289876543210@s.whatsapp.net");
     let job_id = JobId::from_string(sent.data["jobId"].as_str().expect("jobId"));
@@ -198,41 +226,20 @@ async fn incoming_ping_queues_a_pong_and_emits_no_message_received() {
 #[tokio::test]
 async fn newsletter_broadcast_status_and_own_messages_produce_no_event_and_no_reply() {
     let world = World::new().await;
-    let (host, id) = open_shop(&world).await;
-    world.drain_events().await;
+    let (host, id) = open_shop_drained(&world).await;
 
-    incoming(
-        &world,
-        &id,
-        "6289876543210",
-        Some("120363123456789@newsletter"),
-        "ping",
-    )
-    .await;
-    incoming(
-        &world,
-        &id,
-        "6289876543210",
-        Some("1234567@broadcast"),
-        "ping",
-    )
-    .await;
-    incoming(
-        &world,
-        &id,
-        "6289876543210",
-        Some("status@broadcast"),
-        "hello",
-    )
-    .await;
-    incoming_full(&world, &id, "6289876543210", None, "ping", true).await;
+    for (chat, text) in [
+        ("120363123456789@newsletter", "ping"),
+        ("1234567@broadcast", "ping"),
+        ("status@broadcast", "hello"),
+    ] {
+        incoming(&world, &id, BUDI, Some(chat), text).await;
+    }
+    incoming_full(&world, &id, BUDI, None, "ping", true).await;
     // A normal message last: once its event is out, the ones before it were handled.
     incoming(&world, &id, "6281112223334", None, "marker").await;
 
-    let events = events_until(&world, "the marker", |e| {
-        !events_of(e, EventKind::MessageReceived).is_empty()
-    })
-    .await;
+    let events = events_until_one(&world, "the marker", EventKind::MessageReceived).await;
     let received = events_of(&events, EventKind::MessageReceived);
     assert_eq!(received.len(), 1, "{events:?}");
     assert_eq!(received[0].data["text"], "marker");
@@ -246,22 +253,11 @@ async fn newsletter_broadcast_status_and_own_messages_produce_no_event_and_no_re
 #[tokio::test]
 async fn a_normal_message_becomes_message_received_with_the_documented_fields() {
     let world = World::new().await;
-    let (host, id) = open_shop(&world).await;
-    world.drain_events().await;
+    let (host, id) = open_shop_drained(&world).await;
 
-    incoming(
-        &world,
-        &id,
-        "6289876543210",
-        Some("120363025246125244@g.us"),
-        "halo",
-    )
-    .await;
+    incoming(&world, &id, BUDI, Some("120363025246125244@g.us"), "halo").await;
 
-    let events = events_until(&world, "message_received", |e| {
-        !events_of(e, EventKind::MessageReceived).is_empty()
-    })
-    .await;
+    let events = events_until_one(&world, "message_received", EventKind::MessageReceived).await;
     let e = events_of(&events, EventKind::MessageReceived)[0];
     assert_eq!(e.session_id, id);
     let d = &e.data;
@@ -284,12 +280,7 @@ async fn a_restarted_host_reopens_linked_sessions_without_a_new_qr() {
     let world = World::new().await;
     let (host, id) = open_shop(&world).await;
     host.stop().await;
-    let closed = world
-        .store
-        .get_session(&id)
-        .await
-        .expect("get")
-        .expect("session");
+    let closed = stored(&world, &id).await;
     assert_eq!(
         closed.status,
         SessionStatus::Closed,
@@ -299,7 +290,7 @@ async fn a_restarted_host_reopens_linked_sessions_without_a_new_qr() {
 
     let host = Host::start(&world);
 
-    let s = session_when(&world, &id, "reopened", |s| s.status == SessionStatus::Open).await;
+    let s = status_when(&world, &id, "reopened", SessionStatus::Open).await;
     assert!(s.account.is_some());
     let events = world.drain_events().await;
     assert!(events_of(&events, EventKind::Qr).is_empty(), "{events:?}");
@@ -309,8 +300,7 @@ async fn a_restarted_host_reopens_linked_sessions_without_a_new_qr() {
 #[tokio::test]
 async fn a_dropped_connection_is_reported_and_reconnected() {
     let world = World::new().await;
-    let (host, id) = open_shop(&world).await;
-    world.drain_events().await;
+    let (host, id) = open_shop_drained(&world).await;
 
     assert!(world.sim.kick(&id, "stream error"));
 
@@ -322,10 +312,7 @@ async fn a_dropped_connection_is_reported_and_reconnected() {
     let closed = events_of(&events, EventKind::SessionClosed)[0];
     assert_eq!(closed.data["status"], "closed");
     assert_eq!(closed.data["reason"], "stream error");
-    session_when(&world, &id, "open again", |s| {
-        s.status == SessionStatus::Open
-    })
-    .await;
+    status_when(&world, &id, "open again", SessionStatus::Open).await;
     // Sends work on the new connection.
     let job = world.enqueue_text(&id, "6281234567890", "after").await;
     eventually(WAIT, "the send", || async {
@@ -340,7 +327,7 @@ async fn pair_code_command_records_a_pairing_code() {
     let world = World::new().await;
     let id = world.session("shop").await;
     let host = Host::start(&world);
-    session_when(&world, &id, "a QR", |s| s.status == SessionStatus::Qr).await;
+    status_when(&world, &id, "a QR", SessionStatus::Qr).await;
 
     world
         .command(&HostCommand::PairCode {
@@ -353,12 +340,8 @@ async fn pair_code_command_records_a_pairing_code() {
     let code = s.pairing_code.expect("code");
     assert_eq!(code.len(), 9);
     assert_eq!(&code[4..5], "-");
-    world
-        .command(&SimCommand::SimScan {
-            session_id: id.clone(),
-        })
-        .await;
-    let s = session_when(&world, &id, "open", |s| s.status == SessionStatus::Open).await;
+    scan(&world, &id).await;
+    let s = status_when(&world, &id, "open", SessionStatus::Open).await;
     assert_eq!(
         s.account.map(|a| a.jid.to_string()).as_deref(),
         Some("6281234567890@s.whatsapp.net")
@@ -370,8 +353,7 @@ async fn pair_code_command_records_a_pairing_code() {
 #[tokio::test]
 async fn logout_command_logs_the_account_out_and_forgets_its_credentials() {
     let world = World::new().await;
-    let (host, id) = open_shop(&world).await;
-    world.drain_events().await;
+    let (host, id) = open_shop_drained(&world).await;
 
     world
         .command(&HostCommand::Logout {
@@ -379,23 +361,10 @@ async fn logout_command_logs_the_account_out_and_forgets_its_credentials() {
         })
         .await;
 
-    let s = session_when(&world, &id, "logged out", |s| {
-        s.status == SessionStatus::LoggedOut
-    })
-    .await;
+    let s = status_when(&world, &id, "logged out", SessionStatus::LoggedOut).await;
     assert!(s.account.is_none());
-    assert!(
-        world
-            .blobs
-            .get(&creds_key(&id))
-            .await
-            .expect("blobs")
-            .is_none()
-    );
-    let events = events_until(&world, "session_closed", |e| {
-        !events_of(e, EventKind::SessionClosed).is_empty()
-    })
-    .await;
+    assert!(world.creds(&id).await.is_none());
+    let events = events_until_one(&world, "session_closed", EventKind::SessionClosed).await;
     assert_eq!(
         events_of(&events, EventKind::SessionClosed)[0].data["status"],
         "logged_out"
@@ -407,14 +376,7 @@ async fn logout_command_logs_the_account_out_and_forgets_its_credentials() {
 async fn delete_command_stops_the_session_and_removes_its_blobs() {
     let world = World::new().await;
     let (host, id) = open_shop(&world).await;
-    assert!(
-        world
-            .blobs
-            .get(&creds_key(&id))
-            .await
-            .expect("blobs")
-            .is_some()
-    );
+    assert!(world.creds(&id).await.is_some());
 
     // What the API does: the record and the queue first, then the command.
     world
@@ -444,23 +406,6 @@ async fn delete_command_stops_the_session_and_removes_its_blobs() {
     host.stop().await;
 }
 
-fn host_named(world: &World, host_id: &str) -> Host {
-    let deps = HostDeps {
-        store: world.store.clone(),
-        queue: world.queue.clone(),
-        blobs: world.blobs.clone(),
-    };
-    let config = HostConfig {
-        host_id: host_id.into(),
-        lease_ttl: Duration::from_secs(3),
-        ..config()
-    };
-    let host = SessionHost::new(deps, config, world.sim.clone(), Some(world.sim.clone()));
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(host.run(stop.clone()));
-    Host { stop, task }
-}
-
 /// Who holds the lease: a probe cannot take it while it is held, and only the holder can
 /// renew it (renewing as the holder changes nothing).
 async fn lease_holder(world: &World, id: &SessionId, candidates: &[&str]) -> Option<String> {
@@ -486,12 +431,9 @@ async fn lease_holder(world: &World, id: &SessionId, candidates: &[&str]) -> Opt
 async fn two_hosts_never_run_one_session_and_the_second_takes_over() {
     let world = World::new().await;
     let id = world.session("shop").await;
-    let a = host_named(&world, "host-a");
-    session_when(&world, &id, "a QR from host a", |s| {
-        s.status == SessionStatus::Qr
-    })
-    .await;
-    let b = host_named(&world, "host-b");
+    let a = Host::named(&world, "host-a");
+    status_when(&world, &id, "a QR from host a", SessionStatus::Qr).await;
+    let b = Host::named(&world, "host-b");
     // Host b's lease rounds (every second) must leave the session with a.
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     assert_eq!(
@@ -507,10 +449,7 @@ async fn two_hosts_never_run_one_session_and_the_second_takes_over() {
     })
     .await;
     assert_eq!(holder, "host-b");
-    session_when(&world, &id, "a QR from host b", |s| {
-        s.status == SessionStatus::Qr
-    })
-    .await;
+    status_when(&world, &id, "a QR from host b", SessionStatus::Qr).await;
     b.stop().await;
     assert_eq!(
         lease_holder(&world, &id, &[]).await,
@@ -531,7 +470,7 @@ async fn a_logout_for_a_session_another_host_runs_is_left_to_that_host() {
             .await
             .unwrap()
     );
-    let a = host_named(&world, "host-a");
+    let a = Host::named(&world, "host-a");
     world
         .command(&HostCommand::Logout {
             session_id: id.clone(),
@@ -550,9 +489,12 @@ async fn a_logout_for_a_session_another_host_runs_is_left_to_that_host() {
     );
     // Once b's lease is gone, a carries the logout out.
     world.store.release_lease(&id, "host-b").await.unwrap();
-    session_when(&world, &id, "logged out by host a", |s| {
-        s.status == SessionStatus::LoggedOut
-    })
+    status_when(
+        &world,
+        &id,
+        "logged out by host a",
+        SessionStatus::LoggedOut,
+    )
     .await;
     a.stop().await;
 }

@@ -10,7 +10,9 @@ use tempfile::TempDir;
 use wagate_core::SessionId;
 use wagate_core::ports::Blobs;
 use wagate_host::connector::whatsapp::creds::{CredsStore, Restored, blob_key};
-use wagate_host::connector::{Connector, ConnectorEvent, WhatsAppConnector, WhatsAppOptions};
+use wagate_host::connector::{
+    Connected, Connector, ConnectorEvent, WhatsAppConnector, WhatsAppOptions,
+};
 use wagate_local::FsBlobs;
 use wagate_testkit::fakes::NoHttp;
 use whatsapp_rust::async_channel;
@@ -26,6 +28,23 @@ fn blobs(root: &std::path::Path) -> Arc<dyn Blobs> {
     Arc::new(FsBlobs::new(root.to_path_buf(), false).unwrap())
 }
 
+/// The signal address whose identity key the tests write and read back.
+const DEVICE: &str = "628123456789.0";
+
+/// The session's key store on `creds`' disk.
+async fn open_db(creds: &CredsStore, s: &SessionId) -> SqliteStore {
+    SqliteStore::new(&creds.db_path(s).to_string_lossy())
+        .await
+        .unwrap()
+}
+
+/// Writes `identity` for [`DEVICE`], then backs the key store up; returns the bytes uploaded.
+async fn write_identity_and_back_up(creds: &CredsStore, s: &SessionId, identity: [u8; 32]) -> u64 {
+    let store = open_db(creds, s).await;
+    store.put_identity(DEVICE, identity).await.unwrap();
+    creds.backup(s, &store).await.unwrap()
+}
+
 #[tokio::test]
 async fn credentials_written_then_restored_on_another_disk_read_back() {
     let blob_dir = TempDir::new().unwrap();
@@ -35,29 +54,17 @@ async fn credentials_written_then_restored_on_another_disk_read_back() {
     // Arrange: a session writes its keys (they sit in the WAL) and backs them up.
     let creds = CredsStore::new(first_disk.path(), blobs(blob_dir.path()));
     assert_eq!(creds.restore(&s).await.unwrap(), Restored::Fresh);
-    let path = creds.db_path(&s);
-    let store = SqliteStore::new(&path.to_string_lossy()).await.unwrap();
-    store
-        .put_identity("628123456789.0", [42u8; 32])
-        .await
-        .unwrap();
-    let bytes = creds.backup(&s, &store).await.unwrap();
+    let bytes = write_identity_and_back_up(&creds, &s, [42u8; 32]).await;
     assert!(bytes > 0);
-    drop(store);
 
     // Act: "restart" on a host with an empty disk and a reopened blob store.
     let second_disk = TempDir::new().unwrap();
     let creds = CredsStore::new(second_disk.path(), blobs(blob_dir.path()));
     assert_eq!(creds.restore(&s).await.unwrap(), Restored::FromBlob);
-    let store = SqliteStore::new(&creds.db_path(&s).to_string_lossy())
-        .await
-        .unwrap();
+    let store = open_db(&creds, &s).await;
 
     // Assert
-    assert_eq!(
-        store.load_identity("628123456789.0").await.unwrap(),
-        Some([42u8; 32])
-    );
+    assert_eq!(store.load_identity(DEVICE).await.unwrap(), Some([42u8; 32]));
     assert_eq!(creds.restore(&s).await.unwrap(), Restored::Local);
     let snapshots = std::fs::read_dir(first_disk.path())
         .unwrap()
@@ -79,33 +86,20 @@ async fn a_session_moving_between_hosts_keeps_the_newest_keys(shared: Arc<dyn Bl
     let a = CredsStore::new(disk_a.path(), shared.clone());
     let b = CredsStore::new(disk_b.path(), shared.clone());
     let s = session("moving");
-    let identity = |store: &CredsStore| {
-        let path = store.db_path(&s);
-        async move {
-            let db = SqliteStore::new(&path.to_string_lossy()).await.unwrap();
-            db.load_identity("628123456789.0").await.unwrap()
-        }
+    let identity = async |store: &CredsStore| {
+        let db = open_db(store, &s).await;
+        db.load_identity(DEVICE).await.unwrap()
     };
 
     // On A: keys written, backed up; A restarts and keeps its local file.
     assert_eq!(a.restore(&s).await.unwrap(), Restored::Fresh);
-    let db = SqliteStore::new(&a.db_path(&s).to_string_lossy())
-        .await
-        .unwrap();
-    db.put_identity("628123456789.0", [1u8; 32]).await.unwrap();
-    a.backup(&s, &db).await.unwrap();
-    drop(db);
+    write_identity_and_back_up(&a, &s, [1u8; 32]).await;
     assert_eq!(a.restore(&s).await.unwrap(), Restored::Local);
 
     // B takes over: restores A's backup, then the keys change there and B backs up.
     assert_eq!(b.restore(&s).await.unwrap(), Restored::FromBlob);
     assert_eq!(identity(&b).await, Some([1u8; 32]));
-    let db = SqliteStore::new(&b.db_path(&s).to_string_lossy())
-        .await
-        .unwrap();
-    db.put_identity("628123456789.0", [2u8; 32]).await.unwrap();
-    b.backup(&s, &db).await.unwrap();
-    drop(db);
+    write_identity_and_back_up(&b, &s, [2u8; 32]).await;
 
     // Back on A: its local file is stale; B's backup replaces it.
     assert_eq!(a.restore(&s).await.unwrap(), Restored::FromBlob);
@@ -139,9 +133,7 @@ async fn deleting_credentials_removes_the_file_and_the_backup() {
     let b = blobs(blob_dir.path());
     let creds = CredsStore::new(disk.path(), b.clone());
     creds.restore(&s).await.unwrap();
-    let store = SqliteStore::new(&creds.db_path(&s).to_string_lossy())
-        .await
-        .unwrap();
+    let store = open_db(&creds, &s).await;
     creds.backup(&s, &store).await.unwrap();
     drop(store);
     assert!(b.get(&blob_key(&s)).await.unwrap().is_some());
@@ -185,26 +177,33 @@ fn offline_connector(dir: &TempDir, hang: bool) -> (WhatsAppConnector, Arc<Atomi
     (connector, attempts)
 }
 
+async fn connect(connector: &WhatsAppConnector, name: &str) -> Connected {
+    connector
+        .connect(&session(name), &Default::default())
+        .await
+        .unwrap()
+}
+
+/// `fut`'s output, failing with `what` if it takes more than 30 s.
+async fn within_30s<T>(fut: impl Future<Output = T>, what: &str) -> T {
+    tokio::time::timeout(Duration::from_secs(30), fut)
+        .await
+        .unwrap_or_else(|_| panic!("{what} within 30 s"))
+}
+
 #[tokio::test]
 async fn connecting_without_a_network_reports_closed_and_ends_the_stream() {
     let dir = TempDir::new().unwrap();
     let (connector, attempts) = offline_connector(&dir, false);
 
-    let mut connected = connector
-        .connect(&session("offline"), &Default::default())
-        .await
-        .unwrap();
+    let mut connected = connect(&connector, "offline").await;
 
-    let first = tokio::time::timeout(Duration::from_secs(30), connected.events.recv())
-        .await
-        .expect("an event within 30 s");
+    let first = within_30s(connected.events.recv(), "an event").await;
     assert!(
         matches!(&first, Some(ConnectorEvent::Closed { reason }) if reason.contains("could not connect")),
         "{first:?}"
     );
-    let end = tokio::time::timeout(Duration::from_secs(30), connected.events.recv())
-        .await
-        .expect("the stream ends");
+    let end = within_30s(connected.events.recv(), "the stream ends").await;
     assert_eq!(end, None);
     assert_eq!(
         attempts.load(Ordering::SeqCst),
@@ -218,19 +217,12 @@ async fn connecting_without_a_network_reports_closed_and_ends_the_stream() {
 async fn a_session_that_never_connected_shuts_down() {
     let dir = TempDir::new().unwrap();
     let (connector, attempts) = offline_connector(&dir, true);
-    let mut connected = connector
-        .connect(&session("never"), &Default::default())
-        .await
-        .unwrap();
+    let mut connected = connect(&connector, "never").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    tokio::time::timeout(Duration::from_secs(30), connected.connection.disconnect())
-        .await
-        .expect("disconnect returns");
+    within_30s(connected.connection.disconnect(), "disconnect returns").await;
 
-    let end = tokio::time::timeout(Duration::from_secs(30), connected.events.recv())
-        .await
-        .expect("the stream ends");
+    let end = within_30s(connected.events.recv(), "the stream ends").await;
     assert_eq!(end, None, "a stopped connection reports nothing more");
     assert!(attempts.load(Ordering::SeqCst) <= 1);
 }
@@ -242,9 +234,7 @@ async fn reconnects_each_build_a_new_client_on_the_same_store() {
     let s = session("again");
     for round in 1..=3 {
         let mut c = connector.connect(&s, &Default::default()).await.unwrap();
-        let ev = tokio::time::timeout(Duration::from_secs(30), c.events.recv())
-            .await
-            .unwrap();
+        let ev = within_30s(c.events.recv(), "an event").await;
         assert!(matches!(ev, Some(ConnectorEvent::Closed { .. })), "{ev:?}");
         assert_eq!(attempts.load(Ordering::SeqCst), round);
     }

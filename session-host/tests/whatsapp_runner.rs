@@ -7,7 +7,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{World, events_of, eventually};
+use common::{World, events_of, eventually, join_clean};
 use tokio_util::sync::CancellationToken;
 use wagate_core::{EventKind, SessionStatus};
 use wagate_host::connector::{Connector, WhatsAppConnector, WhatsAppOptions};
@@ -86,11 +86,7 @@ async fn an_unreachable_whatsapp_gives_closed_and_growing_backoff_then_a_clean_s
     assert!(closed.iter().all(|e| e.data["status"] == "closed"));
 
     stop.cancel();
-    tokio::time::timeout(Duration::from_secs(30), host)
-        .await
-        .expect("the host stops")
-        .expect("no panic")
-        .expect("clean exit");
+    join_clean(Duration::from_secs(30), host).await;
     let after = net.dials.lock().unwrap().len();
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(

@@ -9,8 +9,8 @@ use std::time::Duration;
 use common::{World, events_of, linked, text_job};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use wagate_core::ports::names;
-use wagate_core::{EventKind, JobState, SessionId};
+use wagate_core::ports::{QueueMessage, names};
+use wagate_core::{EventKind, Job, JobState, SessionId};
 use wagate_host::connector::Connection;
 use wagate_host::worker::LinkRx;
 use wagate_host::{Outcome, SendWorker, WorkerConfig, read_send_log};
@@ -61,6 +61,47 @@ impl Rig {
             self.shutdown.clone(),
         )
     }
+
+    async fn enqueue(&self, to: &str, text: &str) -> Job {
+        self.world.enqueue_text(&self.session, to, text).await
+    }
+
+    async fn depth(&self) -> u64 {
+        self.world.depth(&self.session).await
+    }
+
+    async fn state(&self, job: &Job) -> JobState {
+        self.world.job(job).await.state
+    }
+
+    /// Records `state` on the job after one attempt, as an earlier worker would have.
+    async fn mark(&self, job: &Job, state: JobState, sent_at: Option<i64>) {
+        self.world
+            .store
+            .update_job(&job.id, state, 1, None, sent_at)
+            .await
+            .expect("update job");
+    }
+
+    /// The queue message was acked without anything reaching the network.
+    async fn assert_acked_unsent(&self) {
+        assert_eq!(self.world.sim.attempts(), 0);
+        assert_eq!(self.depth().await, 0);
+    }
+
+    /// Takes one message off the session's send queue, as a worker would.
+    async fn take(&self, visibility: Duration) -> Vec<QueueMessage> {
+        self.world
+            .queue
+            .receive(&names::send(&self.session), 1, visibility, Duration::ZERO)
+            .await
+            .expect("receive")
+    }
+}
+
+/// One worker step, which must end as `expected`.
+async fn step(worker: &mut SendWorker, expected: Outcome) {
+    assert_eq!(worker.try_process_one().await.expect("step"), expected);
 }
 
 /// Steps the worker until it has processed `n` messages (skipping empty polls).
@@ -83,16 +124,10 @@ async fn process(worker: &mut SendWorker, n: usize, within: Duration) {
 #[tokio::test]
 async fn open_session_sends_a_queued_job_with_its_fixed_wa_id_and_queues_message_sent() {
     let rig = Rig::open().await;
-    let job = rig
-        .world
-        .enqueue_text(&rig.session, "6281234567890", "hello")
-        .await;
+    let job = rig.enqueue("6281234567890", "hello").await;
     let mut worker = rig.worker(config());
 
-    assert_eq!(
-        worker.try_process_one().await.expect("step"),
-        Outcome::Processed
-    );
+    step(&mut worker, Outcome::Processed).await;
 
     let stored = rig.world.job(&job).await;
     assert_eq!(stored.state, JobState::Sent);
@@ -112,30 +147,21 @@ async fn open_session_sends_a_queued_job_with_its_fixed_wa_id_and_queues_message
     assert_eq!(sent[0].data["to"], "6281234567890@s.whatsapp.net");
     assert_eq!(sent[0].data["type"], "text");
     assert_eq!(sent[0].data["status"], "sent");
-    assert_eq!(rig.world.depth(&rig.session).await, 0);
-    assert_eq!(
-        worker.try_process_one().await.expect("step"),
-        Outcome::Empty
-    );
+    assert_eq!(rig.depth().await, 0);
+    step(&mut worker, Outcome::Empty).await;
 }
 
 #[tokio::test]
 async fn worker_takes_nothing_while_the_session_is_not_open() {
     let rig = Rig::open().await;
     rig.link.send_replace(None);
-    let job = rig
-        .world
-        .enqueue_text(&rig.session, "6281234567890", "hi")
-        .await;
+    let job = rig.enqueue("6281234567890", "hi").await;
     let mut worker = rig.worker(config());
 
-    assert_eq!(
-        worker.try_process_one().await.expect("step"),
-        Outcome::NotReady
-    );
+    step(&mut worker, Outcome::NotReady).await;
 
-    assert_eq!(rig.world.job(&job).await.state, JobState::Queued);
-    assert_eq!(rig.world.depth(&rig.session).await, 1);
+    assert_eq!(rig.state(&job).await, JobState::Queued);
+    assert_eq!(rig.depth().await, 1);
     assert_eq!(rig.world.sim.attempts(), 0);
 }
 
@@ -143,14 +169,8 @@ async fn worker_takes_nothing_while_the_session_is_not_open() {
 async fn permanent_failure_marks_the_job_failed_with_the_reason() {
     let rig = Rig::open().await;
     rig.world.sim.set_unregistered(["6287777777777"]);
-    let prefix = rig
-        .world
-        .enqueue_text(&rig.session, "9991234567", "x")
-        .await;
-    let marked = rig
-        .world
-        .enqueue_text(&rig.session, "6287777777777", "y")
-        .await;
+    let prefix = rig.enqueue("9991234567", "x").await;
+    let marked = rig.enqueue("6287777777777", "y").await;
     let mut worker = rig.worker(config());
 
     process(&mut worker, 2, Duration::from_secs(5)).await;
@@ -170,16 +190,13 @@ async fn permanent_failure_marks_the_job_failed_with_the_reason() {
             .all(|e| e.data["status"] == "failed" && e.data["error"] == "not on WhatsApp")
     );
     assert!(rig.world.sim.delivered().is_empty());
-    assert_eq!(rig.world.depth(&rig.session).await, 0);
+    assert_eq!(rig.depth().await, 0);
 }
 
 #[tokio::test]
 async fn transient_failure_is_retried_then_failed_after_max_attempts() {
     let rig = Rig::open().await;
-    let job = rig
-        .world
-        .enqueue_text(&rig.session, "9981234567", "x")
-        .await;
+    let job = rig.enqueue("9981234567", "x").await;
     let mut worker = rig.worker(WorkerConfig {
         max_attempts: 2,
         ..config()
@@ -194,7 +211,7 @@ async fn transient_failure_is_retried_then_failed_after_max_attempts() {
     );
     assert_eq!(after_first.attempts, 1);
     assert!(after_first.error.is_some());
-    assert_eq!(rig.world.depth(&rig.session).await, 1);
+    assert_eq!(rig.depth().await, 1);
     assert!(events_of(&rig.world.drain_events().await, EventKind::MessageFailed).is_empty());
 
     // The retry comes back after its backoff (≤ 1 s for a first retry).
@@ -214,7 +231,7 @@ async fn transient_failure_is_retried_then_failed_after_max_attempts() {
     assert!(rig.world.sim.delivered().is_empty());
     let failed = rig.world.drain_events().await;
     assert_eq!(events_of(&failed, EventKind::MessageFailed).len(), 1);
-    assert_eq!(rig.world.depth(&rig.session).await, 0);
+    assert_eq!(rig.depth().await, 0);
 
     // Parked in the dead-letter queue; listing it twice changes nothing.
     let (store, queue) = (rig.world.store.as_ref(), rig.world.queue.as_ref());
@@ -245,7 +262,7 @@ async fn transient_failure_is_retried_then_failed_after_max_attempts() {
         requeued.wa_message_id, job.wa_message_id,
         "the same WhatsApp message"
     );
-    assert_eq!(rig.world.depth(&rig.session).await, 1);
+    assert_eq!(rig.depth().await, 1);
     process(&mut worker, 1, Duration::from_secs(5)).await;
     assert_eq!(rig.world.job(&job).await.attempts, 1, "tried again");
 }
@@ -253,29 +270,12 @@ async fn transient_failure_is_retried_then_failed_after_max_attempts() {
 #[tokio::test]
 async fn crash_redelivery_of_a_job_already_delivered_finishes_it_without_a_second_delivery() {
     let rig = Rig::open().await;
-    let job = rig
-        .world
-        .enqueue_text(&rig.session, "6281234567890", "once")
-        .await;
+    let job = rig.enqueue("6281234567890", "once").await;
     // A previous worker took the job, marked it sending, sent it, and died before recording
     // the result: the message is still in the queue, invisible until its timeout.
-    let taken = rig
-        .world
-        .queue
-        .receive(
-            &names::send(&rig.session),
-            1,
-            Duration::from_millis(200),
-            Duration::ZERO,
-        )
-        .await
-        .expect("receive");
+    let taken = rig.take(Duration::from_millis(200)).await;
     assert_eq!(taken.len(), 1);
-    rig.world
-        .store
-        .update_job(&job.id, JobState::Sending, 1, None, None)
-        .await
-        .expect("mark sending");
+    rig.mark(&job, JobState::Sending, None).await;
     let conn = rig.link.borrow().clone().expect("open link");
     conn.send(&job.to, &job.message, &job.wa_message_id)
         .await
@@ -300,27 +300,19 @@ async fn crash_redelivery_of_a_job_already_delivered_finishes_it_without_a_secon
     );
     let events = rig.world.drain_events().await;
     assert_eq!(events_of(&events, EventKind::MessageSent).len(), 1);
-    assert_eq!(rig.world.depth(&rig.session).await, 0);
+    assert_eq!(rig.depth().await, 0);
 }
 
 #[tokio::test]
 async fn redelivered_job_that_is_already_sent_is_acked_without_sending() {
     let rig = Rig::open().await;
-    let job = rig
-        .world
-        .enqueue_text(&rig.session, "6281234567890", "x")
-        .await;
-    rig.world
-        .store
-        .update_job(&job.id, JobState::Sent, 1, None, Some(1))
-        .await
-        .expect("mark sent");
+    let job = rig.enqueue("6281234567890", "x").await;
+    rig.mark(&job, JobState::Sent, Some(1)).await;
     let mut worker = rig.worker(config());
 
     process(&mut worker, 1, Duration::from_secs(5)).await;
 
-    assert_eq!(rig.world.sim.attempts(), 0);
-    assert_eq!(rig.world.depth(&rig.session).await, 0);
+    rig.assert_acked_unsent().await;
     assert!(rig.world.drain_events().await.is_empty());
 }
 
@@ -336,22 +328,17 @@ async fn queue_message_whose_job_record_is_gone_is_dropped() {
 
     process(&mut worker, 1, Duration::from_secs(5)).await;
 
-    assert_eq!(rig.world.sim.attempts(), 0);
-    assert_eq!(rig.world.depth(&rig.session).await, 0);
+    rig.assert_acked_unsent().await;
 }
 
 #[tokio::test]
 async fn pacing_keeps_the_minimum_gap_and_a_jobs_own_pace_between_sends() {
     let rig = Rig::open().await;
-    rig.world
-        .enqueue_text(&rig.session, "6281111111111", "a")
-        .await;
+    rig.enqueue("6281111111111", "a").await;
     let mut slow = text_job(&rig.session, "6282222222222", "b");
     slow.pace_ms = Some(600);
     rig.world.enqueue_job(slow).await;
-    rig.world
-        .enqueue_text(&rig.session, "6283333333333", "c")
-        .await;
+    rig.enqueue("6283333333333", "c").await;
     let mut worker = rig.worker(WorkerConfig {
         min_gap: Duration::from_millis(250),
         jitter: Duration::from_millis(50),
@@ -374,24 +361,15 @@ async fn pacing_keeps_the_minimum_gap_and_a_jobs_own_pace_between_sends() {
 async fn shutdown_finishes_the_send_in_flight_and_leaves_the_rest_queued() {
     let rig = Rig::open().await;
     rig.world.sim.set_send_delay(Duration::from_millis(300));
-    let first = rig
-        .world
-        .enqueue_text(&rig.session, "6281111111111", "1")
-        .await;
-    let second = rig
-        .world
-        .enqueue_text(&rig.session, "6282222222222", "2")
-        .await;
-    let third = rig
-        .world
-        .enqueue_text(&rig.session, "6283333333333", "3")
-        .await;
+    let first = rig.enqueue("6281111111111", "1").await;
+    let second = rig.enqueue("6282222222222", "2").await;
+    let third = rig.enqueue("6283333333333", "3").await;
     let worker = rig.worker(config());
     let running = tokio::spawn(worker.run());
     common::eventually(
         Duration::from_secs(5),
         "the first send in flight",
-        || async { (rig.world.job(&first).await.state == JobState::Sending).then_some(()) },
+        || async { (rig.state(&first).await == JobState::Sending).then_some(()) },
     )
     .await;
 
@@ -401,30 +379,24 @@ async fn shutdown_finishes_the_send_in_flight_and_leaves_the_rest_queued() {
         .expect("the worker stops")
         .expect("no panic");
 
-    assert_eq!(rig.world.job(&first).await.state, JobState::Sent);
-    assert_eq!(rig.world.job(&second).await.state, JobState::Queued);
-    assert_eq!(rig.world.job(&third).await.state, JobState::Queued);
+    assert_eq!(rig.state(&first).await, JobState::Sent);
+    assert_eq!(rig.state(&second).await, JobState::Queued);
+    assert_eq!(rig.state(&third).await, JobState::Queued);
     assert_eq!(rig.world.sim.delivered().len(), 1);
-    assert_eq!(rig.world.depth(&rig.session).await, 2);
+    assert_eq!(rig.depth().await, 2);
 }
 
 #[tokio::test]
 async fn shutdown_while_pacing_hands_the_received_job_back_at_once() {
     let rig = Rig::open().await;
-    let first = rig
-        .world
-        .enqueue_text(&rig.session, "6281111111111", "1")
-        .await;
-    let second = rig
-        .world
-        .enqueue_text(&rig.session, "6282222222222", "2")
-        .await;
+    let first = rig.enqueue("6281111111111", "1").await;
+    let second = rig.enqueue("6282222222222", "2").await;
     let mut worker = rig.worker(WorkerConfig {
         min_gap: Duration::from_secs(30),
         ..config()
     });
     process(&mut worker, 1, Duration::from_secs(5)).await;
-    assert_eq!(rig.world.job(&first).await.state, JobState::Sent);
+    assert_eq!(rig.state(&first).await, JobState::Sent);
 
     // The second job is taken and waits out the 30 s gap; shutdown interrupts the wait.
     let shutdown = rig.shutdown.clone();
@@ -438,19 +410,9 @@ async fn shutdown_while_pacing_hands_the_received_job_back_at_once() {
         .expect("step");
 
     assert_eq!(outcome, Outcome::NotReady);
-    assert_eq!(rig.world.job(&second).await.state, JobState::Queued);
+    assert_eq!(rig.state(&second).await, JobState::Queued);
     assert_eq!(rig.world.sim.delivered().len(), 1);
-    let again = rig
-        .world
-        .queue
-        .receive(
-            &names::send(&rig.session),
-            1,
-            Duration::from_secs(30),
-            Duration::ZERO,
-        )
-        .await
-        .expect("receive");
+    let again = rig.take(Duration::from_secs(30)).await;
     assert_eq!(
         again.len(),
         1,

@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::ReturnValue;
 use serde_json::Value;
 use wagate_core::clock::now_ms;
+use wagate_core::policy::window_end;
 use wagate_core::ports::{CounterHit, DeadLetter, PortError, PortResult, Store};
 use wagate_core::{
     Account, ApiKeyRecord, Job, JobId, JobState, KeyHash, KeyId, Session, SessionId, SessionStatus,
@@ -39,8 +40,12 @@ impl DynamoStore {
     pub fn new(settings: &AwsSettings) -> Self {
         Self {
             client: Client::new(&settings.sdk),
-            table: settings.table.clone(),
-            job_ttl_secs: settings.job_ttl_days.unwrap_or(DEFAULT_JOB_TTL_DAYS) * 86_400,
+            table: settings.names.table.clone(),
+            job_ttl_secs: settings
+                .names
+                .job_ttl_days
+                .unwrap_or(DEFAULT_JOB_TTL_DAYS)
+                .saturating_mul(86_400),
         }
     }
 
@@ -106,6 +111,19 @@ impl DynamoStore {
 
     /// One attempt to count a hit inside the current window. `None` when there is no current
     /// window (no item, or it ended).
+    /// Writes `it` unless an item with its `pk` exists: `false` when one does.
+    async fn put_new(&self, it: item::Attrs) -> PortResult<bool> {
+        conditional(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(it))
+                .condition_expression("attribute_not_exists(pk)")
+                .send()
+                .await,
+        )
+    }
+
     /// Applies `u` to the item at `pk` if it exists: `false` when it does not.
     async fn update_existing(&self, pk: String, u: item::Update) -> PortResult<bool> {
         conditional(
@@ -172,7 +190,7 @@ impl DynamoStore {
 
     /// Starts a new window with this hit; false when another caller started one first.
     async fn hit_new_window(&self, pk: &str, window_ms: i64, now: i64) -> PortResult<bool> {
-        let reset_at = now + window_ms;
+        let reset_at = window_end(now, window_ms);
         conditional(
             self.client
                 .put_item()
@@ -255,15 +273,7 @@ impl Store for DynamoStore {
         it.insert("pk".into(), s(keys::session(session.id.as_str())));
         it.insert("gsi1pk".into(), s(keys::SESSION_LIST));
         it.insert("gsi1sk".into(), s(session.id.as_str()));
-        conditional(
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(it))
-                .condition_expression("attribute_not_exists(pk)")
-                .send()
-                .await,
-        )
+        self.put_new(it).await
     }
 
     async fn get_session(&self, id: &SessionId) -> PortResult<Option<Session>> {
@@ -340,7 +350,7 @@ impl Store for DynamoStore {
                      OR lease_holder = :h OR lease_until <= :now)",
                 )
                 .expression_attribute_values(":h", s(holder))
-                .expression_attribute_values(":until", n(now_ms + ttl_ms))
+                .expression_attribute_values(":until", n(now_ms.saturating_add(ttl_ms)))
                 .expression_attribute_values(":now", n(now_ms))
                 .send()
                 .await,
@@ -369,15 +379,7 @@ impl Store for DynamoStore {
             "ttl".into(),
             n(job.created_at.div_euclid(1000) + self.job_ttl_secs),
         );
-        conditional(
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(it))
-                .condition_expression("attribute_not_exists(pk)")
-                .send()
-                .await,
-        )
+        self.put_new(it).await
     }
 
     async fn get_job(&self, id: &JobId) -> PortResult<Option<Job>> {
@@ -415,7 +417,7 @@ impl Store for DynamoStore {
         // Two rounds: a record that expires between the failed put and the read is claimed
         // on the second.
         for _ in 0..2 {
-            let expires_at = now_ms + ttl_ms;
+            let expires_at = now_ms.saturating_add(ttl_ms);
             let put = conditional(
                 self.client
                     .put_item()
@@ -475,14 +477,14 @@ impl Store for DynamoStore {
                 return Ok(CounterHit {
                     allowed: false,
                     count: 0,
-                    reset_at_ms: now_ms + window_ms,
+                    reset_at_ms: window_end(now_ms, window_ms),
                 });
             }
             if self.hit_new_window(&pk, window_ms, now_ms).await? {
                 return Ok(CounterHit {
                     allowed: true,
                     count: 1,
-                    reset_at_ms: now_ms + window_ms,
+                    reset_at_ms: window_end(now_ms, window_ms),
                 });
             }
         }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use wagate_aws::AwsNames;
 use wagate_core::dispatch::DispatchConfig;
-use wagate_core::policy::{Quota, RateLimit};
+use wagate_core::policy::{Quota, RateLimit, check_cooldown_ms};
 use wagate_core::webhook::Target;
 use wagate_core::{MediaCaps, ProxyUrl};
 use wagate_functions::ApiConfig;
@@ -113,7 +113,7 @@ impl Config {
 
 fn api(v: &Vars<'_>) -> anyhow::Result<ApiConfig> {
     let d = ApiConfig::default();
-    Ok(ApiConfig {
+    let api = ApiConfig {
         admin_key: v.get("ADMIN_API_KEY"),
         user_keys: v.list("USER_API_KEYS"),
         rate_limit: RateLimit {
@@ -125,6 +125,11 @@ fn api(v: &Vars<'_>) -> anyhow::Result<ApiConfig> {
             window_ms: v.parsed("QUOTA_WINDOW_MS", d.quota.window_ms)?,
         },
         cooldown_ms: v.parsed("SPAM_COOLDOWN_MS", d.cooldown_ms)?,
+        sessions_per_key: v.parsed("SESSIONS_PER_KEY", d.sessions_per_key)?,
+        auth_failures: RateLimit {
+            window_ms: v.parsed("AUTH_FAILURES_WINDOW_MS", d.auth_failures.window_ms)?,
+            max: v.parsed("AUTH_FAILURES_MAX", d.auth_failures.max)?,
+        },
         allowed_origins: v.list("ALLOWED_ORIGINS"),
         max_json_bytes: v.parsed("MAX_JSON_BODY_BYTES", d.max_json_bytes)?,
         max_upload_bytes: v.parsed("MAX_UPLOAD_BYTES", d.max_upload_bytes)?,
@@ -134,7 +139,25 @@ fn api(v: &Vars<'_>) -> anyhow::Result<ApiConfig> {
         public_url: v
             .get("PUBLIC_URL")
             .map(|u| u.trim_end_matches('/').to_owned()),
-    })
+    };
+    let bounded = |vars: &str, check: Result<(), String>| {
+        check.map_err(|e| anyhow::anyhow!("environment variables {vars}: {e}"))
+    };
+    bounded(
+        "RATE_LIMIT_WINDOW_MS / RATE_LIMIT_MAX",
+        api.rate_limit.check(),
+    )?;
+    bounded("QUOTA_LIMIT / QUOTA_WINDOW_MS", api.quota.check())?;
+    bounded("SPAM_COOLDOWN_MS", check_cooldown_ms(api.cooldown_ms))?;
+    bounded(
+        "SESSIONS_PER_KEY",
+        wagate_functions::settings::check_sessions_per_key(api.sessions_per_key),
+    )?;
+    bounded(
+        "AUTH_FAILURES_WINDOW_MS / AUTH_FAILURES_MAX",
+        api.auth_failures.check(),
+    )?;
+    Ok(api)
 }
 
 fn media(v: &Vars<'_>) -> anyhow::Result<MediaConfig> {

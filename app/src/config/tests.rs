@@ -113,6 +113,10 @@ fn a_malformed_variable_is_an_error_naming_it() {
         ("HTTPS_PROXY", "socks5://proxy:1080"),
         ("JOB_TTL_DAYS", "forever"),
         ("MEDIA_RETENTION_DAYS", "18446744073709551615"),
+        ("RATE_LIMIT_WINDOW_MS", "9223372036854775807"),
+        ("RATE_LIMIT_MAX", "0"),
+        ("QUOTA_WINDOW_MS", "10"),
+        ("SPAM_COOLDOWN_MS", "-5"),
     ] {
         let err = match config(&[(name, value)]) {
             Ok(_) => panic!("{name}={value} accepted"),

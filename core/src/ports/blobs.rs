@@ -7,7 +7,7 @@ use super::{PortError, PortResult};
 
 /// Keys are `/`-separated paths of `[A-Za-z0-9._-]` segments (never `..`).
 #[async_trait]
-pub trait Blobs: Send + Sync + 'static {
+pub trait Blobs: std::fmt::Debug + Send + Sync + 'static {
     /// Stores `bytes` under `key`, replacing what was there; readers never see a partial blob.
     async fn put(&self, key: &str, bytes: Bytes) -> PortResult<()>;
     async fn get(&self, key: &str) -> PortResult<Option<Bytes>>;

@@ -26,6 +26,14 @@ pub mod names {
     }
 }
 
+/// Creates the queues every process shares (control, events, dead sends) unless they exist.
+/// Idempotent, so every process that needs them may call it at start.
+pub async fn ensure_shared_queues(queue: &dyn Queue) -> PortResult<()> {
+    queue.create(names::CONTROL, QueueSpec::FIFO).await?;
+    queue.create(names::EVENTS, QueueSpec::STANDARD).await?;
+    queue.create(names::DEAD_SENDS, QueueSpec::FIFO).await
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueueKind {
     /// Strict order: while a message is in flight, the ones behind it are not delivered.
@@ -64,7 +72,7 @@ pub struct QueueMessage {
 }
 
 #[async_trait]
-pub trait Queue: Send + Sync + 'static {
+pub trait Queue: std::fmt::Debug + Send + Sync + 'static {
     /// Creates the queue if it does not exist (idempotent).
     async fn create(&self, queue: &str, spec: QueueSpec) -> PortResult<()>;
     /// Deletes the queue and everything in it (idempotent).

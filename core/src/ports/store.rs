@@ -37,7 +37,7 @@ pub struct DeadLetter {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     // --- API keys
     /// Inserts or replaces the record with the same hash.
     async fn put_api_key(&self, key: &ApiKeyRecord) -> PortResult<()>;

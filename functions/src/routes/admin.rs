@@ -41,11 +41,13 @@ async fn get_config(State(state): State<AppState>) -> ApiResult<axum::Json<Value
         settings::RATE_LIMIT: s.rate_limit,
         settings::QUOTA: s.quota,
         settings::COOLDOWN_MS: s.cooldown_ms,
+        settings::SESSIONS_PER_KEY: s.sessions_per_key,
         DEFAULT_WEBHOOK: webhook.map(|w| json!({ "url": w.url, "hasSecret": w.secret.is_some() })),
     })))
 }
 
-/// Sets any of `rateLimit`, `quota`, `cooldownMs`, `defaultWebhook`; all are checked before
+/// Sets any of `rateLimit`, `quota`, `cooldownMs`, `sessionsPerKey`, `defaultWebhook`; all
+/// are checked before
 /// any is stored.
 async fn set_config(
     State(state): State<AppState>,

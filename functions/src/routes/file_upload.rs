@@ -5,7 +5,7 @@
 //! is deleted.
 
 use axum::body::Body;
-use axum::extract::multipart::MultipartError;
+use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -24,6 +24,12 @@ use crate::state::AppState;
 pub const DELAY_MIN_MS: u64 = 300;
 pub const DELAY_MAX_MS: u64 = 10_000;
 pub const DELAY_DEFAULT_MS: u64 = 1_200;
+/// The most files one request may carry.
+pub const MAX_FILES: usize = 100;
+/// The largest text field (a caption, `captions`, `delayMs`, …) of a multipart form.
+pub const MAX_FIELD_BYTES: usize = 64 * 1024;
+/// The most text fields one form may carry.
+pub const MAX_FIELDS: usize = 256;
 
 pub async fn media_file(
     State(state): State<AppState>,
@@ -119,10 +125,24 @@ async fn read_form(
         let name = field.name().unwrap_or_default().to_owned();
         // Any part with a filename is a file, whatever its field name (`file`, `files`, `file1`…).
         let Some(file_name) = field.file_name().map(str::to_owned) else {
-            let value = field.text().await.map_err(multipart_error)?;
+            if form.fields.len() >= MAX_FIELDS {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_many_fields",
+                    format!("a form carries at most {MAX_FIELDS} text fields"),
+                ));
+            }
+            let value = read_text_field(&name, field).await?;
             form.fields.push((name, value));
             continue;
         };
+        if form.files.len() >= MAX_FILES {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_many_files",
+                format!("one request carries at most {MAX_FILES} files"),
+            ));
+        }
         let content_type = field.content_type().map(str::to_owned);
         let hint = form.hint()?;
         let key = new_key("files", &file_name);
@@ -151,6 +171,28 @@ async fn read_form(
         });
     }
     Ok(form)
+}
+
+/// A text field, read chunk by chunk and refused (413) as soon as it passes
+/// [`MAX_FIELD_BYTES`], so a huge "caption" never sits in memory.
+async fn read_text_field(name: &str, mut field: Field<'_>) -> ApiResult<String> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if buf.len() + chunk.len() > MAX_FIELD_BYTES {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "field_too_large",
+                format!("form field '{name}' is larger than {MAX_FIELD_BYTES} bytes"),
+            ));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    String::from_utf8(buf).map_err(|_| {
+        ApiError::bad_request(
+            "invalid_multipart",
+            format!("form field '{name}' is not UTF-8 text"),
+        )
+    })
 }
 
 fn parse_delay(raw: Option<&str>) -> ApiResult<u64> {

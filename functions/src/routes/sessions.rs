@@ -28,8 +28,17 @@ pub fn router() -> Router<AppState> {
         .route("/{id}/qr", get(qr))
         .route("/{id}/status", get(status))
         .route("/{id}/pair-code", post(pair_code))
-        .route("/{id}/logout", post(logout))
-        .route("/{id}/restart", post(restart))
+        .route(
+            "/{id}/logout",
+            command_route(
+                |session_id| HostCommand::Logout { session_id },
+                "logging_out",
+            ),
+        )
+        .route(
+            "/{id}/restart",
+            command_route(|session_id| HostCommand::Start { session_id }, "starting"),
+        )
 }
 
 /// The public view of a session; never includes the webhook secret or the proxy's password.
@@ -94,6 +103,21 @@ async fn create(
         .filter(|p| !p.trim().is_empty())
         .map(|p| ProxyUrl::parse(p, "proxy"))
         .transpose()?;
+    if !caller.is_admin() {
+        let cap = state
+            .settings
+            .get(state.store.as_ref())
+            .await?
+            .sessions_per_key;
+        let held = state.store.list_sessions(Some(&caller.key_id)).await?.len() as u64;
+        if held >= cap {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "session_limit",
+                format!("this key holds {held} sessions, the most it may (sessionsPerKey {cap})"),
+            ));
+        }
+    }
     let mut session = Session::new(id.clone(), caller.key_id.clone(), now_ms());
     session.proxy = proxy;
     session.webhook_url = body.webhook_url;
@@ -267,34 +291,17 @@ async fn pair_code(
         .into_response())
 }
 
-async fn logout(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    command_accepted(
-        &state,
-        &caller,
-        &id,
-        |session_id| HostCommand::Logout { session_id },
-        "logging_out",
+/// `POST /:id/logout` and `/:id/restart`: the command for the host, and the status the 202
+/// answers with.
+fn command_route(
+    command: fn(SessionId) -> HostCommand,
+    status: &'static str,
+) -> axum::routing::MethodRouter<AppState> {
+    post(
+        move |State(state): State<AppState>, caller: Caller, Path(id): Path<String>| async move {
+            command_accepted(&state, &caller, &id, command, status).await
+        },
     )
-    .await
-}
-
-async fn restart(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    command_accepted(
-        &state,
-        &caller,
-        &id,
-        |session_id| HostCommand::Start { session_id },
-        "starting",
-    )
-    .await
 }
 
 /// Sends a command for the caller's session to the host and answers 202 with `status`.

@@ -10,6 +10,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tower::ServiceExt;
+use wagate_core::{Job, JobId, MediaKind, MediaSource, MessageContent, Session, SessionId};
 use wagate_functions::{ApiConfig, AppState, app};
 use wagate_local::{LocalBackend, LocalOptions};
 
@@ -22,6 +23,30 @@ pub struct TestApp {
     pub state: AppState,
     pub backend: LocalBackend,
     _dir: Arc<TempDir>,
+}
+
+/// The fields of a media message, named so that a test checks only those it cares about.
+#[derive(Debug)]
+pub struct Media {
+    pub media: MediaKind,
+    pub caption: Option<String>,
+    pub source: MediaSource,
+    pub file_name: Option<String>,
+    pub mimetype: Option<String>,
+    pub ptt: bool,
+    pub gif_playback: bool,
+}
+
+/// The media message `content` must be.
+// One line each: rustfmt would spread both lists of seven fields over a line per field.
+#[rustfmt::skip]
+pub fn media_of(content: MessageContent) -> Media {
+    match content {
+        MessageContent::Media { media, source, caption, file_name, mimetype, ptt, gif_playback } => {
+            Media { media, source, caption, file_name, mimetype, ptt, gif_playback }
+        }
+        other => panic!("not a media message: {other:?}"),
+    }
 }
 
 pub struct Reply {
@@ -38,10 +63,34 @@ impl Reply {
     pub fn error_code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
+
+    /// Asserts that the reply is the error `code` with `status`.
+    pub fn assert_error(&self, status: StatusCode, code: &str) {
+        assert_eq!(self.status, status, "{:?}", self.body);
+        assert_eq!(self.error_code(), code);
+    }
+
+    pub fn error_message(&self) -> &str {
+        self.body["error"]["message"].as_str().unwrap_or("")
+    }
+}
+
+/// A POST to `path` with `key` and a `content-type`, for a test to add headers and a body to.
+pub fn post_request(path: &str, key: &str, content_type: &str) -> axum::http::request::Builder {
+    Request::post(path)
+        .header("x-api-key", key)
+        .header("content-type", content_type)
 }
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
+}
+
+/// An app on which `USER_A` has created session `id`.
+pub async fn app_with_session(id: &str) -> TestApp {
+    let app = spawn_app().await;
+    app.create_session(USER_A, id).await;
+    app
 }
 
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut ApiConfig)) -> TestApp {
@@ -118,6 +167,55 @@ impl TestApp {
         self.call(Method::POST, path, Some(key), Some(body)).await
     }
 
+    /// `post`, asserting the status of the reply (its body shows when it differs).
+    pub async fn post_expect(
+        &self,
+        path: &str,
+        key: &str,
+        body: Value,
+        status: StatusCode,
+    ) -> Reply {
+        let r = self.post(path, key, body).await;
+        assert_eq!(r.status, status, "POST {path}: {:?}", r.body);
+        r
+    }
+
+    pub async fn get_without_key(&self, path: &str) -> Reply {
+        self.call(Method::GET, path, None, None).await
+    }
+
+    /// `get`, asserting the status of the reply (its body shows when it differs).
+    pub async fn expect_get(&self, path: &str, key: &str, status: StatusCode) -> Reply {
+        let r = self.get(path, key).await;
+        assert_eq!(r.status, status, "GET {path} as {key}: {:?}", r.body);
+        r
+    }
+
+    pub async fn delete(&self, path: &str, key: &str) -> Reply {
+        self.call(Method::DELETE, path, Some(key), None).await
+    }
+
+    /// The stored job whose id a reply gave as `id`.
+    pub async fn job(&self, id: &Value) -> Job {
+        let id = JobId::from_string(id.as_str().expect("a job id"));
+        self.state
+            .store
+            .get_job(&id)
+            .await
+            .expect("get job")
+            .expect("job exists")
+    }
+
+    /// The stored record of session `id`, if there is one.
+    pub async fn stored_session(&self, id: &str) -> Option<Session> {
+        let id = SessionId::parse(id).expect("session id");
+        self.state
+            .store
+            .get_session(&id)
+            .await
+            .expect("get session")
+    }
+
     pub async fn create_session(&self, key: &str, id: &str) -> Reply {
         let r = self
             .post("/api/sessions", key, json!({ "sessionId": id }))
@@ -128,7 +226,7 @@ impl TestApp {
 
     /// Messages waiting in a session's send queue.
     pub async fn queued(&self, session: &str) -> u64 {
-        let id = wagate_core::SessionId::parse(session).expect("session id");
+        let id = SessionId::parse(session).expect("session id");
         self.state
             .queue
             .depth(&wagate_core::ports::names::send(&id))

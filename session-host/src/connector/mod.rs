@@ -48,7 +48,7 @@ pub struct SessionSettings {
 
 /// Something that can connect a session to WhatsApp.
 #[async_trait]
-pub trait Connector: Send + Sync + 'static {
+pub trait Connector: fmt::Debug + Send + Sync + 'static {
     /// Opens one connection for `session`, loading its stored credentials if it has any.
     /// What happens next (a QR to scan, the account opening, the link dropping) arrives on the
     /// returned event stream; the stream ends when the connection is gone for good.
@@ -166,7 +166,7 @@ pub struct MessageReceipt {
     pub from: Jid,
     pub status: ReceiptStatus,
     /// Seconds since the Unix epoch.
-    pub timestamp: i64,
+    pub timestamp_secs: i64,
 }
 
 /// A message received by a session.
@@ -189,5 +189,5 @@ pub struct IncomingMessage {
     /// The text, or the caption of a media message.
     pub text: Option<String>,
     /// Server timestamp, seconds since the Unix epoch (as WhatsApp counts).
-    pub timestamp: i64,
+    pub timestamp_secs: i64,
 }

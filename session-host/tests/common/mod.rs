@@ -7,15 +7,18 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use tempfile::TempDir;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use wagate_core::clock::now_ms;
-use wagate_core::ports::{Blobs, Queue, QueueSpec, Store, names};
+use wagate_core::ports::{Blobs, Queue, QueueSpec, Store, ensure_shared_queues, names};
 use wagate_core::{
     Event, EventKind, Jid, Job, JobState, KeyId, MessageContent, OutboundMessage, Session,
     SessionId,
 };
-use wagate_host::connector::{Connection, Connector, ConnectorEvent};
+use wagate_host::connector::simulated::creds_key;
+use wagate_host::connector::{Connected, Connection, Connector, ConnectorEvent};
 use wagate_host::{SimNetwork, SimOptions};
 use wagate_local::{LocalBackend, LocalOptions};
 
@@ -53,18 +56,9 @@ impl World {
         let backend =
             LocalBackend::open(dir.path(), LocalOptions::default()).expect("open backend");
         let (store, queue, blobs) = (backend.store(), backend.queue(), backend.blobs());
-        queue
-            .create(names::EVENTS, QueueSpec::STANDARD)
+        ensure_shared_queues(queue.as_ref())
             .await
-            .expect("events queue");
-        queue
-            .create(names::CONTROL, QueueSpec::FIFO)
-            .await
-            .expect("control queue");
-        queue
-            .create(names::DEAD_SENDS, QueueSpec::FIFO)
-            .await
-            .expect("dead-letter queue of sends");
+            .expect("shared queues");
         let sim = open_sim(&dir, blobs.clone(), qr_interval);
         Self {
             dir,
@@ -148,6 +142,11 @@ impl World {
         }
     }
 
+    /// The session's stored credentials, if any.
+    pub async fn creds(&self, session: &SessionId) -> Option<Bytes> {
+        self.blobs.get(&creds_key(session)).await.expect("blobs")
+    }
+
     /// Sends a control command as the API does.
     pub async fn command(&self, cmd: &impl serde::Serialize) {
         let body = serde_json::to_string(cmd).expect("command json");
@@ -181,15 +180,19 @@ pub fn text_job(session: &SessionId, to: &str, text: &str) -> Job {
     )
 }
 
+/// Connects `session` to the simulated network with default settings.
+pub async fn connect(sim: &SimNetwork, session: &SessionId) -> Connected {
+    sim.connect(session, &Default::default())
+        .await
+        .expect("connect")
+}
+
 /// Connects `session` to the simulated network and links it (a QR scan).
 pub async fn linked(
     sim: &Arc<SimNetwork>,
     session: &SessionId,
 ) -> (Arc<dyn Connection>, mpsc::Receiver<ConnectorEvent>) {
-    let c = sim
-        .connect(session, &Default::default())
-        .await
-        .expect("connect");
+    let c = connect(sim, session).await;
     sim.scan(session).await.expect("scan");
     (c.connection, c.events)
 }
@@ -218,6 +221,15 @@ where
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Waits up to `within` for a task that must end without a panic or an error.
+pub async fn join_clean(within: Duration, task: JoinHandle<anyhow::Result<()>>) {
+    tokio::time::timeout(within, task)
+        .await
+        .expect("the task stops")
+        .expect("no panic")
+        .expect("clean exit");
 }
 
 pub fn events_of(events: &[Event], kind: EventKind) -> Vec<&Event> {

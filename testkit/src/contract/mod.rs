@@ -1,7 +1,7 @@
 //! Contract suites for the ports, written once and run against every adapter family (the
 //! embedded adapters under plain `cargo test`, the cloud adapters against a local emulator).
-//! Each case is a public async function; the `*_contract_tests!` macros expand them into one
-//! `#[tokio::test]` each, given an expression that makes a fresh adapter.
+//! Each case is a public async function; [`port_contract_tests!`] expands them into one
+//! `#[tokio::test]` each, given an expression per port that makes a fresh adapter.
 
 pub mod blobs;
 pub mod queue;
@@ -11,42 +11,39 @@ pub use blobs::*;
 pub use queue::*;
 pub use store::*;
 
-/// Expands every store case into a `#[tokio::test]`; `$make` is an async expression that
-/// yields a fresh `Arc<dyn Store>`.
+/// Expands every case of the three suites into a `#[tokio::test]`, in the modules
+/// `store_suite`, `queue_suite` and `blobs_suite` of the calling file. Each expression is async
+/// and yields a fresh adapter: an `Arc<dyn Store>`, an `Arc<dyn Queue>`, an `Arc<dyn Blobs>`.
+/// The calling module must have these expressions' functions in scope.
 #[macro_export]
-macro_rules! store_contract_tests {
-    ($make:expr) => {
-        $crate::contract_cases!($make; store_keys_roundtrip_by_hash, store_session_create_is_conditional,
-            store_sessions_list_by_owner_update_and_delete, store_job_create_is_conditional_and_updates_state,
-            store_idempotency_returns_the_first_value_until_it_expires, store_counter_window_semantics,
-            store_concurrent_counter_hits_never_pass_the_limit, store_config_and_dead_letters,
-            store_counter_unhit_never_goes_below_zero_nor_into_a_new_window,
-            store_concurrent_conditional_writes_have_one_winner,
-            store_missing_records_report_false_or_none, store_dead_letters_list_honours_the_limit,
-            store_leases_have_one_holder_until_they_expire);
-    };
-}
-
-/// As [`store_contract_tests!`], for `Arc<dyn Queue>`.
-#[macro_export]
-macro_rules! queue_contract_tests {
-    ($make:expr) => {
-        $crate::contract_cases!($make; queue_send_receive_ack, queue_dedup_ignores_a_repeated_id,
-            queue_fifo_head_in_flight_blocks_the_rest, queue_visibility_timeout_redelivers_with_a_new_receipt,
-            queue_nack_delays_and_extend_keeps_hidden, queue_long_poll_returns_when_a_message_arrives,
-            queue_standard_delivers_several_and_missing_queues_are_not_found,
-            queue_fifo_batch_comes_in_send_order, queue_stale_receipts_do_not_touch_a_redelivered_message,
-            queue_depth_counts_in_flight_and_delayed_messages, queue_delete_drops_every_message);
-    };
-}
-
-/// As [`store_contract_tests!`], for `Arc<dyn Blobs>`.
-#[macro_export]
-macro_rules! blobs_contract_tests {
-    ($make:expr) => {
-        $crate::contract_cases!($make; blobs_put_get_overwrite_delete_list, blobs_refuse_keys_that_could_escape,
-            blobs_list_matches_by_string_prefix_and_missing_keys_are_none,
-            blobs_streamed_writes_appear_whole_on_finish_and_never_on_abort);
+macro_rules! port_contract_tests {
+    (store: $store:expr, queue: $queue:expr, blobs: $blobs:expr $(,)?) => {
+        mod store_suite {
+            use super::*;
+            $crate::contract_cases!($store; store_keys_roundtrip_by_hash, store_session_create_is_conditional,
+                store_sessions_list_by_owner_update_and_delete, store_job_create_is_conditional_and_updates_state,
+                store_idempotency_returns_the_first_value_until_it_expires, store_counter_window_semantics,
+                store_concurrent_counter_hits_never_pass_the_limit, store_config_and_dead_letters,
+                store_counter_unhit_never_goes_below_zero_nor_into_a_new_window,
+                store_concurrent_conditional_writes_have_one_winner,
+                store_missing_records_report_false_or_none, store_dead_letters_list_honours_the_limit,
+                store_leases_have_one_holder_until_they_expire);
+        }
+        mod queue_suite {
+            use super::*;
+            $crate::contract_cases!($queue; queue_send_receive_ack, queue_dedup_ignores_a_repeated_id,
+                queue_fifo_head_in_flight_blocks_the_rest, queue_visibility_timeout_redelivers_with_a_new_receipt,
+                queue_nack_delays_and_extend_keeps_hidden, queue_long_poll_returns_when_a_message_arrives,
+                queue_standard_delivers_several_and_missing_queues_are_not_found,
+                queue_fifo_batch_comes_in_send_order, queue_stale_receipts_do_not_touch_a_redelivered_message,
+                queue_depth_counts_in_flight_and_delayed_messages, queue_delete_drops_every_message);
+        }
+        mod blobs_suite {
+            use super::*;
+            $crate::contract_cases!($blobs; blobs_put_get_overwrite_delete_list, blobs_refuse_keys_that_could_escape,
+                blobs_list_matches_by_string_prefix_and_missing_keys_are_none,
+                blobs_streamed_writes_appear_whole_on_finish_and_never_on_abort);
+        }
     };
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use wagate_core::ports::{PortError, Queue, QueueSpec};
+use wagate_core::ports::{PortError, Queue, QueueMessage, QueueSpec};
 use wagate_core::random_token;
 
 fn qname(prefix: &str) -> String {
@@ -14,46 +14,69 @@ fn qname(prefix: &str) -> String {
 const VIS: Duration = Duration::from_secs(30);
 const NOW: Duration = Duration::ZERO;
 
+async fn new_queue(queue: &dyn Queue, prefix: &str, spec: QueueSpec) -> String {
+    let q = qname(prefix);
+    queue.create(&q, spec).await.unwrap();
+    q
+}
+
+/// Sends `bodies` in order, the i-th with the dedup id `m{i}`.
+async fn send_each(queue: &dyn Queue, q: &str, bodies: &[&str]) {
+    for (i, body) in bodies.iter().enumerate() {
+        queue.send(q, &format!("m{i}"), body).await.unwrap();
+    }
+}
+
+async fn depth(queue: &dyn Queue, q: &str) -> u64 {
+    queue.depth(q).await.unwrap()
+}
+
+/// Sends one message and lets its first delivery time out: the first and the second delivery.
+async fn redelivered(queue: &dyn Queue, q: &str) -> (QueueMessage, QueueMessage) {
+    queue.send(q, "m", "x").await.unwrap();
+    // Whole seconds: SQS counts visibility in seconds.
+    let first = queue
+        .receive(q, 1, Duration::from_secs(1), NOW)
+        .await
+        .unwrap()
+        .remove(0);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let second = queue.receive(q, 1, VIS, NOW).await.unwrap().remove(0);
+    (first, second)
+}
+
 pub async fn queue_send_receive_ack(queue: Arc<dyn Queue>) {
-    let q = qname("t");
-    queue.create(&q, QueueSpec::STANDARD).await.unwrap();
+    let q = new_queue(queue.as_ref(), "t", QueueSpec::STANDARD).await;
     queue.create(&q, QueueSpec::STANDARD).await.unwrap();
     queue.send(&q, "m1", "one").await.unwrap();
-    assert_eq!(queue.depth(&q).await.unwrap(), 1);
+    assert_eq!(depth(queue.as_ref(), &q).await, 1);
     let got = queue.receive(&q, 10, VIS, NOW).await.unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!((got[0].body.as_str(), got[0].receive_count), ("one", 1));
     // In flight: invisible, still counted.
     assert!(queue.receive(&q, 10, VIS, NOW).await.unwrap().is_empty());
-    assert_eq!(queue.depth(&q).await.unwrap(), 1);
+    assert_eq!(depth(queue.as_ref(), &q).await, 1);
     queue.ack(&q, &got[0].receipt).await.unwrap();
-    assert_eq!(queue.depth(&q).await.unwrap(), 0);
+    assert_eq!(depth(queue.as_ref(), &q).await, 0);
 }
 
 pub async fn queue_dedup_ignores_a_repeated_id(queue: Arc<dyn Queue>) {
-    let q = qname("d");
-    queue.create(&q, QueueSpec::FIFO).await.unwrap();
+    let q = new_queue(queue.as_ref(), "d", QueueSpec::FIFO).await;
     queue.send(&q, "same", "first").await.unwrap();
     queue.send(&q, "same", "second").await.unwrap();
-    assert_eq!(queue.depth(&q).await.unwrap(), 1);
+    assert_eq!(depth(queue.as_ref(), &q).await, 1);
     let got = queue.receive(&q, 10, VIS, NOW).await.unwrap();
     assert_eq!(got[0].body, "first");
     queue.ack(&q, &got[0].receipt).await.unwrap();
-    assert_eq!(queue.depth(&q).await.unwrap(), 0);
+    assert_eq!(depth(queue.as_ref(), &q).await, 0);
     // Whether an id is still remembered after its ack differs (SQS: five minutes from the
     // send; moto: not at all), so wagate never relies on it: a replay re-enqueues only jobs
     // that are not final, and a final job is acked before anything could replay it.
 }
 
 pub async fn queue_fifo_head_in_flight_blocks_the_rest(queue: Arc<dyn Queue>) {
-    let q = qname("f");
-    queue.create(&q, QueueSpec::FIFO).await.unwrap();
-    for i in 0..3 {
-        queue
-            .send(&q, &format!("m{i}"), &format!("{i}"))
-            .await
-            .unwrap();
-    }
+    let q = new_queue(queue.as_ref(), "f", QueueSpec::FIFO).await;
+    send_each(queue.as_ref(), &q, &["0", "1", "2"]).await;
     let head = queue.receive(&q, 1, VIS, NOW).await.unwrap();
     assert_eq!(head[0].body, "0");
     assert!(
@@ -72,28 +95,18 @@ pub async fn queue_fifo_head_in_flight_blocks_the_rest(queue: Arc<dyn Queue>) {
 }
 
 pub async fn queue_visibility_timeout_redelivers_with_a_new_receipt(queue: Arc<dyn Queue>) {
-    let q = qname("v");
-    queue.create(&q, QueueSpec::STANDARD).await.unwrap();
-    queue.send(&q, "m", "x").await.unwrap();
-    // Whole seconds: SQS counts visibility in seconds.
-    let first = queue
-        .receive(&q, 1, Duration::from_secs(1), NOW)
-        .await
-        .unwrap()
-        .remove(0);
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let second = queue.receive(&q, 1, VIS, NOW).await.unwrap().remove(0);
+    let q = new_queue(queue.as_ref(), "v", QueueSpec::STANDARD).await;
+    let (first, second) = redelivered(queue.as_ref(), &q).await;
     assert_eq!(second.receive_count, 2);
     assert_ne!(second.receipt, first.receipt);
     // What a stale receipt's ack does differs too (SQS may still delete): the worker acks only
     // after the job is final, when deleting a redelivered copy is harmless.
     queue.ack(&q, &second.receipt).await.unwrap();
-    assert_eq!(queue.depth(&q).await.unwrap(), 0);
+    assert_eq!(depth(queue.as_ref(), &q).await, 0);
 }
 
 pub async fn queue_nack_delays_and_extend_keeps_hidden(queue: Arc<dyn Queue>) {
-    let q = qname("n");
-    queue.create(&q, QueueSpec::STANDARD).await.unwrap();
+    let q = new_queue(queue.as_ref(), "n", QueueSpec::STANDARD).await;
     queue.send(&q, "a", "a").await.unwrap();
     let m = queue.receive(&q, 1, VIS, NOW).await.unwrap().remove(0);
     queue
@@ -118,8 +131,7 @@ pub async fn queue_nack_delays_and_extend_keeps_hidden(queue: Arc<dyn Queue>) {
 }
 
 pub async fn queue_long_poll_returns_when_a_message_arrives(queue: Arc<dyn Queue>) {
-    let q = qname("l");
-    queue.create(&q, QueueSpec::FIFO).await.unwrap();
+    let q = new_queue(queue.as_ref(), "l", QueueSpec::FIFO).await;
     let sender = {
         let (queue, q) = (queue.clone(), q.clone());
         tokio::spawn(async move {
@@ -139,11 +151,8 @@ pub async fn queue_long_poll_returns_when_a_message_arrives(queue: Arc<dyn Queue
 pub async fn queue_standard_delivers_several_and_missing_queues_are_not_found(
     queue: Arc<dyn Queue>,
 ) {
-    let q = qname("s");
-    queue.create(&q, QueueSpec::STANDARD).await.unwrap();
-    for i in 0..5 {
-        queue.send(&q, &format!("m{i}"), "x").await.unwrap();
-    }
+    let q = new_queue(queue.as_ref(), "s", QueueSpec::STANDARD).await;
+    send_each(queue.as_ref(), &q, &["x"; 5]).await;
     assert_eq!(queue.receive(&q, 3, VIS, NOW).await.unwrap().len(), 3);
     assert!(matches!(
         queue.send("missing-queue", "m", "x").await,
@@ -158,14 +167,8 @@ pub async fn queue_standard_delivers_several_and_missing_queues_are_not_found(
 }
 
 pub async fn queue_fifo_batch_comes_in_send_order(queue: Arc<dyn Queue>) {
-    let q = qname("b");
-    queue.create(&q, QueueSpec::FIFO).await.unwrap();
-    for i in 0..5 {
-        queue
-            .send(&q, &format!("m{i}"), &format!("{i}"))
-            .await
-            .unwrap();
-    }
+    let q = new_queue(queue.as_ref(), "b", QueueSpec::FIFO).await;
+    send_each(queue.as_ref(), &q, &["0", "1", "2", "3", "4"]).await;
     let got = queue.receive(&q, 10, VIS, NOW).await.unwrap();
     let bodies: Vec<_> = got.iter().map(|m| m.body.as_str()).collect();
     assert_eq!(bodies, ["0", "1", "2", "3", "4"]);
@@ -177,17 +180,8 @@ pub async fn queue_fifo_batch_comes_in_send_order(queue: Arc<dyn Queue>) {
 }
 
 pub async fn queue_stale_receipts_do_not_touch_a_redelivered_message(queue: Arc<dyn Queue>) {
-    let q = qname("r");
-    queue.create(&q, QueueSpec::STANDARD).await.unwrap();
-    queue.send(&q, "m", "x").await.unwrap();
-    // Whole seconds: SQS counts visibility in seconds.
-    let first = queue
-        .receive(&q, 1, Duration::from_secs(1), NOW)
-        .await
-        .unwrap()
-        .remove(0);
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let second = queue.receive(&q, 1, VIS, NOW).await.unwrap().remove(0);
+    let q = new_queue(queue.as_ref(), "r", QueueSpec::STANDARD).await;
+    let (first, second) = redelivered(queue.as_ref(), &q).await;
     // Had either call reached the message, it would be visible again now.
     queue
         .nack(&q, &first.receipt, Duration::ZERO)
@@ -200,35 +194,29 @@ pub async fn queue_stale_receipts_do_not_touch_a_redelivered_message(queue: Arc<
     assert!(queue.receive(&q, 1, VIS, NOW).await.unwrap().is_empty());
     // A receipt nobody ever had is a no-op too.
     queue.ack(&q, "no-such-receipt").await.unwrap();
-    assert_eq!(queue.depth(&q).await.unwrap(), 1);
+    assert_eq!(depth(queue.as_ref(), &q).await, 1);
     queue.ack(&q, &second.receipt).await.unwrap();
-    assert_eq!(queue.depth(&q).await.unwrap(), 0);
+    assert_eq!(depth(queue.as_ref(), &q).await, 0);
 }
 
 pub async fn queue_depth_counts_in_flight_and_delayed_messages(queue: Arc<dyn Queue>) {
-    let q = qname("c");
-    queue.create(&q, QueueSpec::STANDARD).await.unwrap();
-    assert_eq!(queue.depth(&q).await.unwrap(), 0);
-    for i in 0..3 {
-        queue.send(&q, &format!("m{i}"), "x").await.unwrap();
-    }
+    let q = new_queue(queue.as_ref(), "c", QueueSpec::STANDARD).await;
+    assert_eq!(depth(queue.as_ref(), &q).await, 0);
+    send_each(queue.as_ref(), &q, &["x"; 3]).await;
     let got = queue.receive(&q, 2, VIS, NOW).await.unwrap();
     assert_eq!(got.len(), 2);
     queue
         .nack(&q, &got[0].receipt, Duration::from_secs(60))
         .await
         .unwrap();
-    assert_eq!(queue.depth(&q).await.unwrap(), 3);
+    assert_eq!(depth(queue.as_ref(), &q).await, 3);
     queue.ack(&q, &got[1].receipt).await.unwrap();
-    assert_eq!(queue.depth(&q).await.unwrap(), 2);
+    assert_eq!(depth(queue.as_ref(), &q).await, 2);
 }
 
 pub async fn queue_delete_drops_every_message(queue: Arc<dyn Queue>) {
-    let q = qname("x");
-    queue.create(&q, QueueSpec::FIFO).await.unwrap();
-    for i in 0..3 {
-        queue.send(&q, &format!("m{i}"), "old").await.unwrap();
-    }
+    let q = new_queue(queue.as_ref(), "x", QueueSpec::FIFO).await;
+    send_each(queue.as_ref(), &q, &["old"; 3]).await;
     queue.receive(&q, 1, VIS, NOW).await.unwrap();
     queue.delete(&q).await.unwrap();
     assert!(matches!(
@@ -237,7 +225,7 @@ pub async fn queue_delete_drops_every_message(queue: Arc<dyn Queue>) {
     ));
     // Created again, it starts empty: nothing old, visible or in flight, is left.
     queue.create(&q, QueueSpec::FIFO).await.unwrap();
-    assert_eq!(queue.depth(&q).await.unwrap(), 0);
+    assert_eq!(depth(queue.as_ref(), &q).await, 0);
     queue.send(&q, "new", "new").await.unwrap();
     let got = queue.receive(&q, 10, VIS, NOW).await.unwrap();
     assert_eq!(

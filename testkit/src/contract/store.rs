@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use wagate_core::clock::now_ms;
-use wagate_core::ports::{DeadLetter, Store};
+use wagate_core::ports::{CounterHit, DeadLetter, Store};
 use wagate_core::{
     Account, ApiKey, ApiKeyRecord, Jid, Job, JobState, KeyId, MessageContent, OutboundMessage,
     Role, Session, SessionId, SessionStatus, random_token,
@@ -16,16 +16,73 @@ fn sid() -> SessionId {
 }
 
 fn text_job(session: &SessionId) -> Job {
+    let to = Jid::parse("628123456789").unwrap();
+    let hi = OutboundMessage::new(MessageContent::Text {
+        text: "hi".into(),
+        mentions: vec![],
+    });
     Job::new(
         session.clone(),
         KeyId::from_string("key_owner"),
-        Jid::parse("628123456789").unwrap(),
-        OutboundMessage::new(MessageContent::Text {
-            text: "hi".into(),
-            mentions: vec![],
-        }),
+        to,
+        hi,
         now_ms(),
     )
+}
+
+async fn lease(store: &dyn Store, id: &SessionId, host: &str, now: i64) -> bool {
+    store.acquire_lease(id, host, 1_000, now).await.unwrap()
+}
+
+async fn claim(store: &dyn Store, key: &str, value: &str, now: i64) -> Option<String> {
+    store
+        .claim_idempotency(key, value, 1_000, now)
+        .await
+        .unwrap()
+}
+
+/// A hit on counter `key` in a one-second window.
+async fn hit(store: &dyn Store, key: &str, limit: u64, now: i64) -> CounterHit {
+    store.hit_counter(key, limit, 1_000, now).await.unwrap()
+}
+
+fn dead_letter(attempts: u32, last_error: &str, failed_at: i64) -> DeadLetter {
+    DeadLetter {
+        id: format!("evt_{}", random_token(8)),
+        session_id: "s".into(),
+        body: "{}".into(),
+        attempts,
+        last_error: last_error.into(),
+        failed_at,
+    }
+}
+
+/// Hits counter `key` (a one-minute window) `n` times at once, the i-th hit through
+/// `store_for(i)`; how many of the hits were allowed.
+pub async fn allowed_of_concurrent_hits(
+    n: usize,
+    key: &str,
+    limit: u64,
+    store_for: impl Fn(usize) -> Arc<dyn Store>,
+) -> usize {
+    let now = now_ms();
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let (store, key) = (store_for(i), key.to_owned());
+            tokio::spawn(async move {
+                store
+                    .hit_counter(&key, limit, 60_000, now)
+                    .await
+                    .unwrap()
+                    .allowed
+            })
+        })
+        .collect();
+    let mut allowed = 0;
+    for t in tasks {
+        allowed += usize::from(t.await.unwrap());
+    }
+    allowed
 }
 
 // ---------------------------------------------------------------- store
@@ -143,61 +200,26 @@ pub async fn store_leases_have_one_holder_until_they_expire(store: Arc<dyn Store
     let id = sid();
     let t0 = now_ms();
     assert!(
-        !store.acquire_lease(&id, "host-a", 1_000, t0).await.unwrap(),
+        !lease(&*store, &id, "host-a", t0).await,
         "no lease on a missing session"
     );
     store
         .create_session(&Session::new(id.clone(), KeyId::from_string("key_a"), t0))
         .await
         .unwrap();
-    assert!(store.acquire_lease(&id, "host-a", 1_000, t0).await.unwrap());
-    assert!(
-        !store
-            .acquire_lease(&id, "host-b", 1_000, t0 + 10)
-            .await
-            .unwrap()
-    );
+    assert!(lease(&*store, &id, "host-a", t0).await);
+    assert!(!lease(&*store, &id, "host-b", t0 + 10).await);
     // Renewing moves the expiry: b still waits past the first expiry.
-    assert!(
-        store
-            .acquire_lease(&id, "host-a", 1_000, t0 + 500)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .acquire_lease(&id, "host-b", 1_000, t0 + 1_200)
-            .await
-            .unwrap()
-    );
+    assert!(lease(&*store, &id, "host-a", t0 + 500).await);
+    assert!(!lease(&*store, &id, "host-b", t0 + 1_200).await);
     // Expired: anyone may take it, and then the old holder may not.
-    assert!(
-        store
-            .acquire_lease(&id, "host-b", 1_000, t0 + 1_500)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .acquire_lease(&id, "host-a", 1_000, t0 + 1_600)
-            .await
-            .unwrap()
-    );
+    assert!(lease(&*store, &id, "host-b", t0 + 1_500).await);
+    assert!(!lease(&*store, &id, "host-a", t0 + 1_600).await);
     // Releasing works only for the holder.
     store.release_lease(&id, "host-a").await.unwrap();
-    assert!(
-        !store
-            .acquire_lease(&id, "host-c", 1_000, t0 + 1_700)
-            .await
-            .unwrap()
-    );
+    assert!(!lease(&*store, &id, "host-c", t0 + 1_700).await);
     store.release_lease(&id, "host-b").await.unwrap();
-    assert!(
-        store
-            .acquire_lease(&id, "host-c", 1_000, t0 + 1_800)
-            .await
-            .unwrap()
-    );
+    assert!(lease(&*store, &id, "host-c", t0 + 1_800).await);
     // Leases do not disturb the session record.
     let s = store.get_session(&id).await.unwrap().unwrap();
     assert_eq!(s.owner.as_str(), "key_a");
@@ -229,59 +251,33 @@ pub async fn store_job_create_is_conditional_and_updates_state(store: Arc<dyn St
 pub async fn store_idempotency_returns_the_first_value_until_it_expires(store: Arc<dyn Store>) {
     let key = format!("idem:{}", random_token(8));
     let now = now_ms();
+    assert_eq!(claim(&*store, &key, "first", now).await, None);
     assert_eq!(
-        store
-            .claim_idempotency(&key, "first", 1_000, now)
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        store
-            .claim_idempotency(&key, "second", 1_000, now + 10)
-            .await
-            .unwrap()
-            .as_deref(),
+        claim(&*store, &key, "second", now + 10).await.as_deref(),
         Some("first")
     );
     store.complete_idempotency(&key, "final").await.unwrap();
     assert_eq!(
-        store
-            .claim_idempotency(&key, "third", 1_000, now + 20)
-            .await
-            .unwrap()
-            .as_deref(),
+        claim(&*store, &key, "third", now + 20).await.as_deref(),
         Some("final")
     );
     // Expired: claimable again.
-    assert_eq!(
-        store
-            .claim_idempotency(&key, "later", 1_000, now + 5_000)
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(claim(&*store, &key, "later", now + 5_000).await, None);
 }
 
 pub async fn store_counter_window_semantics(store: Arc<dyn Store>) {
     let key = format!("c:{}", random_token(8));
     let t0 = now_ms();
-    let a = store.hit_counter(&key, 2, 1_000, t0).await.unwrap();
+    let a = hit(&*store, &key, 2, t0).await;
     assert!(a.allowed && a.count == 1 && a.reset_at_ms == t0 + 1_000);
-    let b = store.hit_counter(&key, 2, 1_000, t0 + 10).await.unwrap();
+    let b = hit(&*store, &key, 2, t0 + 10).await;
     assert!(b.allowed && b.count == 2 && b.reset_at_ms == t0 + 1_000);
-    let c = store.hit_counter(&key, 2, 1_000, t0 + 20).await.unwrap();
+    let c = hit(&*store, &key, 2, t0 + 20).await;
     assert!(!c.allowed && c.count == 2 && c.reset_at_ms == t0 + 1_000);
     store.unhit_counter(&key, t0 + 30).await.unwrap();
-    assert!(
-        store
-            .hit_counter(&key, 2, 1_000, t0 + 40)
-            .await
-            .unwrap()
-            .allowed
-    );
+    assert!(hit(&*store, &key, 2, t0 + 40).await.allowed);
     // A new window starts at the first hit after the old one ended.
-    let d = store.hit_counter(&key, 2, 1_000, t0 + 1_500).await.unwrap();
+    let d = hit(&*store, &key, 2, t0 + 1_500).await;
     assert!(d.allowed && d.count == 1 && d.reset_at_ms == t0 + 2_500);
     let zero = store
         .hit_counter(&format!("z:{}", random_token(8)), 0, 1_000, t0)
@@ -292,23 +288,7 @@ pub async fn store_counter_window_semantics(store: Arc<dyn Store>) {
 
 pub async fn store_concurrent_counter_hits_never_pass_the_limit(store: Arc<dyn Store>) {
     let key = format!("q:{}", random_token(8));
-    let now = now_ms();
-    let mut tasks = Vec::new();
-    for _ in 0..200 {
-        let store = store.clone();
-        let key = key.clone();
-        tasks.push(tokio::spawn(async move {
-            store
-                .hit_counter(&key, 50, 60_000, now)
-                .await
-                .unwrap()
-                .allowed
-        }));
-    }
-    let mut allowed = 0;
-    for t in tasks {
-        allowed += usize::from(t.await.unwrap());
-    }
+    let allowed = allowed_of_concurrent_hits(200, &key, 50, |_| store.clone()).await;
     assert_eq!(allowed, 50);
 }
 
@@ -326,14 +306,7 @@ pub async fn store_config_and_dead_letters(store: Arc<dyn Store>) {
         Some(&json!({ "max": 6 }))
     );
 
-    let dl = DeadLetter {
-        id: format!("evt_{}", random_token(8)),
-        session_id: "s".into(),
-        body: "{}".into(),
-        attempts: 8,
-        last_error: "HTTP 500".into(),
-        failed_at: now_ms(),
-    };
+    let dl = dead_letter(8, "HTTP 500", now_ms());
     store.put_dead_letter(&dl).await.unwrap();
     assert!(store.list_dead_letters(100).await.unwrap().contains(&dl));
     assert_eq!(
@@ -351,38 +324,20 @@ pub async fn store_counter_unhit_never_goes_below_zero_nor_into_a_new_window(
     let t0 = now_ms();
     // Taking back more than was counted must not bank spare hits.
     store.unhit_counter(&key, t0).await.unwrap();
-    assert!(store.hit_counter(&key, 1, 1_000, t0).await.unwrap().allowed);
+    assert!(hit(&*store, &key, 1, t0).await.allowed);
     store.unhit_counter(&key, t0 + 1).await.unwrap();
     store.unhit_counter(&key, t0 + 2).await.unwrap();
-    let a = store.hit_counter(&key, 1, 1_000, t0 + 3).await.unwrap();
+    let a = hit(&*store, &key, 1, t0 + 3).await;
     assert!(a.allowed && a.count == 1);
-    assert!(
-        !store
-            .hit_counter(&key, 1, 1_000, t0 + 4)
-            .await
-            .unwrap()
-            .allowed
-    );
+    assert!(!hit(&*store, &key, 1, t0 + 4).await.allowed);
     // An unhit after the window ended leaves the next window alone.
     store.unhit_counter(&key, t0 + 1_000).await.unwrap();
-    let b = store.hit_counter(&key, 1, 1_000, t0 + 1_100).await.unwrap();
+    let b = hit(&*store, &key, 1, t0 + 1_100).await;
     assert!(b.allowed && b.count == 1 && b.reset_at_ms == t0 + 2_100);
-    assert!(
-        !store
-            .hit_counter(&key, 1, 1_000, t0 + 1_200)
-            .await
-            .unwrap()
-            .allowed
-    );
+    assert!(!hit(&*store, &key, 1, t0 + 1_200).await.allowed);
     // Keys are independent.
     let other = format!("u:{}", random_token(8));
-    assert!(
-        store
-            .hit_counter(&other, 1, 1_000, t0 + 1_200)
-            .await
-            .unwrap()
-            .allowed
-    );
+    assert!(hit(&*store, &other, 1, t0 + 1_200).await.allowed);
 }
 
 pub async fn store_concurrent_conditional_writes_have_one_winner(store: Arc<dyn Store>) {
@@ -462,17 +417,8 @@ pub async fn store_missing_records_report_false_or_none(store: Arc<dyn Store>) {
 pub async fn store_dead_letters_list_honours_the_limit(store: Arc<dyn Store>) {
     let base = now_ms();
     for i in 0..3 {
-        store
-            .put_dead_letter(&DeadLetter {
-                id: format!("evt_{}", random_token(8)),
-                session_id: "s".into(),
-                body: "{}".into(),
-                attempts: 1,
-                last_error: "timeout".into(),
-                failed_at: base + i,
-            })
-            .await
-            .unwrap();
+        let dl = dead_letter(1, "timeout", base + i);
+        store.put_dead_letter(&dl).await.unwrap();
     }
     assert_eq!(store.list_dead_letters(2).await.unwrap().len(), 2);
 }

@@ -278,7 +278,7 @@ impl SimNetwork {
             push_name: incoming.push_name.clone(),
             kind: "text".into(),
             text: Some(incoming.text.clone()),
-            timestamp: now_ms() / 1000,
+            timestamp_secs: now_ms() / 1000,
         };
         let st = self.state();
         let Some(link) = st.links.get(session).filter(|l| l.account.is_some()) else {
@@ -415,7 +415,7 @@ impl SimNetwork {
                     chat: to.clone(),
                     from: to.clone(),
                     status: ReceiptStatus::Delivered,
-                    timestamp: ts / 1000,
+                    timestamp_secs: ts / 1000,
                 }),
             );
         }

@@ -13,7 +13,6 @@
 //! it, and the local file is stale: the backup replaces it. A session that moves A → B → A
 //! therefore comes back to A with B's keys, not A's old ones.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -37,18 +36,10 @@ pub enum Restored {
 }
 
 /// Credentials of every session: local files plus their backups in the blob store.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct CredsStore {
     dir: PathBuf,
     blobs: Arc<dyn Blobs>,
-}
-
-impl fmt::Debug for CredsStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CredsStore")
-            .field("dir", &self.dir)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The blob key of a session's credentials backup.

@@ -165,7 +165,7 @@ pub fn incoming(msg: &wa::Message, info: &MessageInfo) -> Option<IncomingMessage
         push_name: Some(info.push_name.clone()).filter(|n| !n.is_empty()),
         kind: kind.into(),
         text,
-        timestamp: info.timestamp.timestamp(),
+        timestamp_secs: info.timestamp.timestamp(),
     })
 }
 
@@ -242,7 +242,7 @@ pub fn receipt(
     src: &MessageSource,
     ids: &[String],
     kind: &ReceiptType,
-    timestamp: i64,
+    timestamp_secs: i64,
 ) -> Option<MessageReceipt> {
     let status = match kind {
         ReceiptType::Delivered => ReceiptStatus::Delivered,
@@ -264,7 +264,7 @@ pub fn receipt(
         chat,
         from,
         status,
-        timestamp,
+        timestamp_secs,
     })
 }
 
@@ -485,7 +485,7 @@ mod tests {
         assert_eq!(m.push_name.as_deref(), Some("Budi"));
         assert_eq!(m.kind, "text");
         assert_eq!(m.text.as_deref(), Some("hello"));
-        assert_eq!(m.timestamp, 1_700_000_000);
+        assert_eq!(m.timestamp_secs, 1_700_000_000);
     }
 
     #[test]
