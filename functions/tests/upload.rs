@@ -171,3 +171,41 @@ async fn an_upload_over_the_limit_is_413_and_leaves_nothing() {
     assert_eq!(app.queued("up").await, 0);
     assert!(app.state.blobs.list("media/").await.unwrap().is_empty());
 }
+
+/// Refused whole, whatever came before the part that broke a bound: no job, no blob.
+async fn assert_refused_whole(app: &TestApp, parts: Vec<Part>, code: &str) {
+    let r = app.request(upload_to("up", parts)).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{:?}", r.body);
+    assert_eq!(r.error_code(), code);
+    assert_eq!(app.queued("up").await, 0);
+    assert!(app.state.blobs.list("media/").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_huge_text_field_is_413_and_leaves_nothing() {
+    let app = app_with_session("up").await;
+    let caption = "x".repeat(64 * 1024 + 1);
+    let parts = vec![
+        ("file", Some(("a.png", "image/png")), png(100)),
+        field("caption", &caption),
+    ];
+    assert_refused_whole(&app, parts, "field_too_large").await;
+    // At the bound it is accepted.
+    let parts = vec![
+        field("caption", &"y".repeat(4096)),
+        ("file", Some(("a.png", "image/png")), png(100)),
+    ];
+    let r = app.request(upload_to("up", parts)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+}
+
+#[tokio::test]
+async fn more_than_a_hundred_files_is_413_and_leaves_nothing() {
+    let app = app_with_session("up").await;
+    let parts: Vec<Part> = (0..101)
+        .map(|_| ("file", Some(("a.png", "image/png")), png(64)))
+        .collect();
+    assert_refused_whole(&app, parts, "too_many_files").await;
+    let fields: Vec<Part> = (0..300).map(|_| field("note", "n")).collect();
+    assert_refused_whole(&app, fields, "too_many_fields").await;
+}
