@@ -124,9 +124,11 @@ async fn delete_session_removes_it_and_tells_the_host() {
     app.expect_get("/api/sessions/gone", USER_A, StatusCode::NOT_FOUND)
         .await;
     let cmds = control_commands(&app).await;
-    assert!(cmds.contains(&HostCommand::Delete {
-        session_id: SessionId::parse("gone").unwrap()
-    }));
+    let gone = SessionId::parse("gone").unwrap();
+    assert!(cmds.iter().any(|c| matches!(
+        c,
+        HostCommand::Delete { session_id, deleted_at_ms: Some(_) } if *session_id == gone
+    )));
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@
 pub mod config;
 pub mod connector;
 pub mod context;
+pub mod deletion;
 pub mod events;
 pub mod incoming;
 pub mod runner;

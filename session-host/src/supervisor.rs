@@ -18,6 +18,7 @@ use crate::config::HostConfig;
 use crate::connector::{Connector, SimNetwork};
 use crate::context::HostContext;
 pub use crate::context::HostDeps;
+use crate::deletion;
 use crate::events;
 use crate::runner::{RunnerCommand, RunnerHandle};
 
@@ -323,7 +324,10 @@ impl SessionHost {
                 tracing::info!("starting session");
                 self.ensure_runner(&session_id).await?;
             }
-            HostCommand::Delete { session_id } => {
+            HostCommand::Delete {
+                session_id,
+                deleted_at_ms,
+            } => {
                 self.pending.retain(|p| p != &session_id);
                 self.elsewhere.remove(&session_id);
                 self.renewed.remove(&session_id);
@@ -331,7 +335,14 @@ impl SessionHost {
                     r.stop(true).await;
                 }
                 self.purge_blobs(&session_id).await?;
-                tracing::info!("session deleted");
+                let drained = deletion::drain_deleted_session(
+                    store.as_ref(),
+                    self.ctx.deps.queue.as_ref(),
+                    &session_id,
+                    deleted_at_ms.unwrap_or(i64::MAX),
+                )
+                .await?;
+                tracing::info!(failed_sends = drained.failed, "session deleted");
             }
             HostCommand::Logout { session_id } => {
                 if let Some(r) = self.live_runner(&session_id)

@@ -387,6 +387,7 @@ async fn delete_command_stops_the_session_and_removes_its_blobs() {
     world
         .command(&HostCommand::Delete {
             session_id: id.clone(),
+            deleted_at_ms: None,
         })
         .await;
 

@@ -10,8 +10,13 @@ use super::SessionId;
 pub enum HostCommand {
     /// A session was created: connect it (QR or stored credentials).
     Start { session_id: SessionId },
-    /// A session was deleted: disconnect, log out, delete its credentials.
-    Delete { session_id: SessionId },
+    /// A session was deleted: disconnect, log out, delete its credentials, and fail the sends
+    /// it still had queued (those accepted before `deleted_at_ms`; without it, all of them).
+    Delete {
+        session_id: SessionId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deleted_at_ms: Option<i64>,
+    },
     /// Log the account out but keep the session (it goes `logged_out`, then can be started).
     Logout { session_id: SessionId },
     /// Ask WhatsApp for a pairing code for `phone` (digits, international format).
@@ -25,7 +30,7 @@ impl HostCommand {
     pub fn session_id(&self) -> &SessionId {
         match self {
             Self::Start { session_id }
-            | Self::Delete { session_id }
+            | Self::Delete { session_id, .. }
             | Self::Logout { session_id }
             | Self::PairCode { session_id, .. } => session_id,
         }

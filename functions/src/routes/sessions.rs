@@ -161,15 +161,23 @@ async fn remove(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     let s = load_session(&state, &caller, &id).await?;
-    state.store.delete_session(&s.id).await?;
-    state.queue.delete(&names::send(&s.id)).await?;
-    send_command(
-        &state,
-        HostCommand::Delete {
-            session_id: s.id.clone(),
-        },
-    )
-    .await?;
+    // The record goes, then the host is told; in a task of its own, so a client that hangs up
+    // in between cannot leave a deleted session whose host never heard of it. The host fails
+    // the sends still queued and deletes the queue.
+    let id = s.id.clone();
+    tokio::spawn(async move {
+        state.store.delete_session(&id).await?;
+        send_command(
+            &state,
+            HostCommand::Delete {
+                session_id: id,
+                deleted_at_ms: Some(now_ms()),
+            },
+        )
+        .await
+    })
+    .await
+    .map_err(ApiError::internal)??;
     Ok(axum::Json(json!({ "id": s.id, "deleted": true })))
 }
 
