@@ -333,14 +333,26 @@ impl Blobs for S3Blobs {
             .await
         {
             Ok(out) => {
-                let data = out
-                    .body
-                    .collect()
-                    .await
-                    .map_err(|e| PortError::Backend(anyhow::anyhow!("reading {key}: {e}")))?;
-                let mut b = data.into_bytes();
-                b.truncate(len);
-                Ok(Some(b))
+                // Into one buffer of the object's size: a large prefix (a whole upload read to
+                // pin it) then costs one copy of memory, not the parts and then their join.
+                let expected = out
+                    .content_length()
+                    .and_then(|n| usize::try_from(n).ok())
+                    .unwrap_or(0);
+                let mut buf = Vec::with_capacity(expected.min(len));
+                let mut body = out.body;
+                while buf.len() < len {
+                    let Some(chunk) = body
+                        .try_next()
+                        .await
+                        .map_err(|e| PortError::Backend(anyhow::anyhow!("reading {key}: {e}")))?
+                    else {
+                        break;
+                    };
+                    let take = chunk.len().min(len - buf.len());
+                    buf.extend_from_slice(&chunk[..take]);
+                }
+                Ok(Some(Bytes::from(buf)))
             }
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
             // An empty object has no byte 0 to range over.

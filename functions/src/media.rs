@@ -238,10 +238,12 @@ pub async fn materialize(
                             .or(url_name.as_deref())
                             .unwrap_or("file"),
                     );
+                    // Pending before it is written: a request dropped while the write
+                    // finishes still deletes it.
+                    pending.push(key.clone());
                     let got = ingest(state.blobs.as_ref(), &key, fetch::body(resp), hint, cfg)
                         .await
                         .map_err(|e| ingest_error(field, e, |f| fetch_error(field, f)))?;
-                    pending.push(got.key.clone());
                     if file_name.is_none() && got.kind == MediaKind::Document {
                         *file_name = url_name;
                     }
@@ -253,7 +255,9 @@ pub async fn materialize(
                     got.sniffed
                 }
                 MediaSource::Blob { key, size } => {
-                    let (kind, bytes, sniffed) = check_upload(state, caller, key, hint).await?;
+                    let (pinned, kind, bytes, sniffed) =
+                        pin_upload(state, caller, key, hint, pending).await?;
+                    *key = pinned;
                     *media = kind;
                     *size = bytes;
                     sniffed
@@ -300,8 +304,8 @@ pub async fn materialize(
             };
             let key = new_key("stickers", "sticker.webp");
             let size = webp.len() as u64;
-            state.blobs.put(&key, webp.into()).await?;
             pending.push(key.clone());
+            state.blobs.put(&key, webp.into()).await?;
             *source = MediaSource::Blob { key, size };
         }
         _ => {}
@@ -310,13 +314,18 @@ pub async fn materialize(
 }
 
 /// A `mediaKey` must be one of the caller's own presigned uploads, be there, and hold what
-/// the kind needs within its cap.
-async fn check_upload(
+/// the kind needs within its cap. The send then pins what was checked: the bytes read for the
+/// check are stored under a new key of the send's own, which no upload URL points to (an S3
+/// presigned PUT can replace the upload until it expires), and that key is what is queued.
+/// The copy is pending until the send is accepted. Returns the copy's key, the kind, the size
+/// and the sniffed type.
+async fn pin_upload(
     state: &AppState,
     caller: &Caller,
     key: &str,
     hint: Option<MediaKind>,
-) -> ApiResult<(MediaKind, u64, Option<&'static str>)> {
+    pending: &mut PendingBlobs,
+) -> ApiResult<(String, MediaKind, u64, Option<&'static str>)> {
     let not_found = || {
         ApiError::not_found(
             "media_not_found",
@@ -328,12 +337,45 @@ async fn check_upload(
     {
         return Err(not_found());
     }
+    // A first look from the size and the first bytes refuses what is wrong or too large
+    // without reading it all, and bounds the read below to the kind's cap.
     let size = state.blobs.size(key).await?.ok_or_else(not_found)?;
     let head = state
         .blobs
         .get_prefix(key, SNIFF_LEN)
         .await?
         .ok_or_else(not_found)?;
+    let (kind, _) = check_upload_bytes(state, hint, &head, size)?;
+    // What is checked and copied is this one read: the upload may change under us.
+    let limit = state.fetcher.config().max_bytes(kind);
+    let read_cap = usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX);
+    let bytes = state
+        .blobs
+        .get_prefix(key, read_cap)
+        .await?
+        .ok_or_else(not_found)?;
+    let size = bytes.len() as u64;
+    if size > limit {
+        return Err(too_large("mediaKey", kind, size, limit));
+    }
+    let (kind, sniffed) =
+        check_upload_bytes(state, hint, &bytes[..SNIFF_LEN.min(bytes.len())], size)?;
+    let name = key.rsplit('/').next().unwrap_or("file");
+    let pinned = new_key("sent", name);
+    // Pending before it exists: a request dropped mid-write still deletes it.
+    pending.push(pinned.clone());
+    state.blobs.put(&pinned, bytes).await?;
+    Ok((pinned, kind, size, sniffed))
+}
+
+/// The kind and sniffed type of an upload of `size` bytes starting with `head`, if it is
+/// not empty and holds what the kind needs within its cap.
+fn check_upload_bytes(
+    state: &AppState,
+    hint: Option<MediaKind>,
+    head: &[u8],
+    size: u64,
+) -> ApiResult<(MediaKind, Option<&'static str>)> {
     if size == 0 {
         return Err(ingest_error::<String>(
             "mediaKey",
@@ -341,10 +383,22 @@ async fn check_upload(
             ApiError::internal,
         ));
     }
-    let sniffed = sniff(&head);
+    let sniffed = sniff(head);
     let kind = hint.unwrap_or_else(|| kind_of(sniffed));
     check_stored(state, "mediaKey", kind, sniffed, size)?;
-    Ok((kind, size, sniffed))
+    Ok((kind, sniffed))
+}
+
+fn too_large(field: &str, kind: MediaKind, size: u64, limit: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "media_too_large",
+        format!(
+            "{field}: {size} bytes is over the limit for {} ({})",
+            kind_name(kind),
+            human_bytes(limit)
+        ),
+    )
 }
 
 /// A blob already stored must still be what `kind` needs and within its cap (a kind named
@@ -368,15 +422,7 @@ pub fn check_stored(
     }
     let limit = state.fetcher.config().max_bytes(kind);
     if size > limit {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "media_too_large",
-            format!(
-                "{field}: {size} bytes is over the limit for {} ({})",
-                kind_name(kind),
-                human_bytes(limit)
-            ),
-        ));
+        return Err(too_large(field, kind, size, limit));
     }
     Ok(())
 }

@@ -16,6 +16,7 @@ use wagate_core::{Jid, Job, JobId, OutboundMessage, Session, SessionStatus};
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::limit_headers::{insert_limit_headers, refusal};
+use crate::media::PendingBlobs;
 use crate::state::AppState;
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -73,8 +74,38 @@ pub struct Accepted {
     pub replayed: bool,
 }
 
-/// Accepts messages for one recipient as one unit: all are queued or none is.
+/// Accepts messages for one recipient as one unit: all are queued or none is. `pending` holds
+/// the blobs the messages point to: kept when they are accepted, deleted otherwise.
+///
+/// Cancel-safe: once the request's body is read and this is called, the acceptance runs in a
+/// task of its own to the end, so a client that hangs up cannot leave a job recorded but never
+/// queued, or queued with its blob deleted. The answer is lost with the client; the outcome
+/// is not.
 pub async fn accept(
+    state: &AppState,
+    caller: &Caller,
+    session: &Session,
+    to: &Jid,
+    outgoing: Vec<Outgoing>,
+    idempotency_key: Option<&str>,
+    pending: PendingBlobs,
+) -> ApiResult<Accepted> {
+    let (state, caller, session, to) = (state.clone(), caller.clone(), session.clone(), to.clone());
+    let key = idempotency_key.map(str::to_owned);
+    tokio::spawn(async move {
+        let result = accept_now(&state, &caller, &session, &to, outgoing, key.as_deref()).await;
+        match &result {
+            Ok(accepted) if !accepted.replayed => pending.keep(),
+            // A replay's jobs carry the first request's copy of the media.
+            _ => pending.clean_up().await,
+        }
+        result
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+async fn accept_now(
     state: &AppState,
     caller: &Caller,
     session: &Session,

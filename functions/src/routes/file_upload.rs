@@ -146,6 +146,9 @@ async fn read_form(
         let content_type = field.content_type().map(str::to_owned);
         let hint = form.hint()?;
         let key = new_key("files", &file_name);
+        // Pending before it is written: a request dropped while the write finishes (a rename
+        // on a blocking thread) still deletes it.
+        pending.push(key.clone());
         let outcome = match ingest(
             state.blobs.as_ref(),
             &key,
@@ -155,14 +158,14 @@ async fn read_form(
         )
         .await
         {
-            Ok(got) => {
-                pending.push(got.key.clone());
-                Ok(got)
-            }
+            Ok(got) => Ok(got),
             // The request itself failed (over the body limit, malformed, client gone).
             Err(IngestError::Source(e)) => return Err(multipart_error(e)),
             Err(IngestError::Store(e)) => return Err(e.into()),
-            Err(refused) => Err(ingest_error("file", refused, multipart_error)),
+            Err(refused) => {
+                pending.discard(&key).await;
+                Err(ingest_error("file", refused, multipart_error))
+            }
         };
         form.files.push(FilePart {
             file_name,
@@ -301,6 +304,7 @@ async fn multipart_inner(
             &to,
             Outgoing::paced_normally(msg),
             None,
+            PendingBlobs::new(state.blobs.clone()),
         )
         .await?;
         return send::single_response(state, accepted, None).await;
@@ -360,7 +364,9 @@ async fn multipart_inner(
         }))).into_response());
     }
 
-    let accepted = send::accept(state, caller, &session, &to, outgoing, None).await?;
+    // The stored files go with the acceptance, which runs to the end whatever the client does.
+    let files = std::mem::replace(pending, PendingBlobs::new(state.blobs.clone()));
+    let accepted = send::accept(state, caller, &session, &to, outgoing, None, files).await?;
     for (slot, job) in slots.iter().zip(&accepted.jobs) {
         let mut view = send::job_view(job);
         view["index"] = json!(slot);
@@ -438,16 +444,17 @@ async fn raw(state: AppState, caller: Caller, req: Request) -> ApiResult<Respons
     let file_name = q.file_name.clone().unwrap_or_else(|| "file".into());
     let mut pending = PendingBlobs::new(state.blobs.clone());
     let body = capped(req.into_body(), limit);
+    let key = new_key("files", &file_name);
+    pending.push(key.clone());
     let got = ingest(
         state.blobs.as_ref(),
-        &new_key("files", &file_name),
+        &key,
         body,
         hint,
         state.fetcher.config(),
     )
     .await
     .map_err(|e| ingest_error("body", e, |e| e))?;
-    pending.push(got.key.clone());
     let kind = hint.unwrap_or(got.kind);
     let msg = media_message(
         kind,
@@ -456,25 +463,17 @@ async fn raw(state: AppState, caller: Caller, req: Request) -> ApiResult<Respons
         declared.as_deref(),
         q.caption.clone(),
     );
-    match send::accept(
+    let accepted = send::accept(
         &state,
         &caller,
         &session,
         &to,
         Outgoing::paced_normally(msg),
         None,
+        pending,
     )
-    .await
-    {
-        Ok(accepted) => {
-            pending.keep();
-            send::single_response(&state, accepted, wait).await
-        }
-        Err(e) => {
-            pending.clean_up().await;
-            Err(e)
-        }
-    }
+    .await?;
+    send::single_response(&state, accepted, wait).await
 }
 
 /// The request body as chunks, failing with 413 once more than `limit` bytes came.

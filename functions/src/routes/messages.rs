@@ -94,28 +94,16 @@ async fn submit(
     message.validate()?;
     let mut pending = PendingBlobs::new(state.blobs.clone());
     media::materialize(state, caller, &mut message, sniff_kind, &mut pending).await?;
-    let accepted = match send::accept(
+    let accepted = send::accept(
         state,
         caller,
         &session,
         &to,
         Outgoing::paced_normally(message),
         idem.as_deref(),
+        pending,
     )
-    .await
-    {
-        Ok(a) => a,
-        Err(e) => {
-            pending.clean_up().await;
-            return Err(e);
-        }
-    };
-    if accepted.replayed {
-        // The first request's jobs carry their own copy.
-        pending.clean_up().await;
-    } else {
-        pending.keep();
-    }
+    .await?;
     send::single_response(state, accepted, wait).await
 }
 

@@ -5,7 +5,13 @@
 //! URLs, so wagate serves `PUT /api/media/uploads/direct` itself, authorised by an HMAC over
 //! the key, size and expiry instead of an API key. Keys live under the asking API key's
 //! prefix, and only that key may send them.
+//!
+//! An upload URL is good for one upload. `direct` refuses a PUT once the blob exists or while
+//! another PUT to the same key is under way; S3 cannot be told that, so a send never queues
+//! the upload's key itself but a copy of the bytes it checked (see `crate::media`).
 
+use std::collections::HashSet;
+use std::sync::{LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -180,6 +186,12 @@ pub async fn direct(
             "this upload URL has expired; ask POST /api/media/uploads for a new one",
         ));
     }
+    let Some(_claim) = Claim::take(&q.key) else {
+        return Err(used());
+    };
+    if state.blobs.size(&q.key).await?.is_some() {
+        return Err(used());
+    }
     let announced = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -224,6 +236,38 @@ pub async fn direct(
     }
     let size = writer.finish().await?;
     Ok(axum::Json(json!({ "mediaKey": q.key, "size": size })).into_response())
+}
+
+/// Keys whose direct upload is under way in this process. `wagate local` is the only user of
+/// the direct route and one process serves it, so a claim held from before the existence
+/// check until the blob is in place makes "at most one PUT per URL succeeds" race-free.
+static UPLOADING: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Mutex::default);
+
+/// A key claimed for one upload; released when dropped (done, failed, or the client gone).
+struct Claim(String);
+
+impl Claim {
+    fn take(key: &str) -> Option<Self> {
+        let mut set = UPLOADING.lock().unwrap_or_else(PoisonError::into_inner);
+        set.insert(key.to_owned()).then(|| Self(key.to_owned()))
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        UPLOADING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.0);
+    }
+}
+
+fn used() -> ApiError {
+    ApiError::conflict(
+        "upload_used",
+        "this upload URL has already been used (an upload URL takes one upload); ask \
+         POST /api/media/uploads for a new one",
+    )
 }
 
 fn over(size: u64) -> ApiError {

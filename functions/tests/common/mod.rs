@@ -225,6 +225,11 @@ impl TestApp {
     }
 
     /// Messages waiting in a session's send queue.
+    /// The embedded database file, for a test to look at rows the ports do not list.
+    pub fn db_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("wagate.db")
+    }
+
     pub async fn queued(&self, session: &str) -> u64 {
         let id = SessionId::parse(session).expect("session id");
         self.state
