@@ -11,6 +11,7 @@ use anyhow::Context;
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::LocalOptions;
+use super::wal::{BUSY_TIMEOUT, Turn, WAL_LIMIT_BYTES, WalLimit, spawn_checkpointer};
 use wagate_core::ports::{PortError, PortResult};
 
 /// The schema, one step per `user_version`: a file at version N runs steps N+1.. on open.
@@ -107,13 +108,15 @@ ALTER TABLE sessions ADD COLUMN lease_until INTEGER;
     r#"
 ALTER TABLE sessions ADD COLUMN proxy TEXT;
 "#,
+    // 5: old jobs are deleted after `JOB_TTL_DAYS`; find them by age (`created_at` never
+    // changes, so a job's state updates leave this index alone).
+    r#"
+CREATE INDEX jobs_by_created ON jobs(created_at);
+"#,
 ];
 
 type Finish = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
 type Task = Box<dyn FnOnce(&Connection) -> Finish + Send>;
-
-/// How often the WAL is copied back into the database file.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Most operations one commit may carry.
 const MAX_BATCH: usize = 256;
@@ -144,7 +147,7 @@ impl Db {
     pub fn open(path: &Path, opts: &LocalOptions) -> anyhow::Result<Self> {
         let mut conn =
             Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(
             None,
@@ -156,30 +159,27 @@ impl Db {
             },
         )?;
         // Checkpoints (the only fsyncs in WAL mode with synchronous=NORMAL) run on their own
-        // thread and connection, so a commit never waits for one.
+        // thread and connection, so a commit never waits for one; the database thread only
+        // checkpoints between batches, to restart a WAL that is over its limit (see `wal.rs`).
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // Each time the WAL starts over from its beginning, a file that grew past the limit is
+        // cut back to it.
+        conn.pragma_update(
+            None,
+            "journal_size_limit",
+            i64::try_from(WAL_LIMIT_BYTES).unwrap_or(i64::MAX),
+        )?;
         conn.set_prepared_statement_cache_capacity(64);
         migrate(&mut conn).with_context(|| format!("migrating {}", path.display()))?;
         let (tasks, rx) = std::sync::mpsc::channel::<Task>();
+        let turn = Turn::default();
+        let mut wal = WalLimit::new(path, turn.clone());
         std::thread::Builder::new()
             .name("wagate-db".into())
-            .spawn(move || serve(&conn, &rx))
+            .spawn(move || serve(&conn, &rx, &mut wal))
             .context("starting the database thread")?;
         let alive = Arc::new(());
-        let checkpointer = Connection::open(path)?;
-        checkpointer.busy_timeout(std::time::Duration::from_secs(5))?;
-        let token = Arc::downgrade(&alive);
-        std::thread::Builder::new()
-            .name("wagate-db-checkpoint".into())
-            .spawn(move || {
-                while token.upgrade().is_some() {
-                    std::thread::sleep(CHECKPOINT_EVERY);
-                    if let Err(e) = checkpointer.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
-                        tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
-                    }
-                }
-            })
-            .context("starting the checkpoint thread")?;
+        spawn_checkpointer(path, turn, Arc::downgrade(&alive))?;
         Ok(Self {
             tasks,
             path: path.display().to_string().into(),
@@ -254,7 +254,7 @@ fn in_savepoint<T>(
 }
 
 /// The database thread: batches waiting operations into one transaction each.
-fn serve(conn: &Connection, rx: &std::sync::mpsc::Receiver<Task>) {
+fn serve(conn: &Connection, rx: &std::sync::mpsc::Receiver<Task>, wal: &mut WalLimit) {
     while let Ok(first) = rx.recv() {
         // A transaction left open by a failed commit of an earlier batch would turn every
         // later `BEGIN` into an error; start from a clean state.
@@ -295,6 +295,9 @@ fn serve(conn: &Connection, rx: &std::sync::mpsc::Receiver<Task>) {
         for f in finish {
             f(commit_error.as_ref());
         }
+        // Callers have their answers; the operations that arrive meanwhile wait for the next
+        // batch, which starts on a WAL within its limit.
+        wal.after_batch(conn);
     }
 }
 

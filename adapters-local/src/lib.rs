@@ -5,7 +5,9 @@
 mod blobs;
 mod db;
 mod queue;
+mod retention;
 mod store;
+mod wal;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,7 +17,9 @@ use anyhow::Context;
 pub use blobs::FsBlobs;
 pub use db::Db;
 pub use queue::SqliteQueue;
+pub use retention::{SWEEP_BATCH, Swept, job_cutoff};
 pub use store::SqliteStore;
+pub use wal::WAL_LIMIT_BYTES;
 
 use wagate_core::ports::{Blobs, Queue, Store};
 

@@ -16,13 +16,13 @@ use wagate_core::clock::now_ms;
 use wagate_core::ports::{PortError, PortResult, Queue, QueueKind, QueueMessage, QueueSpec};
 
 /// How long an acked message's dedup id is remembered (SQS FIFO: 5 minutes).
-const DEDUP_WINDOW_MS: i64 = 5 * 60 * 1000;
+pub(crate) const DEDUP_WINDOW_MS: i64 = 5 * 60 * 1000;
 /// How often a long poll looks at the database for sends from other processes.
 const POLL_EVERY: Duration = Duration::from_millis(100);
 
 #[derive(Debug)]
 pub struct SqliteQueue {
-    db: Db,
+    pub(crate) db: Db,
     wakers: Mutex<HashMap<String, Arc<Notify>>>,
     acks: AtomicU64,
 }

@@ -24,7 +24,7 @@ const PURGE_EVERY: u64 = 1024;
 
 #[derive(Debug)]
 pub struct SqliteStore {
-    db: Db,
+    pub(crate) db: Db,
     ticks: AtomicU64,
 }
 

@@ -109,6 +109,11 @@ pub async fn start(mut cfg: Config) -> anyhow::Result<Running> {
     tasks.spawn(retention::sweep_media(
         backend.fs_blobs(),
         cfg.media_retention,
+        stop.clone(),
+    ));
+    tasks.spawn(retention::sweep_records(
+        backend.clone(),
+        retention::job_ttl(cfg.aws.job_ttl_days),
         stop,
     ));
 

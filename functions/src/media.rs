@@ -12,7 +12,7 @@ use wagate_core::{MediaKind, MediaSource, MessageContent, OutboundMessage, rando
 use wagate_media::ingest::{human_bytes, kind_name};
 use wagate_media::sniff::{SNIFF_LEN, fits, kind_of, sniff};
 use wagate_media::sticker::{self, StickerError};
-use wagate_media::{FetchError, IngestError, fetch, ingest};
+use wagate_media::{FetchError, IngestError, Ingested, MediaConfig, fetch};
 
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -36,6 +36,23 @@ impl PendingBlobs {
 
     pub fn push(&mut self, key: String) {
         self.keys.push(key);
+    }
+
+    /// Streams `stream` into the blob store under `key`, which is pending from before its first
+    /// byte is written: a request dropped while the write finishes (a rename on a blocking
+    /// thread) still deletes it.
+    pub async fn ingest<S, E>(
+        &mut self,
+        key: String,
+        stream: S,
+        hint: Option<MediaKind>,
+        config: &MediaConfig,
+    ) -> Result<Ingested, IngestError<E>>
+    where
+        S: futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+    {
+        self.keys.push(key.clone());
+        wagate_media::ingest(self.blobs.as_ref(), &key, stream, hint, config).await
     }
 
     /// Forgets `key` after deleting it (a file refused after it was stored).
@@ -238,10 +255,8 @@ pub async fn materialize(
                             .or(url_name.as_deref())
                             .unwrap_or("file"),
                     );
-                    // Pending before it is written: a request dropped while the write
-                    // finishes still deletes it.
-                    pending.push(key.clone());
-                    let got = ingest(state.blobs.as_ref(), &key, fetch::body(resp), hint, cfg)
+                    let got = pending
+                        .ingest(key, fetch::body(resp), hint, cfg)
                         .await
                         .map_err(|e| ingest_error(field, e, |f| fetch_error(field, f)))?;
                     if file_name.is_none() && got.kind == MediaKind::Document {

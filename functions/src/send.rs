@@ -90,10 +90,15 @@ pub async fn accept(
     idempotency_key: Option<&str>,
     pending: PendingBlobs,
 ) -> ApiResult<Accepted> {
-    let (state, caller, session, to) = (state.clone(), caller.clone(), session.clone(), to.clone());
-    let key = idempotency_key.map(str::to_owned);
+    let what = Acceptance {
+        state: state.clone(),
+        caller: caller.clone(),
+        session: session.clone(),
+        to: to.clone(),
+        idempotency_key: idempotency_key.map(str::to_owned),
+    };
     tokio::spawn(async move {
-        let result = accept_now(&state, &caller, &session, &to, outgoing, key.as_deref()).await;
+        let result = accept_now(&what, outgoing).await;
         match &result {
             Ok(accepted) if !accepted.replayed => pending.keep(),
             // A replay's jobs carry the first request's copy of the media.
@@ -105,14 +110,24 @@ pub async fn accept(
     .map_err(ApiError::internal)?
 }
 
-async fn accept_now(
-    state: &AppState,
-    caller: &Caller,
-    session: &Session,
-    to: &Jid,
-    outgoing: Vec<Outgoing>,
-    idempotency_key: Option<&str>,
-) -> ApiResult<Accepted> {
+/// What one acceptance is about, owned by the task that carries it out.
+struct Acceptance {
+    state: AppState,
+    caller: Caller,
+    session: Session,
+    to: Jid,
+    idempotency_key: Option<String>,
+}
+
+async fn accept_now(what: &Acceptance, outgoing: Vec<Outgoing>) -> ApiResult<Accepted> {
+    let Acceptance {
+        state,
+        caller,
+        session,
+        to,
+        idempotency_key,
+    } = what;
+    let idempotency_key = idempotency_key.as_deref();
     for o in &outgoing {
         o.message.validate()?;
     }

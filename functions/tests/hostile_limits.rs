@@ -36,6 +36,11 @@ fn overflowing_settings() -> Vec<(&'static str, Value)> {
     ]
 }
 
+async fn assert_get(app: &TestApp, path: &str, key: &str, expected: StatusCode) {
+    let r = app.get(path, key).await;
+    assert_eq!(r.status, expected, "GET {path}: {:?}", r.body);
+}
+
 async fn set_rate_limit(app: &TestApp, window_ms: i64, max: u64) {
     app.post_expect(
         "/api/admin/ratelimit",
@@ -79,10 +84,7 @@ async fn out_of_range_limits_are_refused_and_the_limit_keeps_limiting() {
         let reset: i64 = r.header("x-ratelimit-reset").unwrap().parse().unwrap();
         assert!(reset > 0, "reset {reset}");
     }
-    assert_eq!(
-        app.get("/api/sessions", USER_A).await.status,
-        StatusCode::TOO_MANY_REQUESTS
-    );
+    assert_get(&app, "/api/sessions", USER_A, StatusCode::TOO_MANY_REQUESTS).await;
 }
 
 #[tokio::test]
@@ -90,43 +92,25 @@ async fn a_rate_limit_of_one_does_not_lock_the_admin_out() {
     let app = spawn_app().await;
     set_rate_limit(&app, 3_600_000, 1).await;
     // Everyone's other routes are limited, the admin's included...
-    assert_eq!(
-        app.get("/api/sessions", USER_A).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.get("/api/sessions", USER_A).await.status,
-        StatusCode::TOO_MANY_REQUESTS
-    );
-    assert_eq!(app.get("/api/sessions", ADMIN).await.status, StatusCode::OK);
-    assert_eq!(
-        app.get("/api/sessions", ADMIN).await.status,
-        StatusCode::TOO_MANY_REQUESTS
-    );
+    assert_get(&app, "/api/sessions", USER_A, StatusCode::OK).await;
+    assert_get(&app, "/api/sessions", USER_A, StatusCode::TOO_MANY_REQUESTS).await;
+    assert_get(&app, "/api/sessions", ADMIN, StatusCode::OK).await;
+    assert_get(&app, "/api/sessions", ADMIN, StatusCode::TOO_MANY_REQUESTS).await;
     // ...but the admin routes answer the admin, so the limit can be raised again.
     for _ in 0..5 {
-        assert_eq!(
-            app.get("/api/admin/config", ADMIN).await.status,
-            StatusCode::OK
-        );
+        assert_get(&app, "/api/admin/config", ADMIN, StatusCode::OK).await;
     }
     set_rate_limit(&app, 60000, 100).await;
-    assert_eq!(
-        app.get("/api/sessions", USER_A).await.status,
-        StatusCode::OK
-    );
+    assert_get(&app, "/api/sessions", USER_A, StatusCode::OK).await;
     // A user key gets no exemption from the admin prefix: it is refused there (403) and
     // still counted.
-    assert_eq!(
-        app.get("/api/admin/config", USER_A).await.status,
-        StatusCode::FORBIDDEN
-    );
+    assert_get(&app, "/api/admin/config", USER_A, StatusCode::FORBIDDEN).await;
 }
 
 #[tokio::test]
 async fn keys_are_compared_exactly() {
     let app = spawn_app().await;
-    assert_eq!(app.get("/api/sessions", ADMIN).await.status, StatusCode::OK);
+    assert_get(&app, "/api/sessions", ADMIN, StatusCode::OK).await;
     for near in [
         format!("{ADMIN} "),
         format!(" {ADMIN}"),
@@ -237,8 +221,5 @@ async fn oversized_headers_get_a_json_431() {
     assert_eq!(r.status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
     assert_eq!(r.error_code(), "headers_too_large");
     // An ordinary request is not affected.
-    assert_eq!(
-        app.get("/api/sessions", USER_A).await.status,
-        StatusCode::OK
-    );
+    assert_get(&app, "/api/sessions", USER_A, StatusCode::OK).await;
 }

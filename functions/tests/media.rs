@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::Cursor;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,13 +21,6 @@ const MEDIA: &str = "/api/messages/media";
 const GIF: &str = "/api/messages/gif";
 const STICKER: &str = "/api/messages/sticker";
 const UPLOADS: &str = "/api/media/uploads";
-
-fn png_bytes(w: u32, h: u32) -> Vec<u8> {
-    let img = image::RgbaImage::from_fn(w, h, |x, y| image::Rgba([x as u8, y as u8, 90, 255]));
-    let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
-}
 
 /// A media server on loopback that counts requests.
 async fn media_server() -> (SocketAddr, Arc<AtomicUsize>) {

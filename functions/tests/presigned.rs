@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::io::Cursor;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use bytes::Bytes;
@@ -17,13 +15,6 @@ use wagate_core::{MediaKind, MediaSource};
 
 const MEDIA: &str = "/api/messages/media";
 const UPLOADS: &str = "/api/media/uploads";
-
-fn png_bytes(w: u32, h: u32) -> Vec<u8> {
-    let img = image::RgbaImage::from_fn(w, h, |x, y| image::Rgba([x as u8, y as u8, 7, 255]));
-    let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
-}
 
 /// Bytes of `len` that are no image: what a second PUT would slip past the type check.
 fn other_bytes(len: usize) -> Vec<u8> {

@@ -13,7 +13,7 @@ use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use wagate_core::{Jid, MediaKind, MediaSource, MessageContent, OutboundMessage};
-use wagate_media::{IngestError, Ingested, ingest};
+use wagate_media::{IngestError, Ingested};
 
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -146,17 +146,9 @@ async fn read_form(
         let content_type = field.content_type().map(str::to_owned);
         let hint = form.hint()?;
         let key = new_key("files", &file_name);
-        // Pending before it is written: a request dropped while the write finishes (a rename
-        // on a blocking thread) still deletes it.
-        pending.push(key.clone());
-        let outcome = match ingest(
-            state.blobs.as_ref(),
-            &key,
-            field,
-            hint,
-            state.fetcher.config(),
-        )
-        .await
+        let outcome = match pending
+            .ingest(key.clone(), field, hint, state.fetcher.config())
+            .await
         {
             Ok(got) => Ok(got),
             // The request itself failed (over the body limit, malformed, client gone).
@@ -444,17 +436,15 @@ async fn raw(state: AppState, caller: Caller, req: Request) -> ApiResult<Respons
     let file_name = q.file_name.clone().unwrap_or_else(|| "file".into());
     let mut pending = PendingBlobs::new(state.blobs.clone());
     let body = capped(req.into_body(), limit);
-    let key = new_key("files", &file_name);
-    pending.push(key.clone());
-    let got = ingest(
-        state.blobs.as_ref(),
-        &key,
-        body,
-        hint,
-        state.fetcher.config(),
-    )
-    .await
-    .map_err(|e| ingest_error("body", e, |e| e))?;
+    let got = pending
+        .ingest(
+            new_key("files", &file_name),
+            body,
+            hint,
+            state.fetcher.config(),
+        )
+        .await
+        .map_err(|e| ingest_error("body", e, |e| e))?;
     let kind = hint.unwrap_or(got.kind);
     let msg = media_message(
         kind,

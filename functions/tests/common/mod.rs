@@ -244,3 +244,11 @@ impl TestApp {
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     }
 }
+
+/// A real PNG of `w`×`h` pixels (a gradient), as a client would upload.
+pub fn png_bytes(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbaImage::from_fn(w, h, |x, y| image::Rgba([x as u8, y as u8, 90, 255]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
