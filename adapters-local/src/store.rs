@@ -10,9 +10,11 @@ use rusqlite::{OptionalExtension, Row, params};
 use serde_json::Value;
 
 use super::Db;
+
+mod listing;
 use wagate_core::clock::now_ms;
 use wagate_core::policy::window_end;
-use wagate_core::ports::{CounterHit, DeadLetter, PortError, PortResult, Store};
+use wagate_core::ports::{CounterHit, DeadLetter, Page, PortError, PortResult, Store};
 use wagate_core::{
     Account, ApiKeyRecord, Jid, Job, JobId, JobState, KeyHash, KeyId, ProxyUrl, Role, Session,
     SessionId, SessionStatus,
@@ -162,14 +164,12 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn list_api_keys(&self) -> PortResult<Vec<ApiKeyRecord>> {
-        self.db
-            .call(|c| {
-                c.prepare_cached("SELECT * FROM api_keys ORDER BY created_at, id")?
-                    .query_map([], key_from_row)?
-                    .collect()
-            })
-            .await
+    async fn list_api_keys(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Page<ApiKeyRecord>> {
+        self.page_api_keys(after, limit).await
     }
 
     async fn delete_api_key(&self, id: &KeyId) -> PortResult<bool> {
@@ -211,20 +211,13 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn list_sessions(&self, owner: Option<&KeyId>) -> PortResult<Vec<Session>> {
-        let owner = owner.map(|o| o.as_str().to_owned());
-        self.db
-            .call(move |c| match owner {
-                Some(o) => c
-                    .prepare_cached("SELECT * FROM sessions WHERE owner = ?1 ORDER BY id")?
-                    .query_map([o], session_from_row)?
-                    .collect(),
-                None => c
-                    .prepare_cached("SELECT * FROM sessions ORDER BY id")?
-                    .query_map([], session_from_row)?
-                    .collect(),
-            })
-            .await
+    async fn list_sessions(
+        &self,
+        owner: Option<&KeyId>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Page<Session>> {
+        self.page_sessions(owner, after, limit).await
     }
 
     async fn set_session_state(
@@ -518,14 +511,12 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn list_dead_letters(&self, limit: usize) -> PortResult<Vec<DeadLetter>> {
-        self.db
-            .call(move |c| {
-                c.prepare_cached("SELECT * FROM dead_letters ORDER BY failed_at DESC, id LIMIT ?1")?
-                    .query_map([limit as i64], dead_letter_from_row)?
-                    .collect()
-            })
-            .await
+    async fn list_dead_letters(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Page<DeadLetter>> {
+        self.page_dead_letters(after, limit).await
     }
 
     async fn take_dead_letter(&self, id: &str) -> PortResult<Option<DeadLetter>> {

@@ -12,6 +12,7 @@ pub mod key_cache;
 mod layers;
 pub mod limit_headers;
 pub mod media;
+pub mod paging;
 pub mod routes;
 pub mod send;
 pub mod settings;

@@ -80,7 +80,7 @@ impl SessionHost {
             .ctx
             .deps
             .store
-            .list_sessions(None)
+            .all_sessions(None)
             .await
             .context("listing sessions")?;
         self.pending = sessions

@@ -89,7 +89,12 @@ async fn handle_next(d: &Dispatcher, world: &World) -> Outcome {
 }
 
 async fn dead_letters(world: &World) -> Vec<DeadLetter> {
-    world.store.list_dead_letters(10).await.expect("list")
+    world
+        .store
+        .list_dead_letters(None, 10)
+        .await
+        .expect("list")
+        .items
 }
 
 /// [`config`] with an environment default webhook.

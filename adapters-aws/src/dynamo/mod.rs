@@ -7,6 +7,7 @@
 mod errors;
 mod item;
 mod keys;
+mod listing;
 mod table;
 
 use async_trait::async_trait;
@@ -15,7 +16,7 @@ use aws_sdk_dynamodb::types::ReturnValue;
 use serde_json::Value;
 use wagate_core::clock::now_ms;
 use wagate_core::policy::window_end;
-use wagate_core::ports::{CounterHit, DeadLetter, PortError, PortResult, Store};
+use wagate_core::ports::{CounterHit, DeadLetter, Page, PortError, PortResult, Store};
 use wagate_core::{
     Account, ApiKeyRecord, Job, JobId, JobState, KeyHash, KeyId, Session, SessionId, SessionStatus,
 };
@@ -65,35 +66,6 @@ impl DynamoStore {
             .await
             .map_err(port)?;
         Ok(out.item.map(Item::from))
-    }
-
-    /// Every item of a listing, in index order (follows pagination).
-    async fn list(&self, gsi1pk: &str, limit: Option<usize>) -> PortResult<Vec<Item>> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(table::INDEX)
-                .key_condition_expression("gsi1pk = :p")
-                .expression_attribute_values(":p", s(gsi1pk))
-                .set_exclusive_start_key(start)
-                .set_limit(limit.map(|l| i32::try_from(l).unwrap_or(i32::MAX)))
-                .send()
-                .await
-                .map_err(port)?;
-            items.extend(out.items.unwrap_or_default().into_iter().map(Item::from));
-            start = out.last_evaluated_key;
-            if start.is_none() || limit.is_some_and(|l| items.len() >= l) {
-                break;
-            }
-        }
-        if let Some(l) = limit {
-            items.truncate(l);
-        }
-        Ok(items)
     }
 
     async fn delete(&self, pk: String) -> PortResult<Option<Item>> {
@@ -247,17 +219,25 @@ impl Store for DynamoStore {
             .transpose()
     }
 
-    async fn list_api_keys(&self) -> PortResult<Vec<ApiKeyRecord>> {
-        self.list(keys::KEY_LIST, None)
-            .await?
-            .into_iter()
-            .map(|i| i.api_key())
-            .collect()
+    async fn list_api_keys(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Page<ApiKeyRecord>> {
+        let page = self.page(keys::KEY_LIST, None, after, limit).await?;
+        Ok(Page {
+            items: page
+                .items
+                .iter()
+                .map(Item::api_key)
+                .collect::<PortResult<_>>()?,
+            next: page.next,
+        })
     }
 
     async fn delete_api_key(&self, id: &KeyId) -> PortResult<bool> {
         let mut deleted = false;
-        for k in self.list_api_keys().await? {
+        for k in self.all_api_keys().await? {
             if k.id == *id {
                 deleted |= self
                     .delete(keys::api_key(&k.hash.to_hex()))
@@ -283,15 +263,22 @@ impl Store for DynamoStore {
             .transpose()
     }
 
-    async fn list_sessions(&self, owner: Option<&KeyId>) -> PortResult<Vec<Session>> {
-        let mut out = Vec::new();
-        for i in self.list(keys::SESSION_LIST, None).await? {
-            let s = i.session()?;
-            if owner.is_none_or(|o| *o == s.owner) {
-                out.push(s);
-            }
-        }
-        Ok(out)
+    async fn list_sessions(
+        &self,
+        owner: Option<&KeyId>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Page<Session>> {
+        let owner = owner.map(KeyId::as_str);
+        let page = self.page(keys::SESSION_LIST, owner, after, limit).await?;
+        Ok(Page {
+            items: page
+                .items
+                .iter()
+                .map(Item::session)
+                .collect::<PortResult<_>>()?,
+            next: page.next,
+        })
     }
 
     async fn set_session_state(
@@ -550,12 +537,20 @@ impl Store for DynamoStore {
         Ok(())
     }
 
-    async fn list_dead_letters(&self, limit: usize) -> PortResult<Vec<DeadLetter>> {
-        self.list(keys::DEAD_LIST, Some(limit))
-            .await?
-            .into_iter()
-            .map(|i| i.dead_letter())
-            .collect()
+    async fn list_dead_letters(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Page<DeadLetter>> {
+        let page = self.page(keys::DEAD_LIST, None, after, limit).await?;
+        Ok(Page {
+            items: page
+                .items
+                .iter()
+                .map(Item::dead_letter)
+                .collect::<PortResult<_>>()?,
+            next: page.next,
+        })
     }
 
     async fn take_dead_letter(&self, id: &str) -> PortResult<Option<DeadLetter>> {

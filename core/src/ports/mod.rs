@@ -8,7 +8,7 @@ mod store;
 
 pub use blobs::{BlobWriter, Blobs, PresignedPut, check_blob_key};
 pub use queue::{Queue, QueueKind, QueueMessage, QueueSpec, ensure_shared_queues, names};
-pub use store::{CounterHit, DeadLetter, Store};
+pub use store::{CounterHit, DeadLetter, Page, Store, time_key};
 
 /// What can go wrong in an adapter. `Throttled` is worth retrying soon (the API answers 503
 /// with `Retry-After`); anything else is an internal error.

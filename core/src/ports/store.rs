@@ -11,6 +11,12 @@ use crate::{
     Account, ApiKeyRecord, Job, JobId, JobState, KeyHash, KeyId, Session, SessionId, SessionStatus,
 };
 
+/// The sort key of a listing ordered by time: 13-digit milliseconds, `#`, then the id. The
+/// page token of such listings.
+pub fn time_key(ms: i64, id: &str) -> String {
+    format!("{:013}#{id}", ms.max(0))
+}
+
 /// The outcome of one hit on a windowed counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CounterHit {
@@ -36,13 +42,43 @@ pub struct DeadLetter {
     pub failed_at: i64,
 }
 
+/// One page of a listing, in the listing's stable order. `next` is the token to pass as
+/// `after` for the following page, `None` on the last one. A token only means something to
+/// the store that made it (it is the sort key of the last item on the page).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// The page size the `all_*` helpers walk listings with.
+const WALK_PAGE: usize = 500;
+
 #[async_trait]
 pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     // --- API keys
     /// Inserts or replaces the record with the same hash.
     async fn put_api_key(&self, key: &ApiKeyRecord) -> PortResult<()>;
     async fn api_key_by_hash(&self, hash: &KeyHash) -> PortResult<Option<ApiKeyRecord>>;
-    async fn list_api_keys(&self) -> PortResult<Vec<ApiKeyRecord>>;
+    /// Keys by creation time then id, `limit` at most, after the token `after`.
+    async fn list_api_keys(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Page<ApiKeyRecord>>;
+    /// Every key (walks the pages).
+    async fn all_api_keys(&self) -> PortResult<Vec<ApiKeyRecord>> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.list_api_keys(after.as_deref(), WALK_PAGE).await?;
+            out.extend(page.items);
+            match page.next {
+                Some(n) => after = Some(n),
+                None => return Ok(out),
+            }
+        }
+    }
     /// Returns whether a key was deleted.
     async fn delete_api_key(&self, id: &KeyId) -> PortResult<bool>;
 
@@ -50,8 +86,29 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     /// Inserts the session unless one with the same id exists; returns whether it did.
     async fn create_session(&self, session: &Session) -> PortResult<bool>;
     async fn get_session(&self, id: &SessionId) -> PortResult<Option<Session>>;
-    /// All sessions, or those owned by `owner`, ordered by id.
-    async fn list_sessions(&self, owner: Option<&KeyId>) -> PortResult<Vec<Session>>;
+    /// Sessions (all, or those owned by `owner`) ordered by id, `limit` at most, after the
+    /// token `after`. The owner filter applies before the limit.
+    async fn list_sessions(
+        &self,
+        owner: Option<&KeyId>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Page<Session>>;
+    /// Every session, or every one owned by `owner` (walks the pages).
+    async fn all_sessions(&self, owner: Option<&KeyId>) -> PortResult<Vec<Session>> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .list_sessions(owner, after.as_deref(), WALK_PAGE)
+                .await?;
+            out.extend(page.items);
+            match page.next {
+                Some(n) => after = Some(n),
+                None => return Ok(out),
+            }
+        }
+    }
     /// Sets status, QR, pairing code and account together; returns false if the session is gone.
     async fn set_session_state(
         &self,
@@ -132,7 +189,12 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
 
     // --- dead letters
     async fn put_dead_letter(&self, dl: &DeadLetter) -> PortResult<()>;
-    async fn list_dead_letters(&self, limit: usize) -> PortResult<Vec<DeadLetter>>;
+    /// Dead letters by failure time then id (oldest first), `limit` at most, after `after`.
+    async fn list_dead_letters(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Page<DeadLetter>>;
     /// Removes and returns one dead letter (for replay).
     async fn take_dead_letter(&self, id: &str) -> PortResult<Option<DeadLetter>>;
 }

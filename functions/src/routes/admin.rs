@@ -13,6 +13,7 @@ use wagate_core::{ApiKey, ApiKeyRecord, KeyId, Role};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
+use crate::paging::{PageQuery, page_body};
 use crate::settings::{self, DEFAULT_WEBHOOK, RATE_LIMIT, WebhookSetting, validate_setting};
 use crate::state::AppState;
 
@@ -121,11 +122,17 @@ fn key_view(k: &ApiKeyRecord) -> Value {
     json!({ "id": k.id, "role": k.role, "label": k.label, "createdAt": k.created_at })
 }
 
-async fn list_keys(State(state): State<AppState>) -> ApiResult<axum::Json<Value>> {
-    let keys = state.store.list_api_keys().await?;
-    Ok(axum::Json(
-        json!({ "keys": keys.iter().map(key_view).collect::<Vec<_>>() }),
-    ))
+async fn list_keys(
+    State(state): State<AppState>,
+    crate::extract::Query(q): crate::extract::Query<PageQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    let page = q.parse()?;
+    let keys = state
+        .store
+        .list_api_keys(page.after.as_deref(), page.limit)
+        .await?;
+    let views = keys.items.iter().map(key_view).collect();
+    Ok(axum::Json(page_body("keys", views, keys.next.as_deref())))
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,11 +181,22 @@ async fn delete_key(
     Ok(axum::Json(json!({ "id": id, "deleted": true })))
 }
 
-async fn dead_letters(State(state): State<AppState>) -> ApiResult<axum::Json<Value>> {
-    let list = state.store.list_dead_letters(500).await?;
-    Ok(axum::Json(
-        json!({ "deadLetters": list, "count": list.len() }),
-    ))
+/// Dead letters, oldest first, a page at a time.
+async fn dead_letters(
+    State(state): State<AppState>,
+    crate::extract::Query(q): crate::extract::Query<PageQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    let page = q.parse()?;
+    let list = state
+        .store
+        .list_dead_letters(page.after.as_deref(), page.limit)
+        .await?;
+    let items = list.items.iter().map(|d| json!(d)).collect();
+    Ok(axum::Json(page_body(
+        "deadLetters",
+        items,
+        list.next.as_deref(),
+    )))
 }
 
 /// Puts a dead letter back on the events queue for another round of delivery attempts.

@@ -19,6 +19,7 @@ use crate::caller::Caller;
 use crate::caller::load_session;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
+use crate::paging::{PageQuery, page_body};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -109,7 +110,7 @@ async fn create(
             .get(state.store.as_ref())
             .await?
             .sessions_per_key;
-        let held = state.store.list_sessions(Some(&caller.key_id)).await?.len() as u64;
+        let held = state.store.all_sessions(Some(&caller.key_id)).await?.len() as u64;
         if held >= cap {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -137,13 +138,23 @@ async fn create(
     Ok((StatusCode::CREATED, axum::Json(session_view(&session))).into_response())
 }
 
-async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Value>> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    crate::extract::Query(q): crate::extract::Query<PageQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    let page = q.parse()?;
     let owner = (!caller.is_admin()).then_some(&caller.key_id);
-    let sessions = state.store.list_sessions(owner).await?;
-    let views: Vec<Value> = sessions.iter().map(session_view).collect();
-    Ok(axum::Json(
-        json!({ "sessions": views, "count": views.len() }),
-    ))
+    let sessions = state
+        .store
+        .list_sessions(owner, page.after.as_deref(), page.limit)
+        .await?;
+    let views = sessions.items.iter().map(session_view).collect();
+    Ok(axum::Json(page_body(
+        "sessions",
+        views,
+        sessions.next.as_deref(),
+    )))
 }
 
 async fn show(

@@ -6,10 +6,12 @@
 pub mod blobs;
 pub mod queue;
 pub mod store;
+pub mod store_paging;
 
 pub use blobs::*;
 pub use queue::*;
 pub use store::*;
+pub use store_paging::*;
 
 /// Expands every case of the three suites into a `#[tokio::test]`, in the modules
 /// `store_suite`, `queue_suite` and `blobs_suite` of the calling file. Each expression is async
@@ -27,7 +29,8 @@ macro_rules! port_contract_tests {
                 store_counter_unhit_never_goes_below_zero_nor_into_a_new_window,
                 store_concurrent_conditional_writes_have_one_winner,
                 store_missing_records_report_false_or_none, store_dead_letters_list_honours_the_limit,
-                store_leases_have_one_holder_until_they_expire);
+                store_leases_have_one_holder_until_they_expire, store_sessions_page_by_owner_in_id_order,
+                store_sessions_page_without_owner_and_keys_page, store_dead_letters_page_in_time_order);
         }
         mod queue_suite {
             use super::*;

@@ -1,0 +1,64 @@
+//! Paged listings on the `gsi1` index: a page starts after a sort key (`gsi1sk > :a`) and
+//! follows DynamoDB's own pages until it holds `limit` items (after any filter) and one more,
+//! so the last page is known without another call. The page token is the `gsi1sk` of the
+//! page's last item.
+
+use wagate_core::ports::{Page, PortResult};
+
+use super::errors::port;
+use super::item::{Item, s};
+use super::{DynamoStore, table};
+
+/// The most items one query request asks for.
+const REQUEST_MAX: usize = 1000;
+
+impl DynamoStore {
+    /// One page of the listing `gsi1pk`, optionally only items whose `owner` is `owner`.
+    pub(super) async fn page(
+        &self,
+        gsi1pk: &str,
+        owner: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Page<Item>> {
+        let mut items: Vec<Item> = Vec::new();
+        let mut start = None;
+        let want = limit.saturating_add(1);
+        loop {
+            let ask = (want - items.len()).min(REQUEST_MAX);
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(table::INDEX)
+                .expression_attribute_values(":p", s(gsi1pk))
+                .set_exclusive_start_key(start)
+                .limit(i32::try_from(ask).unwrap_or(i32::MAX));
+            q = match after {
+                Some(a) => q
+                    .key_condition_expression("gsi1pk = :p AND gsi1sk > :a")
+                    .expression_attribute_values(":a", s(a)),
+                None => q.key_condition_expression("gsi1pk = :p"),
+            };
+            if let Some(o) = owner {
+                q = q
+                    .filter_expression("#o = :o")
+                    .expression_attribute_names("#o", "owner")
+                    .expression_attribute_values(":o", s(o));
+            }
+            let out = q.send().await.map_err(port)?;
+            items.extend(out.items.unwrap_or_default().into_iter().map(Item::from));
+            start = out.last_evaluated_key;
+            if start.is_none() || items.len() >= want {
+                break;
+            }
+        }
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|i| i.string("gsi1sk")).transpose()?
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+}
