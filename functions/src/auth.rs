@@ -12,7 +12,7 @@ use wagate_core::policy::{self, LimitStatus};
 use crate::auth_failures::client_address;
 use crate::caller::Caller;
 use crate::error::ApiError;
-use crate::limit_headers::{insert_limit_headers, refusal};
+use crate::limit_headers::RATE_LIMIT;
 use crate::state::AppState;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -84,21 +84,12 @@ pub async fn authenticate(
     )
     .await?;
     if !rate.allowed {
-        return Err(refusal(
-            "rate_limited",
-            format!(
-                "rate limit of {} requests per {} ms reached",
-                settings.rate_limit.max, settings.rate_limit.window_ms
-            ),
-            "x-ratelimit",
-            &rate,
-            now,
-        ));
+        return Err(RATE_LIMIT.refusal(&rate, settings.rate_limit.window_ms, now));
     }
 
     req.extensions_mut().insert(caller);
     let mut resp = next.run(req).await;
-    insert_limit_headers(resp.headers_mut(), "x-ratelimit", &rate);
+    RATE_LIMIT.insert_headers(resp.headers_mut(), &rate);
     Ok(resp)
 }
 

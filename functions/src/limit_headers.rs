@@ -21,7 +21,7 @@ fn limit_headers(prefix: &str, st: &LimitStatus) -> Vec<(axum::http::HeaderName,
     .collect()
 }
 
-pub fn insert_limit_headers(headers: &mut HeaderMap, prefix: &str, st: &LimitStatus) {
+fn insert_limit_headers(headers: &mut HeaderMap, prefix: &str, st: &LimitStatus) {
     for (k, v) in limit_headers(prefix, st) {
         if let Ok(v) = HeaderValue::from_str(&v) {
             headers.insert(k, v);
@@ -29,17 +29,47 @@ pub fn insert_limit_headers(headers: &mut HeaderMap, prefix: &str, st: &LimitSta
     }
 }
 
-/// A 429 for a limit that refused a request: `Retry-After` and the limit's headers set.
-pub fn refusal(
-    code: &'static str,
-    message: String,
-    prefix: &str,
-    st: &LimitStatus,
-    now_ms: i64,
-) -> ApiError {
-    let mut err = ApiError::too_many(code, message, st.retry_after_secs(now_ms));
-    for (k, v) in limit_headers(prefix, st) {
-        err = err.with_header(k, v);
+/// A limit the API reports: its refusal code, its name in messages, what it counts, and the
+/// prefix of its headers.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub unit: &'static str,
+    pub header: &'static str,
+}
+
+pub const RATE_LIMIT: Limit = Limit {
+    code: "rate_limited",
+    name: "rate limit",
+    unit: "requests",
+    header: "x-ratelimit",
+};
+
+pub const QUOTA: Limit = Limit {
+    code: "quota_exceeded",
+    name: "quota",
+    unit: "messages",
+    header: "x-quota",
+};
+
+impl Limit {
+    /// A 429 for this limit refusing a request in a window of `window_ms`: `Retry-After` and
+    /// the limit's headers set.
+    pub fn refusal(&self, st: &LimitStatus, window_ms: i64, now_ms: i64) -> ApiError {
+        let message = format!(
+            "{} of {} {} per {window_ms} ms reached",
+            self.name, st.limit, self.unit
+        );
+        let mut err = ApiError::too_many(self.code, message, st.retry_after_secs(now_ms));
+        for (k, v) in limit_headers(self.header, st) {
+            err = err.with_header(k, v);
+        }
+        err
     }
-    err
+
+    /// Sets this limit's headers on an answer.
+    pub fn insert_headers(&self, headers: &mut HeaderMap, st: &LimitStatus) {
+        insert_limit_headers(headers, self.header, st);
+    }
 }

@@ -70,15 +70,16 @@ pub fn next_cursor(next: Option<&str>) -> Value {
     next.map_or(Value::Null, |n| Value::String(URL_SAFE_NO_PAD.encode(n)))
 }
 
-/// A page as every list route answers it: `{ <field>: items, count, nextCursor }`.
-pub fn page_body(
+/// A page as every list route answers it: `{ <field>: [view of each item], count, nextCursor }`.
+pub fn page_json<T>(
     field: &str,
-    items: Vec<serde_json::Value>,
-    next: Option<&str>,
-) -> serde_json::Value {
+    page: &wagate_core::ports::Page<T>,
+    view: impl Fn(&T) -> Value,
+) -> axum::Json<Value> {
+    let items: Vec<Value> = page.items.iter().map(view).collect();
     let mut body = serde_json::Map::new();
     body.insert("count".into(), items.len().into());
     body.insert(field.into(), items.into());
-    body.insert("nextCursor".into(), next_cursor(next));
-    body.into()
+    body.insert("nextCursor".into(), next_cursor(page.next.as_deref()));
+    axum::Json(body.into())
 }

@@ -15,7 +15,7 @@ use wagate_core::{Jid, Job, JobId, OutboundMessage, Session, SessionStatus};
 
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::limit_headers::{insert_limit_headers, refusal};
+use crate::limit_headers::QUOTA;
 use crate::media::PendingBlobs;
 use crate::state::AppState;
 
@@ -186,16 +186,7 @@ async fn accept_now(what: &Acceptance, outgoing: Vec<Outgoing>) -> ApiResult<Acc
     let n = outgoing.len() as u64;
     let quota = policy::check_quota(store, &caller.key_id, settings.quota, n, now).await?;
     if let Some(q) = quota.filter(|q| !q.allowed) {
-        return Err(refusal(
-            "quota_exceeded",
-            format!(
-                "quota of {} messages per {} ms reached",
-                settings.quota.limit, settings.quota.window_ms
-            ),
-            "x-quota",
-            &q,
-            now,
-        ));
+        return Err(QUOTA.refusal(&q, settings.quota.window_ms, now));
     }
     let cooldown =
         policy::check_cooldown(store, &session.id, to, settings.cooldown_ms, now).await?;
@@ -306,7 +297,7 @@ pub async fn single_response(
     }
     let mut resp = (status, axum::Json(body)).into_response();
     if let Some(q) = quota {
-        insert_limit_headers(resp.headers_mut(), "x-quota", &q);
+        QUOTA.insert_headers(resp.headers_mut(), &q);
     }
     Ok(resp)
 }

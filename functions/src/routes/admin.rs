@@ -13,7 +13,7 @@ use wagate_core::{ApiKey, ApiKeyRecord, KeyId, Role};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
-use crate::paging::{PageQuery, page_body};
+use crate::paging::{PageQuery, page_json};
 use crate::settings::{self, DEFAULT_WEBHOOK, RATE_LIMIT, WebhookSetting, validate_setting};
 use crate::state::AppState;
 
@@ -131,8 +131,7 @@ async fn list_keys(
         .store
         .list_api_keys(page.after.as_deref(), page.limit)
         .await?;
-    let views = keys.items.iter().map(key_view).collect();
-    Ok(axum::Json(page_body("keys", views, keys.next.as_deref())))
+    Ok(page_json("keys", &keys, key_view))
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,12 +190,7 @@ async fn dead_letters(
         .store
         .list_dead_letters(page.after.as_deref(), page.limit)
         .await?;
-    let items = list.items.iter().map(|d| json!(d)).collect();
-    Ok(axum::Json(page_body(
-        "deadLetters",
-        items,
-        list.next.as_deref(),
-    )))
+    Ok(page_json("deadLetters", &list, |d| json!(d)))
 }
 
 /// Puts a dead letter back on the events queue for another round of delivery attempts.

@@ -382,7 +382,7 @@ async fn multipart_inner(
     });
     let mut resp = (status, axum::Json(body)).into_response();
     if let Some(q) = accepted.quota {
-        crate::limit_headers::insert_limit_headers(resp.headers_mut(), "x-quota", &q);
+        crate::limit_headers::QUOTA.insert_headers(resp.headers_mut(), &q);
     }
     Ok(resp)
 }

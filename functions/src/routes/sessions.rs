@@ -19,7 +19,7 @@ use crate::caller::Caller;
 use crate::caller::load_session;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
-use crate::paging::{PageQuery, page_body};
+use crate::paging::{PageQuery, page_json};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -149,12 +149,7 @@ async fn list(
         .store
         .list_sessions(owner, page.after.as_deref(), page.limit)
         .await?;
-    let views = sessions.items.iter().map(session_view).collect();
-    Ok(axum::Json(page_body(
-        "sessions",
-        views,
-        sessions.next.as_deref(),
-    )))
+    Ok(page_json("sessions", &sessions, session_view))
 }
 
 async fn show(
