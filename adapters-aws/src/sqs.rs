@@ -222,7 +222,13 @@ impl Queue for SqsQueue {
         }
     }
 
-    async fn send(&self, queue: &str, dedup_id: &str, body: &str) -> PortResult<()> {
+    async fn send_in_group(
+        &self,
+        queue: &str,
+        group: &str,
+        dedup_id: &str,
+        body: &str,
+    ) -> PortResult<()> {
         let url = self.url(queue).await?;
         let mut req = self
             .client
@@ -231,7 +237,7 @@ impl Queue for SqsQueue {
             .message_body(body);
         if url.ends_with(".fifo") {
             req = req
-                .message_group_id(queue)
+                .message_group_id(group)
                 .message_deduplication_id(dedup_id);
         }
         req.send().await.map_err(|e| self.gone(queue, e))?;

@@ -113,6 +113,13 @@ ALTER TABLE sessions ADD COLUMN proxy TEXT;
     r#"
 CREATE INDEX jobs_by_created ON jobs(created_at);
 "#,
+    // 6: FIFO message groups (order per group, a held message holds only its group). Messages
+    // queued before keep the empty group, one line as before. The held ones are few (in flight
+    // or backing off), so a receive finds the held groups by this index.
+    r#"
+ALTER TABLE messages ADD COLUMN grp TEXT NOT NULL DEFAULT '';
+CREATE INDEX messages_held ON messages(queue, visible_at) WHERE acked_at IS NULL;
+"#,
 ];
 
 type Finish = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;

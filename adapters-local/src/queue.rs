@@ -1,5 +1,5 @@
 //! Durable queues in the database file, with SQS's semantics: visibility timeouts, receipts,
-//! deduplication ids, FIFO order per queue, long polling (woken at once by a send in this
+//! deduplication ids, FIFO order per message group, long polling (woken at once by a send in this
 //! process, polled otherwise).
 
 use std::collections::HashMap;
@@ -71,20 +71,19 @@ impl SqliteQueue {
                 let Some(fifo) = fifo else { return Ok(None) };
                 let mut picked: Vec<(i64, String, u32)> = Vec::new();
                 if fifo {
-                    // Strict order: deliver from the head only, and stop at the first message
-                    // that is in flight or not yet visible.
+                    // Order per group: a visible message goes unless a message of its group is
+                    // held (in flight, or delayed by a nack). Only heads can be held, and a
+                    // held head holds everything behind it in its group. Walked in `seq` order
+                    // (left to itself the planner sorts every visible message on each receive);
+                    // the held groups come from the small `messages_held` index.
                     let mut stmt = tx.prepare_cached(
-                        "SELECT seq, body, receive_count, visible_at FROM messages WHERE queue = ?1 AND acked_at IS NULL ORDER BY seq LIMIT ?2",
+                        "SELECT seq, body, receive_count FROM messages INDEXED BY messages_live WHERE queue = ?1 AND acked_at IS NULL AND visible_at <= ?2 \
+                         AND grp NOT IN (SELECT grp FROM messages WHERE queue = ?1 AND acked_at IS NULL AND visible_at > ?2) \
+                         ORDER BY seq LIMIT ?3",
                     )?;
-                    let rows = stmt.query_map(params![queue, max as i64], |r| {
-                        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, u32>(2)?, r.get::<_, i64>(3)?))
-                    })?;
+                    let rows = stmt.query_map(params![queue, now, max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
                     for row in rows {
-                        let (seq, body, count, visible_at) = row?;
-                        if visible_at > now {
-                            break;
-                        }
-                        picked.push((seq, body, count));
+                        picked.push(row?);
                     }
                 } else {
                     let mut stmt = tx.prepare_cached(
@@ -146,8 +145,19 @@ impl Queue for SqliteQueue {
         Ok(())
     }
 
-    async fn send(&self, queue: &str, dedup_id: &str, body: &str) -> PortResult<()> {
-        let (q, d, b) = (queue.to_owned(), dedup_id.to_owned(), body.to_owned());
+    async fn send_in_group(
+        &self,
+        queue: &str,
+        group: &str,
+        dedup_id: &str,
+        body: &str,
+    ) -> PortResult<()> {
+        let (q, g, d, b) = (
+            queue.to_owned(),
+            group.to_owned(),
+            dedup_id.to_owned(),
+            body.to_owned(),
+        );
         let exists = self
             .db
             .write(move |tx| {
@@ -164,9 +174,9 @@ impl Queue for SqliteQueue {
                 )?
                 .execute(params![q, d, now - DEDUP_WINDOW_MS])?;
                 tx.prepare_cached(
-                    "INSERT INTO messages (queue, dedup_id, body, visible_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (queue, dedup_id) DO NOTHING",
+                    "INSERT INTO messages (queue, grp, dedup_id, body, visible_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (queue, dedup_id) DO NOTHING",
                 )?
-                .execute(params![q, d, b, now])?;
+                .execute(params![q, g, d, b, now])?;
                 Ok(true)
             })
             .await?;

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::ports::{PortError, PortResult, Queue, Store, names};
+use crate::ports::{PortError, PortResult, Queue, Store, enqueue_send, names};
 use crate::{Job, JobId, JobState, random_token};
 
 /// How long a listed message stays hidden while it is looked at (then handed back).
@@ -88,10 +88,7 @@ pub async fn redrive(store: &dyn Store, queue: &dyn Queue, max: usize) -> PortRe
                         .await?;
                     // A fresh dedup id: the first enqueue of this job may still be remembered.
                     let dedup = format!("redrive_{}_{}", job.id, random_token(8));
-                    match queue
-                        .send(&names::send(&job.session_id), &dedup, job.id.as_str())
-                        .await
-                    {
+                    match enqueue_send(queue, &job, &dedup).await {
                         Ok(()) => report.redriven += 1,
                         Err(PortError::NotFound(_)) => {
                             store

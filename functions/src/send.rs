@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use wagate_core::clock::now_ms;
 use wagate_core::policy::{self, LimitStatus};
-use wagate_core::ports::{PortError, names};
+use wagate_core::ports::{PortError, enqueue_send};
 use wagate_core::{Jid, Job, JobId, OutboundMessage, Session, SessionStatus};
 
 use crate::caller::Caller;
@@ -225,8 +225,7 @@ async fn accept_now(what: &Acceptance, outgoing: Vec<Outgoing>) -> ApiResult<Acc
 }
 
 async fn enqueue(state: &AppState, job: &Job) -> ApiResult<()> {
-    let q = names::send(&job.session_id);
-    match state.queue.send(&q, job.id.as_str(), job.id.as_str()).await {
+    match enqueue_send(state.queue.as_ref(), job, job.id.as_str()).await {
         Ok(()) => Ok(()),
         Err(PortError::NotFound(_)) => Err(ApiError::session_not_found(job.session_id.as_str())),
         Err(e) => Err(e.into()),

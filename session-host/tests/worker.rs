@@ -420,3 +420,96 @@ async fn shutdown_while_pacing_hands_the_received_job_back_at_once() {
     );
     assert_eq!(again[0].body, second.id.as_str());
 }
+
+/// The recipients' texts in delivery order.
+fn delivered_texts(rig: &Rig, to: &str) -> Vec<String> {
+    rig.world
+        .sim
+        .delivered()
+        .into_iter()
+        .filter(|r| r.to.starts_with(to))
+        .filter_map(|r| r.text)
+        .collect()
+}
+
+#[tokio::test]
+async fn one_failing_chat_does_not_delay_the_others() {
+    let rig = Rig::open().await;
+    rig.world.sim.fail_transiently("6281111111111", 1);
+    let stuck = rig.enqueue("6281111111111", "stuck").await;
+    let behind = rig.enqueue("6281111111111", "behind").await;
+    let others = [
+        "6282000000001",
+        "6282000000002",
+        "6282000000003",
+        "6282000000004",
+        "6282000000005",
+    ];
+    for to in others {
+        rig.enqueue(to, to).await;
+    }
+    let mut worker = rig.worker(config());
+
+    // The first send fails and backs off (≥ 500 ms); the five other chats go at once, one
+    // step each, while it waits: nothing of theirs is held behind it.
+    process(&mut worker, 1, Duration::from_secs(5)).await;
+    assert_eq!(rig.world.job(&stuck).await.attempts, 1);
+    for _ in others {
+        step(&mut worker, Outcome::Processed).await;
+    }
+    let sent: Vec<_> = rig
+        .world
+        .sim
+        .delivered()
+        .into_iter()
+        .map(|r| r.to)
+        .collect();
+    assert_eq!(sent.len(), 5, "{sent:?}");
+    for (to, got) in others.iter().zip(&sent) {
+        assert!(got.starts_with(to), "{to} in send order: {sent:?}");
+    }
+    // The failing chat's next send waited behind its head, and both go once it recovers.
+    assert_eq!(rig.state(&stuck).await, JobState::Queued);
+    assert_eq!(rig.state(&behind).await, JobState::Queued);
+    assert_eq!(
+        rig.world.job(&behind).await.attempts,
+        0,
+        "never tried out of order"
+    );
+    process(&mut worker, 2, Duration::from_secs(10)).await;
+    assert_eq!(delivered_texts(&rig, "6281111111111"), ["stuck", "behind"]);
+    assert_eq!(rig.depth().await, 0);
+}
+
+#[tokio::test]
+async fn order_per_chat_holds_through_retries() {
+    let rig = Rig::open().await;
+    // Each chat's first attempt fails once, at different points of the queue.
+    rig.world.sim.fail_transiently("6281111111111", 1);
+    rig.world.sim.fail_transiently("6282222222222", 2);
+    let mut expected: Vec<(&str, Vec<String>)> = vec![
+        ("6281111111111", Vec::new()),
+        ("6282222222222", Vec::new()),
+        ("6283333333333", Vec::new()),
+    ];
+    for i in 0..4 {
+        for (to, texts) in &mut expected {
+            let text = format!("{to}-{i}");
+            rig.enqueue(to, &text).await;
+            texts.push(text);
+        }
+    }
+    let mut worker = rig.worker(config());
+
+    process(&mut worker, 12 + 3, Duration::from_secs(20)).await;
+
+    for (to, texts) in &expected {
+        assert_eq!(&delivered_texts(&rig, to), texts, "order of {to}");
+    }
+    assert_eq!(
+        rig.world.sim.attempts(),
+        12 + 3,
+        "three failed attempts, then each once"
+    );
+    assert_eq!(rig.depth().await, 0);
+}

@@ -7,7 +7,9 @@ mod queue;
 mod store;
 
 pub use blobs::{BlobWriter, Blobs, PresignedPut, check_blob_key};
-pub use queue::{Queue, QueueKind, QueueMessage, QueueSpec, ensure_shared_queues, names};
+pub use queue::{
+    Queue, QueueKind, QueueMessage, QueueSpec, enqueue_send, ensure_shared_queues, names,
+};
 pub use store::{CounterHit, DeadLetter, Page, Store, time_key};
 
 /// What can go wrong in an adapter. `Throttled` is worth retrying soon (the API answers 503

@@ -94,12 +94,7 @@ impl World {
 
     pub async fn enqueue_job(&self, job: Job) -> Job {
         assert!(self.store.create_job(&job).await.expect("create job"));
-        self.queue
-            .send(
-                &names::send(&job.session_id),
-                job.id.as_str(),
-                job.id.as_str(),
-            )
+        wagate_core::ports::enqueue_send(self.queue.as_ref(), &job, job.id.as_str())
             .await
             .expect("enqueue");
         job

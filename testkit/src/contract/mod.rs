@@ -35,7 +35,8 @@ macro_rules! port_contract_tests {
         mod queue_suite {
             use super::*;
             $crate::contract_cases!($queue; queue_send_receive_ack, queue_dedup_ignores_a_repeated_id,
-                queue_fifo_head_in_flight_blocks_the_rest, queue_visibility_timeout_redelivers_with_a_new_receipt,
+                queue_fifo_head_in_flight_blocks_the_rest,
+                queue_fifo_groups_keep_their_own_order_and_hold_only_themselves, queue_visibility_timeout_redelivers_with_a_new_receipt,
                 queue_nack_delays_and_extend_keeps_hidden, queue_long_poll_returns_when_a_message_arrives,
                 queue_standard_delivers_several_and_missing_queues_are_not_found,
                 queue_fifo_batch_comes_in_send_order, queue_stale_receipts_do_not_touch_a_redelivered_message,

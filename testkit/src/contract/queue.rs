@@ -1,5 +1,5 @@
 //! The queue contract: the SQS-shaped semantics (receipts, visibility, dedup ids, FIFO
-//! order) every queue adapter offers.
+//! order per message group) every queue adapter offers.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,6 +92,68 @@ pub async fn queue_fifo_head_in_flight_blocks_the_rest(queue: Arc<dyn Queue>) {
         .unwrap();
     let again = queue.receive(&q, 1, VIS, NOW).await.unwrap();
     assert_eq!((again[0].body.as_str(), again[0].receive_count), ("1", 2));
+}
+
+pub async fn queue_fifo_groups_keep_their_own_order_and_hold_only_themselves(
+    queue: Arc<dyn Queue>,
+) {
+    let q = new_queue(queue.as_ref(), "g", QueueSpec::FIFO).await;
+    for (dedup, group, body) in [
+        ("a0", "chat-a", "a0"),
+        ("a1", "chat-a", "a1"),
+        ("b0", "chat-b", "b0"),
+        ("a2", "chat-a", "a2"),
+        ("b1", "chat-b", "b1"),
+    ] {
+        queue.send_in_group(&q, group, dedup, body).await.unwrap();
+    }
+    let take = || async { queue.receive(&q, 1, VIS, NOW).await.unwrap() };
+    let a0 = take().await;
+    assert_eq!(a0[0].body, "a0", "the oldest message goes first");
+    // a0 in flight holds chat-a only: chat-b's head goes next.
+    let b0 = take().await;
+    assert_eq!(
+        b0[0].body, "b0",
+        "another group is not held by chat-a's head"
+    );
+    assert!(
+        take().await.is_empty(),
+        "both heads in flight hold both groups"
+    );
+    // chat-a's head backs off: chat-b goes on in its order, chat-a waits.
+    queue
+        .nack(&q, &a0[0].receipt, Duration::from_secs(2))
+        .await
+        .unwrap();
+    queue.ack(&q, &b0[0].receipt).await.unwrap();
+    let b1 = take().await;
+    assert_eq!(
+        b1[0].body, "b1",
+        "chat-b's order holds while chat-a backs off"
+    );
+    queue.ack(&q, &b1[0].receipt).await.unwrap();
+    assert!(
+        take().await.is_empty(),
+        "nothing of chat-a passes its delayed head"
+    );
+    // The delay over, chat-a resumes in its order: the retried head first.
+    let mut order = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while order.len() < 3 && tokio::time::Instant::now() < deadline {
+        for m in queue
+            .receive(&q, 1, VIS, Duration::from_secs(1))
+            .await
+            .unwrap()
+        {
+            order.push((m.body.clone(), m.receive_count));
+            queue.ack(&q, &m.receipt).await.unwrap();
+        }
+    }
+    assert_eq!(
+        order,
+        vec![("a0".into(), 2), ("a1".into(), 1), ("a2".into(), 1)]
+    );
+    assert_eq!(depth(queue.as_ref(), &q).await, 0);
 }
 
 pub async fn queue_visibility_timeout_redelivers_with_a_new_receipt(queue: Arc<dyn Queue>) {

@@ -101,6 +101,8 @@ struct SimState {
     delivered_ids: HashSet<String>,
     attempts: u64,
     unregistered: HashSet<String>,
+    /// Numbers whose next sends fail transiently, with how many failures are left.
+    flaky: HashMap<String, u32>,
     send_delay: Duration,
 }
 
@@ -194,6 +196,12 @@ impl SimNetwork {
         S: Into<String>,
     {
         self.state().unregistered = numbers.into_iter().map(Into::into).collect();
+    }
+
+    /// Makes the next `times` first deliveries to `number` (digits) fail transiently, as a
+    /// recipient whose phone is briefly unreachable would.
+    pub fn fail_transiently(&self, number: impl Into<String>, times: u32) {
+        self.state().flaky.insert(number.into(), times);
     }
 
     /// Makes every send take `delay` (to test what happens while a send is in flight).
@@ -389,6 +397,11 @@ impl SimNetwork {
         let duplicate = st.delivered_ids.contains(wa_message_id);
         let verdict = if duplicate {
             Ok(())
+        } else if let Some(left) = st.flaky.get_mut(to.user()).filter(|n| **n > 0) {
+            *left -= 1;
+            Err(SendError::Transient(
+                "simulated network: recipient unreachable".into(),
+            ))
         } else {
             rule_for(to, &st.unregistered)
         };
