@@ -109,11 +109,13 @@ pub async fn start(mut cfg: Config) -> anyhow::Result<Running> {
     tasks.spawn(retention::sweep_media(
         backend.fs_blobs(),
         cfg.media_retention,
+        cfg.retention_interval,
         stop.clone(),
     ));
     tasks.spawn(retention::sweep_records(
         backend.clone(),
         retention::job_ttl(cfg.aws.job_ttl_days),
+        cfg.retention_interval,
         stop,
     ));
 

@@ -9,15 +9,14 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use wagate_local::{FsBlobs, LocalBackend};
 
-const EVERY: Duration = Duration::from_secs(3600);
-
 /// `JOB_TTL_DAYS` when unset (as for DynamoDB).
 const DEFAULT_JOB_TTL_DAYS: i64 = 30;
 
-/// Deletes media blobs older than `max_age` now and every hour until `stop`.
+/// Deletes media blobs older than `max_age` now and every `every` until `stop`.
 pub async fn sweep_media(
     blobs: Arc<FsBlobs>,
     max_age: Duration,
+    every: Duration,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     loop {
@@ -28,7 +27,7 @@ pub async fn sweep_media(
         }
         tokio::select! {
             () = stop.cancelled() => return Ok(()),
-            () = tokio::time::sleep(EVERY) => {}
+            () = tokio::time::sleep(every) => {}
         }
     }
 }
@@ -40,11 +39,12 @@ pub fn job_ttl(days: Option<i64>) -> Duration {
     Duration::from_secs(days.saturating_mul(86_400))
 }
 
-/// Deletes final jobs older than `job_ttl` and expired per-send records now and every hour
+/// Deletes final jobs older than `job_ttl` and expired per-send records now and every `every`
 /// until `stop`.
 pub async fn sweep_records(
     backend: LocalBackend,
     job_ttl: Duration,
+    every: Duration,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     loop {
@@ -63,7 +63,7 @@ pub async fn sweep_records(
         }
         tokio::select! {
             () = stop.cancelled() => return Ok(()),
-            () = tokio::time::sleep(EVERY) => {}
+            () = tokio::time::sleep(every) => {}
         }
     }
 }

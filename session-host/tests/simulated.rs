@@ -12,6 +12,7 @@ use common::{World, connect, linked, next_event, text_job};
 use tokio::sync::mpsc;
 use wagate_core::simulator::SimIncoming;
 use wagate_core::{Account, SessionId};
+use wagate_host::SimNetwork;
 use wagate_host::connector::{Connection, ConnectorEvent, SendError};
 use wagate_host::read_send_log;
 
@@ -190,6 +191,67 @@ async fn sends_are_deduplicated_by_wa_id_across_a_reload_of_the_log() {
     assert_eq!(log.len(), 3);
     assert_eq!(log.iter().filter(|r| r.is_first_delivery()).count(), 1);
     assert!(log.iter().all(|r| r.session == "shop" && r.kind == "text"));
+}
+
+#[tokio::test]
+async fn memory_and_log_are_bounded_and_a_reload_reads_the_rotated_log_too() {
+    let world = World::new().await;
+    let session = world.session("shop").await;
+    let sim = world.reopen_sim_bounded(3, 600);
+    let c = connect(&sim, &session).await;
+    sim.scan(&session).await.expect("scan");
+    let jobs: Vec<_> = (0..5)
+        .map(|i| text_job(&session, "6281234567890", &format!("m{i}")))
+        .collect();
+    for job in &jobs {
+        c.connection
+            .send(&job.to, &job.message, &job.wa_message_id)
+            .await
+            .expect("send");
+    }
+    let texts = |sim: &SimNetwork| -> Vec<String> {
+        sim.delivered().into_iter().filter_map(|r| r.text).collect()
+    };
+    assert_eq!(
+        texts(&sim),
+        ["m2", "m3", "m4"],
+        "only the last three are kept"
+    );
+
+    // Each record is ~250 bytes: the log was rotated, and the two files stay near the bound.
+    let log = sim.log_path().to_owned();
+    let rotated = log.with_extension("jsonl.1");
+    let on_disk = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    assert!(on_disk(&rotated) > 0, "rotated");
+    assert!(on_disk(&rotated) <= 600 + 400, "{}", on_disk(&rotated));
+    assert!(on_disk(&log) <= 600 + 400, "{}", on_disk(&log));
+
+    // A remembered id is still deduplicated; a forgotten one is delivered again.
+    let last = &jobs[4];
+    c.connection
+        .send(&last.to, &last.message, &last.wa_message_id)
+        .await
+        .expect("resend");
+    assert_eq!(
+        texts(&sim),
+        ["m2", "m3", "m4"],
+        "a duplicate is not delivered"
+    );
+    c.connection.disconnect().await;
+
+    // A reload reads both files, in order, and keeps the same bound.
+    let attempts_before = sim.attempts();
+    let lines =
+        read_send_log(&rotated).expect("rotated").len() + read_send_log(&log).expect("log").len();
+    drop(sim);
+    let again = world.reopen_sim_bounded(3, 600);
+    assert_eq!(again.attempts() as usize, lines);
+    assert!(
+        attempts_before as usize >= lines,
+        "older rotations are gone"
+    );
+    assert_eq!(texts(&again).last().map(String::as_str), Some("m4"));
+    assert!(texts(&again).len() <= 3);
 }
 
 #[tokio::test]

@@ -46,6 +46,9 @@ pub struct Config {
     /// `MEDIA_RETENTION_DAYS`: `wagate local` deletes media older than this (the cloud's
     /// bucket lifecycle rule does the same).
     pub media_retention: Duration,
+    /// `RETENTION_INTERVAL_SECS`: how often `wagate local` runs its retention sweeps (10 s … 1
+    /// day; default hourly).
+    pub retention_interval: Duration,
     /// The AWS resources' names (`WAGATE_*`, `AWS_ENDPOINT_URL`, `JOB_TTL_DAYS`, …).
     pub aws: AwsNames,
     /// `HOST_DISPATCH_WEBHOOKS`: `wagate host` also delivers webhooks.
@@ -99,6 +102,14 @@ impl Config {
                     .checked_mul(86_400)
                     .context("MEDIA_RETENTION_DAYS is too large")?,
             ),
+            retention_interval: {
+                let secs: u64 = v.parsed("RETENTION_INTERVAL_SECS", 3600)?;
+                anyhow::ensure!(
+                    (10..=86_400).contains(&secs),
+                    "environment variable RETENTION_INTERVAL_SECS must be 10 … 86400"
+                );
+                Duration::from_secs(secs)
+            },
             aws: aws(&v)?,
             host_dispatch_webhooks: v.flag("HOST_DISPATCH_WEBHOOKS", false)?,
             host_health_port: v.parsed("HOST_HEALTH_PORT", 4001)?,

@@ -61,6 +61,7 @@ fn set_variables_are_read() {
         ("HTTPS_PROXY", "http://proxy.example:3128"),
         ("WAGATE_TABLE", "t"),
         ("JOB_TTL_DAYS", "3"),
+        ("RETENTION_INTERVAL_SECS", "60"),
         ("RUST_LOG_FORMAT", "JSON"),
     ])
     .unwrap();
@@ -86,6 +87,7 @@ fn set_variables_are_read() {
     assert!(c.https_proxy.is_some());
     assert_eq!(c.aws.table, "t");
     assert_eq!(c.aws.job_ttl_days, Some(3));
+    assert_eq!(c.retention_interval, Duration::from_secs(60));
     assert!(c.log_json);
     let debug = format!("{:?}", c.dispatch);
     assert!(
@@ -117,6 +119,8 @@ fn a_malformed_variable_is_an_error_naming_it() {
         ("RATE_LIMIT_MAX", "0"),
         ("QUOTA_WINDOW_MS", "10"),
         ("SPAM_COOLDOWN_MS", "-5"),
+        ("RETENTION_INTERVAL_SECS", "9"),
+        ("RETENTION_INTERVAL_SECS", "86401"),
     ] {
         let err = match config(&[(name, value)]) {
             Ok(_) => panic!("{name}={value} accepted"),

@@ -158,6 +158,17 @@ fn open_sim(dir: &TempDir, blobs: Arc<dyn Blobs>, qr_interval: Duration) -> Arc<
     SimNetwork::open(blobs, opts).expect("open simulated network")
 }
 
+impl World {
+    /// A new simulated network on the same directory and blobs that remembers `remember`
+    /// deliveries and rotates its log past `log_max_bytes`.
+    pub fn reopen_sim_bounded(&self, remember: usize, log_max_bytes: u64) -> Arc<SimNetwork> {
+        let mut opts = SimOptions::new(self.dir.path().join("sim"));
+        opts.remember = remember;
+        opts.log_max_bytes = log_max_bytes;
+        SimNetwork::open(self.blobs.clone(), opts).expect("open simulated network")
+    }
+}
+
 pub fn owner() -> KeyId {
     KeyId::from_string("key_test")
 }

@@ -9,7 +9,7 @@ mod connection;
 mod qr;
 mod send_log;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -54,21 +54,36 @@ pub fn creds_key(session: &SessionId) -> String {
     format!("sessions/{session}/sim-creds.json")
 }
 
+/// First deliveries the network remembers by default (their ids deduplicate resends).
+pub const DEFAULT_REMEMBER: usize = 100_000;
+
+/// Size past which the send log is rotated by default.
+pub const DEFAULT_LOG_MAX_BYTES: u64 = 64 << 20;
+
 /// Settings of the simulated network.
 #[derive(Debug, Clone)]
 pub struct SimOptions {
-    /// Where the send log (`sent.jsonl`) lives.
+    /// Where the send log (`sent.jsonl`, and `sent.jsonl.1` once rotated) lives.
     pub dir: PathBuf,
     /// Time between two QR payloads of an unlinked session.
     pub qr_interval: Duration,
+    /// The most recent first deliveries kept in memory; a resend of an older message id is
+    /// delivered again. Minutes of traffic at any realistic rate, far beyond the few seconds to
+    /// minutes in which a crashed send is redelivered, and a flat memory bound.
+    pub remember: usize,
+    /// The send log is moved to `sent.jsonl.1` (replacing the one before) past this size, so
+    /// the log takes at most twice this on disk.
+    pub log_max_bytes: u64,
 }
 
 impl SimOptions {
-    /// Options with the send log under `dir` and the default QR interval.
+    /// Options with the send log under `dir` and the defaults.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: dir.into(),
             qr_interval: DEFAULT_QR_INTERVAL,
+            remember: DEFAULT_REMEMBER,
+            log_max_bytes: DEFAULT_LOG_MAX_BYTES,
         }
     }
 }
@@ -79,7 +94,8 @@ pub struct SimNetwork {
     blobs: Arc<dyn Blobs>,
     qr_interval: Duration,
     log_path: PathBuf,
-    log: Mutex<File>,
+    log_max_bytes: u64,
+    log: Mutex<SendLog>,
     state: Mutex<SimState>,
 }
 
@@ -96,9 +112,10 @@ impl fmt::Debug for SimNetwork {
 struct SimState {
     links: HashMap<SessionId, Link>,
     next_link: u64,
-    /// First deliveries, in order.
-    delivered: Vec<SimSendRecord>,
+    /// The last `remember` first deliveries, oldest first, and their ids.
+    delivered: VecDeque<SimSendRecord>,
     delivered_ids: HashSet<String>,
+    remember: usize,
     attempts: u64,
     unregistered: HashSet<String>,
     /// Numbers whose next sends fail transiently, with how many failures are left.
@@ -133,26 +150,79 @@ impl Drop for Link {
     }
 }
 
+impl SimState {
+    /// Keeps a first delivery, forgetting the oldest past `remember`.
+    fn remember_delivery(&mut self, rec: SimSendRecord) {
+        self.delivered_ids.insert(rec.wa_message_id.clone());
+        self.delivered.push_back(rec);
+        while self.delivered.len() > self.remember {
+            if let Some(old) = self.delivered.pop_front() {
+                self.delivered_ids.remove(&old.wa_message_id);
+            }
+        }
+    }
+}
+
+/// `sent.jsonl.1`: where the send log goes when it is rotated.
+fn rotated(log_path: &Path) -> PathBuf {
+    let mut name = log_path.as_os_str().to_owned();
+    name.push(".1");
+    PathBuf::from(name)
+}
+
+/// The open send log and its size.
+struct SendLog {
+    file: File,
+    len: u64,
+}
+
+impl SendLog {
+    fn open(path: &Path) -> anyhow::Result<Self> {
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        end_with_newline(&mut file).with_context(|| format!("repairing {}", path.display()))?;
+        let len = file.metadata()?.len();
+        Ok(Self { file, len })
+    }
+
+    fn append(&mut self, line: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(line)?;
+        self.file.flush()?;
+        self.len += line.len() as u64;
+        Ok(())
+    }
+
+    /// Moves the log to `sent.jsonl.1` and starts an empty one.
+    fn rotate(&mut self, path: &Path) -> anyhow::Result<()> {
+        std::fs::rename(path, rotated(path))?;
+        *self = Self::open(path)?;
+        Ok(())
+    }
+}
+
 impl SimNetwork {
     /// Opens the network, reloading the delivered message ids from `<dir>/sent.jsonl`.
     pub fn open(blobs: Arc<dyn Blobs>, options: SimOptions) -> anyhow::Result<Arc<Self>> {
         std::fs::create_dir_all(&options.dir)
             .with_context(|| format!("creating {}", options.dir.display()))?;
         let log_path = options.dir.join("sent.jsonl");
-        let mut state = SimState::default();
-        for rec in read_send_log(&log_path)? {
-            state.attempts += 1;
-            if rec.is_first_delivery() && state.delivered_ids.insert(rec.wa_message_id.clone()) {
-                state.delivered.push(rec);
+        let mut state = SimState {
+            remember: options.remember.max(1),
+            ..SimState::default()
+        };
+        for path in [rotated(&log_path), log_path.clone()] {
+            for rec in read_send_log(&path)? {
+                state.attempts += 1;
+                if rec.is_first_delivery() && !state.delivered_ids.contains(&rec.wa_message_id) {
+                    state.remember_delivery(rec);
+                }
             }
         }
-        let mut log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .read(true)
-            .open(&log_path)
-            .with_context(|| format!("opening {}", log_path.display()))?;
-        end_with_newline(&mut log).with_context(|| format!("repairing {}", log_path.display()))?;
+        let log = SendLog::open(&log_path)?;
         tracing::info!(
             log = %log_path.display(),
             delivered = state.delivered.len(),
@@ -163,6 +233,7 @@ impl SimNetwork {
             blobs,
             qr_interval: options.qr_interval.max(Duration::from_millis(10)),
             log_path,
+            log_max_bytes: options.log_max_bytes,
             log: Mutex::new(log),
             state: Mutex::new(state),
         }))
@@ -178,9 +249,9 @@ impl SimNetwork {
     }
 
     /// Messages delivered (first deliveries only), oldest first, including those reloaded
-    /// from the log.
+    /// from the log: the last [`SimOptions::remember`] of them.
     pub fn delivered(&self) -> Vec<SimSendRecord> {
-        self.state().delivered.clone()
+        self.state().delivered.iter().cloned().collect()
     }
 
     /// Send attempts that reached the network (delivered, duplicate or failed), including
@@ -362,13 +433,17 @@ impl SimNetwork {
             .map_err(|e| SendError::Transient(format!("simulated network: {e}")))?;
         line.push(b'\n');
         let mut log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
-        log.write_all(&line)
-            .and_then(|()| log.flush())
+        log.append(&line)
             .map_err(|e| SendError::Transient(format!("simulated network could not log: {e}")))?;
+        if log.len > self.log_max_bytes
+            && let Err(e) = log.rotate(&self.log_path)
+        {
+            tracing::warn!(error = %e, "simulated network could not rotate its send log");
+        }
+        drop(log);
         st.attempts += 1;
         if rec.is_first_delivery() {
-            st.delivered_ids.insert(rec.wa_message_id.clone());
-            st.delivered.push(rec);
+            st.remember_delivery(rec);
         }
         Ok(())
     }
