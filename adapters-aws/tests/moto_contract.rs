@@ -119,3 +119,12 @@ async fn presigned_puts_upload_without_passing_through_wagate() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn unstarted_sweep_queues_a_cut_off_job_once() {
+    wagate_testkit::contract::unstarted_sweep_queues_a_cut_off_job_once(
+        store().await,
+        queue().await,
+    )
+    .await;
+}

@@ -120,6 +120,19 @@ CREATE INDEX jobs_by_created ON jobs(created_at);
 ALTER TABLE messages ADD COLUMN grp TEXT NOT NULL DEFAULT '';
 CREATE INDEX messages_held ON messages(queue, visible_at) WHERE acked_at IS NULL;
 "#,
+    // 7: the index of the dead-sends queue, which a FIFO queue cannot page itself. A job
+    // deleted (by retention) takes its entry with it.
+    r#"
+CREATE TABLE parked_sends (
+    id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    parked_at INTEGER NOT NULL
+);
+CREATE TRIGGER parked_sends_follow_jobs AFTER DELETE ON jobs
+BEGIN
+    DELETE FROM parked_sends WHERE id = OLD.id;
+END;
+"#,
 ];
 
 type Finish = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;

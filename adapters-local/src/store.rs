@@ -14,7 +14,7 @@ use super::Db;
 mod listing;
 use wagate_core::clock::now_ms;
 use wagate_core::policy::window_end;
-use wagate_core::ports::{CounterHit, DeadLetter, Page, PortError, PortResult, Store};
+use wagate_core::ports::{CounterHit, DeadLetter, Page, ParkedSend, PortError, PortResult, Store};
 use wagate_core::{
     Account, ApiKeyRecord, Jid, Job, JobId, JobState, KeyHash, KeyId, ProxyUrl, Role, Session,
     SessionId, SessionStatus,
@@ -339,6 +339,16 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn list_unstarted_jobs(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Page<Job>> {
+        self.page_unstarted_jobs(from_ms, to_ms, after, limit).await
+    }
+
     async fn update_job(
         &self,
         id: &JobId,
@@ -534,6 +544,44 @@ impl Store for SqliteStore {
             })
             .await
     }
+
+    async fn put_parked_send(&self, p: &ParkedSend) -> PortResult<()> {
+        let p = p.clone();
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "INSERT INTO parked_sends (id, session_id, parked_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (id) DO UPDATE SET parked_at = excluded.parked_at",
+                    params![p.job_id, p.session_id, p.parked_at],
+                )
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn list_parked_sends(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Page<ParkedSend>> {
+        self.page_parked_sends(after, limit).await
+    }
+
+    async fn remove_parked_send(&self, job_id: &str) -> PortResult<()> {
+        let id = job_id.to_owned();
+        self.db
+            .call(move |c| c.execute("DELETE FROM parked_sends WHERE id = ?1", [id]))
+            .await?;
+        Ok(())
+    }
+}
+
+fn parked_send_from_row(r: &Row<'_>) -> rusqlite::Result<ParkedSend> {
+    Ok(ParkedSend {
+        job_id: r.get("id")?,
+        session_id: r.get("session_id")?,
+        parked_at: r.get("parked_at")?,
+    })
 }
 
 fn dead_letter_from_row(r: &Row<'_>) -> rusqlite::Result<DeadLetter> {

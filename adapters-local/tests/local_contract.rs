@@ -538,3 +538,9 @@ async fn the_media_sweep_deletes_only_old_media() {
         "a directory with a file stays"
     );
 }
+
+#[tokio::test]
+async fn unstarted_sweep_queues_a_cut_off_job_once() {
+    let b = backend();
+    wagate_testkit::contract::unstarted_sweep_queues_a_cut_off_job_once(b.store(), b.queue()).await;
+}

@@ -1,57 +1,51 @@
 //! The dead-letter queue of sends. A job whose send kept failing transiently is marked
 //! `failed` with its reason and parked here (its id, FIFO, deduplicated by job id); on SQS the
 //! per-session queues also redrive here by `maxReceiveCount`, which catches a job that crashes
-//! its host every time. An admin lists the parked jobs and redrives them: each goes back to
+//! its host every time. The store keeps an index of the queue for listing it page by page. An
+//! admin lists the parked jobs and redrives them: each goes back to
 //! its session's queue as `queued`, with the same WhatsApp message id.
 
 use std::time::Duration;
 
-use crate::ports::{PortError, PortResult, Queue, Store, enqueue_send, names};
+use crate::clock::now_ms;
+use crate::ports::{Page, ParkedSend, PortError, PortResult, Queue, Store, enqueue_send, names};
 use crate::{Job, JobId, JobState, random_token};
 
-/// How long a listed message stays hidden while it is looked at (then handed back).
-const PEEK_VISIBILITY: Duration = Duration::from_secs(5);
 /// How long a redriven message stays hidden while it is moved.
 const MOVE_VISIBILITY: Duration = Duration::from_secs(30);
 
-/// Parks a job in the dead-letter queue.
-pub async fn park(queue: &dyn Queue, job: &JobId) -> PortResult<()> {
+/// Parks a job in the dead-letter queue and records it in the store's index of that queue
+/// (in this order: a crash in between leaves a parked send that redrive still moves, only
+/// missing from the listing until then).
+pub async fn park(store: &dyn Store, queue: &dyn Queue, job: &Job) -> PortResult<()> {
     queue
-        .send(names::DEAD_SENDS, job.as_str(), job.as_str())
+        .send(names::DEAD_SENDS, job.id.as_str(), job.id.as_str())
+        .await?;
+    store
+        .put_parked_send(&ParkedSend {
+            job_id: job.id.to_string(),
+            session_id: job.session_id.to_string(),
+            parked_at: now_ms(),
+        })
         .await
 }
 
-/// Up to `limit` parked jobs (at most 10: the queue is FIFO, so one look sees one batch),
-/// oldest first; each is handed back at once, so listing changes nothing.
-pub async fn list(store: &dyn Store, queue: &dyn Queue, limit: usize) -> PortResult<Vec<Job>> {
-    let msgs = match queue
-        .receive(
-            names::DEAD_SENDS,
-            limit.clamp(1, 10),
-            PEEK_VISIBILITY,
-            Duration::ZERO,
-        )
-        .await
-    {
-        Ok(m) => m,
-        Err(PortError::NotFound(_)) => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let mut jobs = Vec::with_capacity(msgs.len());
-    for m in &msgs {
-        if let Some(job) = store.get_job(&JobId::from_string(m.body.trim())).await? {
+/// A page of parked jobs, oldest parking first, from the store's index (the queue itself is
+/// FIFO and cannot be paged); `next` as for every listing. Jobs deleted since (retention) are
+/// left out. Sends SQS moved here on its own (`maxReceiveCount`: a job that crashed its host
+/// every time) are not in the index; `redrive` moves them all the same.
+pub async fn list(store: &dyn Store, after: Option<&str>, limit: usize) -> PortResult<Page<Job>> {
+    let parked = store.list_parked_sends(after, limit).await?;
+    let mut jobs = Vec::with_capacity(parked.items.len());
+    for p in &parked.items {
+        if let Some(job) = store.get_job(&JobId::from_string(p.job_id.clone())).await? {
             jobs.push(job);
         }
     }
-    for m in &msgs {
-        if let Err(e) = queue
-            .nack(names::DEAD_SENDS, &m.receipt, Duration::ZERO)
-            .await
-        {
-            tracing::warn!(error = %e, "could not hand a parked send back; it returns after its visibility timeout");
-        }
-    }
-    Ok(jobs)
+    Ok(Page {
+        items: jobs,
+        next: parked.next,
+    })
 }
 
 /// What a redrive did.
@@ -108,6 +102,7 @@ pub async fn redrive(store: &dyn Store, queue: &dyn Queue, max: usize) -> PortRe
                 None => report.dropped += 1,
             }
             queue.ack(names::DEAD_SENDS, &m.receipt).await?;
+            store.remove_parked_send(id.as_str()).await?;
         }
     }
     tracing::info!(

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod policy;
 pub mod ports;
 pub mod simulator;
+pub mod unstarted;
 pub mod webhook;
 
 pub use domain::*;

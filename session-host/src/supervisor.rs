@@ -89,6 +89,11 @@ impl SessionHost {
             .map(|s| s.id)
             .collect();
         tracing::info!(sessions = self.pending.len(), "session host started");
+        let sweeper = tokio::spawn(crate::requeue::run(
+            self.ctx.deps.store.clone(),
+            queue.clone(),
+            shutdown.clone(),
+        ));
 
         let spacing = self.ctx.config.session_start_spacing;
         let poll_wait = self.ctx.config.poll_wait;
@@ -136,6 +141,9 @@ impl SessionHost {
             }
         }
         self.stop_all().await;
+        if let Err(e) = sweeper.await {
+            tracing::warn!(error = %e, "the sweep for unstarted jobs ended abnormally");
+        }
         tracing::info!("session host stopped");
         Ok(())
     }

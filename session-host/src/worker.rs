@@ -251,7 +251,8 @@ impl SendWorker {
                 let reason = format!("{reason} (gave up after {attempts} attempts)");
                 // Parked before it is marked failed: a crash in between sends it once more
                 // rather than leaving a failed job no admin can find.
-                wagate_core::dead_sends::park(self.queue.as_ref(), &job.id).await?;
+                wagate_core::dead_sends::park(self.store.as_ref(), self.queue.as_ref(), &job)
+                    .await?;
                 self.fail(&job, &msg, attempts, &reason).await?;
             }
             Err(SendError::Transient(reason)) => {

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{World, events_of, eventually, join_clean};
+use common::{World, events_of, eventually, join_clean, text_job};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use wagate_core::simulator::{SimCommand, SimIncoming};
@@ -294,6 +294,36 @@ async fn a_restarted_host_reopens_linked_sessions_without_a_new_qr() {
     assert!(s.account.is_some());
     let events = world.drain_events().await;
     assert!(events_of(&events, EventKind::Qr).is_empty(), "{events:?}");
+    host.stop().await;
+}
+
+#[tokio::test]
+async fn a_job_recorded_but_never_queued_before_a_crash_is_sent_after_the_restart() {
+    let world = World::new().await;
+    let (host, id) = open_shop(&world).await;
+    host.stop().await;
+    // What a process killed between recording a job and queueing it leaves: a `queued` job on
+    // no queue, created a minute ago.
+    let mut job = text_job(&id, "6281234567890", "cut off");
+    job.created_at -= 60_000;
+    job.updated_at = job.created_at;
+    assert!(world.store.create_job(&job).await.expect("create"));
+    assert_eq!(world.depth(&id).await, 0);
+
+    let host = Host::start(&world);
+    eventually(WAIT, "the cut-off job sent", || async {
+        let j = world.job(&job).await;
+        (j.state == wagate_core::JobState::Sent).then_some(())
+    })
+    .await;
+    let delivered = world.sim.delivered();
+    assert_eq!(
+        delivered
+            .iter()
+            .filter(|r| r.wa_message_id == job.wa_message_id)
+            .count(),
+        1
+    );
     host.stop().await;
 }
 

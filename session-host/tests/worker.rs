@@ -236,9 +236,10 @@ async fn transient_failure_is_retried_then_failed_after_max_attempts() {
     // Parked in the dead-letter queue; listing it twice changes nothing.
     let (store, queue) = (rig.world.store.as_ref(), rig.world.queue.as_ref());
     for _ in 0..2 {
-        let parked = wagate_core::dead_sends::list(store, queue, 10)
+        let parked = wagate_core::dead_sends::list(store, None, 10)
             .await
-            .unwrap();
+            .unwrap()
+            .items;
         assert_eq!(
             parked.iter().map(|j| &j.id).collect::<Vec<_>>(),
             vec![&job.id]
@@ -251,9 +252,10 @@ async fn transient_failure_is_retried_then_failed_after_max_attempts() {
         .unwrap();
     assert_eq!((report.redriven, report.dropped), (1, 0));
     assert!(
-        wagate_core::dead_sends::list(store, queue, 10)
+        wagate_core::dead_sends::list(store, None, 10)
             .await
             .unwrap()
+            .items
             .is_empty()
     );
     let requeued = rig.world.job(&job).await;

@@ -75,6 +75,18 @@ test("a user links a session and sends from the page", { timeout: 90_000 }, asyn
     assert.ok(overflow <= 0, `page is ${overflow}px wider than a phone screen`);
     await page.screenshot({ path: artifacts + "ui-phone.png", fullPage: false });
 
+    // Lists follow nextCursor: one session a page still shows every session.
+    for (const id of ["ui-page-a", "ui-page-b"]) {
+      const r = await fetch(base + "/api/sessions", { method: "POST",
+        headers: { "X-API-Key": key, "Content-Type": "application/json" }, body: JSON.stringify({ sessionId: id }) });
+      assert.equal(r.status, 201);
+    }
+    await page.setViewportSize({ width: 1100, height: 900 });
+    await page.goto(base + "/ui?pageSize=1");
+    for (const id of ["ui-shop", "ui-page-a", "ui-page-b"]) {
+      await page.locator("#sessions td", { hasText: new RegExp("^" + id + "$") }).waitFor({ timeout: 10_000 });
+    }
+
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

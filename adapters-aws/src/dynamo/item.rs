@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
-use wagate_core::ports::{DeadLetter, PortError, PortResult};
+use wagate_core::ports::{DeadLetter, ParkedSend, PortError, PortResult};
 use wagate_core::{
     ApiKeyRecord, Jid, Job, JobId, JobState, KeyHash, KeyId, ProxyUrl, Role, Session, SessionId,
     SessionStatus,
@@ -168,6 +168,14 @@ impl Item {
         })
     }
 
+    pub fn parked_send(&self) -> PortResult<ParkedSend> {
+        Ok(ParkedSend {
+            job_id: self.string("id")?,
+            session_id: self.opt_string("session_id")?.unwrap_or_default(),
+            parked_at: self.i64("parked_at")?,
+        })
+    }
+
     /// The settings stored as `<prefix><name>` attributes of the config item.
     pub fn config(&self, prefix: &str) -> PortResult<serde_json::Map<String, Value>> {
         let mut out = serde_json::Map::new();
@@ -241,6 +249,14 @@ pub fn dead_letter_item(d: &DeadLetter) -> Attrs {
     it.insert("attempts".into(), n(d.attempts));
     it.insert("last_error".into(), s(&d.last_error));
     it.insert("failed_at".into(), n(d.failed_at));
+    it
+}
+
+pub fn parked_send_item(p: &ParkedSend) -> Attrs {
+    let mut it = Attrs::new();
+    it.insert("id".into(), s(&p.job_id));
+    it.insert("session_id".into(), s(&p.session_id));
+    it.insert("parked_at".into(), n(p.parked_at));
     it
 }
 

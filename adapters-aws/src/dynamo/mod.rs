@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::ReturnValue;
 use serde_json::Value;
 use wagate_core::clock::now_ms;
 use wagate_core::policy::window_end;
-use wagate_core::ports::{CounterHit, DeadLetter, Page, PortError, PortResult, Store};
+use wagate_core::ports::{CounterHit, DeadLetter, Page, ParkedSend, PortError, PortResult, Store};
 use wagate_core::{
     Account, ApiKeyRecord, Job, JobId, JobState, KeyHash, KeyId, Session, SessionId, SessionStatus,
 };
@@ -366,6 +366,12 @@ impl Store for DynamoStore {
             "ttl".into(),
             n(job.created_at.div_euclid(1000) + self.job_ttl_secs),
         );
+        // Listed as unstarted until its first update (see `wagate_core::unstarted`).
+        it.insert("gsi1pk".into(), s(keys::unstarted(job.created_at)));
+        it.insert(
+            "gsi1sk".into(),
+            s(keys::by_time(job.created_at, job.id.as_str())),
+        );
         self.put_new(it).await
     }
 
@@ -390,7 +396,20 @@ impl Store for DynamoStore {
         u.set("updated_at", n(now_ms()));
         u.set_or_remove("error", error.map(s));
         u.set_or_remove("sent_at", sent_at.map(n));
+        // Started (or failed): out of the unstarted listing.
+        u.set_or_remove("gsi1pk", None);
+        u.set_or_remove("gsi1sk", None);
         self.update_existing(keys::job(id.as_str()), u).await
+    }
+
+    async fn list_unstarted_jobs(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Page<Job>> {
+        self.page_unstarted(from_ms, to_ms, after, limit).await
     }
 
     async fn claim_idempotency(
@@ -558,5 +577,48 @@ impl Store for DynamoStore {
             .await?
             .map(|i| i.dead_letter())
             .transpose()
+    }
+
+    async fn put_parked_send(&self, p: &ParkedSend) -> PortResult<()> {
+        let mut it = item::parked_send_item(p);
+        it.insert("pk".into(), s(keys::parked(&p.job_id)));
+        it.insert("gsi1pk".into(), s(keys::PARKED_LIST));
+        it.insert("gsi1sk".into(), s(keys::by_time(p.parked_at, &p.job_id)));
+        // Gone with its job: the job's TTL counts from its creation, before the parking.
+        it.insert(
+            "ttl".into(),
+            n(p.parked_at
+                .div_euclid(1000)
+                .saturating_add(self.job_ttl_secs)),
+        );
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(it))
+            .send()
+            .await
+            .map_err(port)?;
+        Ok(())
+    }
+
+    async fn list_parked_sends(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Page<ParkedSend>> {
+        let page = self.page(keys::PARKED_LIST, None, after, limit).await?;
+        Ok(Page {
+            items: page
+                .items
+                .iter()
+                .map(Item::parked_send)
+                .collect::<PortResult<_>>()?,
+            next: page.next,
+        })
+    }
+
+    async fn remove_parked_send(&self, job_id: &str) -> PortResult<()> {
+        self.delete(keys::parked(job_id)).await?;
+        Ok(())
     }
 }

@@ -1,11 +1,14 @@
-//! The paged listings (keys, sessions, dead letters). Each query selects its sort key as `sk`
+//! The paged listings (keys, sessions, dead letters, parked sends). Each query selects its sort key as `sk`
 //! and reads one row more than the page holds, so the last page is known without another call.
 
 use rusqlite::{Connection, Params, Row};
-use wagate_core::ports::{DeadLetter, Page, PortResult};
-use wagate_core::{ApiKeyRecord, KeyId, Session};
+use wagate_core::ports::{DeadLetter, Page, ParkedSend, PortResult};
+use wagate_core::{ApiKeyRecord, Job, KeyId, Session};
 
-use super::{SqliteStore, dead_letter_from_row, key_from_row, session_from_row};
+use super::{
+    SqliteStore, dead_letter_from_row, job_from_row, key_from_row, parked_send_from_row,
+    session_from_row,
+};
 
 /// `limit` rows (and one more) of `sql`, whose last parameter is the row count.
 fn page<T>(
@@ -104,6 +107,46 @@ impl SqliteStore {
             after,
             limit,
             dead_letter_from_row,
+        )
+        .await
+    }
+
+    pub(super) async fn page_unstarted_jobs(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Page<Job>> {
+        let after = after.unwrap_or_default().to_owned();
+        self.db
+            .call(move |c| {
+                page(
+                    c,
+                    "SELECT *, printf('%013d#', max(created_at, 0)) || id AS sk
+                     FROM jobs INDEXED BY jobs_by_created
+                     WHERE created_at >= ?1 AND created_at < ?2 AND updated_at = created_at
+                       AND state = 'queued' AND attempts = 0 AND printf('%013d#', max(created_at, 0)) || id > ?3
+                     ORDER BY created_at, id LIMIT ?4",
+                    rusqlite::params![from_ms, to_ms, after, fetch(limit)],
+                    limit,
+                    job_from_row,
+                )
+            })
+            .await
+    }
+
+    pub(super) async fn page_parked_sends(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Page<ParkedSend>> {
+        self.page_by_time(
+            "parked_sends",
+            "parked_at",
+            after,
+            limit,
+            parked_send_from_row,
         )
         .await
     }

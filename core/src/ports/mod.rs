@@ -10,7 +10,7 @@ pub use blobs::{BlobWriter, Blobs, PresignedPut, check_blob_key};
 pub use queue::{
     Queue, QueueKind, QueueMessage, QueueSpec, enqueue_send, ensure_shared_queues, names,
 };
-pub use store::{CounterHit, DeadLetter, Page, Store, time_key};
+pub use store::{CounterHit, DeadLetter, Page, ParkedSend, Store, time_key};
 
 /// What can go wrong in an adapter. `Throttled` is worth retrying soon (the API answers 503
 /// with `Retry-After`); anything else is an internal error.

@@ -42,6 +42,16 @@ pub struct DeadLetter {
     pub failed_at: i64,
 }
 
+/// A send parked in the dead-sends queue (see `dead_sends`): the store's index of that queue,
+/// which a FIFO queue cannot page itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParkedSend {
+    pub job_id: String,
+    pub session_id: String,
+    pub parked_at: i64,
+}
+
 /// One page of a listing, in the listing's stable order. `next` is the token to pass as
 /// `after` for the following page, `None` on the last one. A token only means something to
 /// the store that made it (it is the sort key of the last item on the page).
@@ -145,6 +155,16 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     /// Inserts the job unless one with the same id exists; returns whether it did.
     async fn create_job(&self, job: &Job) -> PortResult<bool>;
     async fn get_job(&self, id: &JobId) -> PortResult<Option<Job>>;
+    /// Jobs created in `[from_ms, to_ms)` and never updated since (no worker has started
+    /// them, nothing failed them), by creation time then id, `limit` at most, after `after`.
+    /// See `unstarted`.
+    async fn list_unstarted_jobs(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Page<Job>>;
     /// Moves a job to `state` (attempts, error and sent_at as given); returns false if gone.
     async fn update_job(
         &self,
@@ -197,4 +217,16 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     ) -> PortResult<Page<DeadLetter>>;
     /// Removes and returns one dead letter (for replay).
     async fn take_dead_letter(&self, id: &str) -> PortResult<Option<DeadLetter>>;
+
+    // --- parked sends (the index of the dead-sends queue)
+    /// Records a parked send; parking the same job again moves it to its new time.
+    async fn put_parked_send(&self, p: &ParkedSend) -> PortResult<()>;
+    /// Parked sends by parking time then job id (oldest first), `limit` at most, after `after`.
+    async fn list_parked_sends(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Page<ParkedSend>>;
+    /// Forgets a parked send (once redriven); no error when there is none.
+    async fn remove_parked_send(&self, job_id: &str) -> PortResult<()>;
 }

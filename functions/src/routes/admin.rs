@@ -212,19 +212,28 @@ struct Limit {
     limit: Option<usize>,
 }
 
-/// Sends parked after their attempts ran out (up to 10, oldest first), with their reason.
+/// Sends parked after their attempts ran out, oldest first, with their reason; paged like
+/// every list route, with the number waiting in the queue (`queued`).
 async fn dead_sends(
     State(state): State<AppState>,
-    crate::extract::Query(q): crate::extract::Query<Limit>,
+    crate::extract::Query(q): crate::extract::Query<PageQuery>,
 ) -> ApiResult<axum::Json<Value>> {
-    let jobs = wagate_core::dead_sends::list(
-        state.store.as_ref(),
-        state.queue.as_ref(),
-        q.limit.unwrap_or(10),
-    )
-    .await?;
-    let views: Vec<Value> = jobs.iter().map(crate::send::job_view).collect();
-    Ok(axum::Json(json!({ "count": views.len(), "jobs": views })))
+    let page = q.parse()?;
+    let jobs =
+        wagate_core::dead_sends::list(state.store.as_ref(), page.after.as_deref(), page.limit)
+            .await?;
+    let queued = match state
+        .queue
+        .depth(wagate_core::ports::names::DEAD_SENDS)
+        .await
+    {
+        Ok(n) => n,
+        Err(wagate_core::ports::PortError::NotFound(_)) => 0,
+        Err(e) => return Err(e.into()),
+    };
+    let axum::Json(mut body) = page_json("jobs", &jobs, crate::send::job_view);
+    body["queued"] = json!(queued);
+    Ok(axum::Json(body))
 }
 
 /// Puts parked sends back on their sessions' queues (`?limit=`, default 100, at most 1000).

@@ -7,11 +7,13 @@ pub mod blobs;
 pub mod queue;
 pub mod store;
 pub mod store_paging;
+pub mod unstarted;
 
 pub use blobs::*;
 pub use queue::*;
 pub use store::*;
 pub use store_paging::*;
+pub use unstarted::*;
 
 /// Expands every case of the three suites into a `#[tokio::test]`, in the modules
 /// `store_suite`, `queue_suite` and `blobs_suite` of the calling file. Each expression is async
@@ -30,7 +32,9 @@ macro_rules! port_contract_tests {
                 store_concurrent_conditional_writes_have_one_winner,
                 store_missing_records_report_false_or_none, store_dead_letters_list_honours_the_limit,
                 store_leases_have_one_holder_until_they_expire, store_sessions_page_by_owner_in_id_order,
-                store_sessions_page_without_owner_and_keys_page, store_dead_letters_page_in_time_order);
+                store_sessions_page_without_owner_and_keys_page, store_dead_letters_page_in_time_order,
+                store_parked_sends_page_in_time_order_and_are_removed,
+                store_unstarted_jobs_are_listed_by_creation_until_their_first_update);
         }
         mod queue_suite {
             use super::*;

@@ -4,8 +4,11 @@
 use std::sync::Arc;
 
 use wagate_core::clock::now_ms;
-use wagate_core::ports::{DeadLetter, Page, Store};
-use wagate_core::{ApiKey, ApiKeyRecord, KeyId, Role, Session, SessionId, random_token};
+use wagate_core::ports::{DeadLetter, Page, ParkedSend, Store};
+use wagate_core::{
+    ApiKey, ApiKeyRecord, Jid, Job, JobState, KeyId, MessageContent, OutboundMessage, Role,
+    Session, SessionId, random_token,
+};
 
 /// Walks a listing `limit` at a time; returns the pages' sizes and every item in order.
 async fn walk<T, F, Fut>(limit: usize, mut list: F) -> (Vec<usize>, Vec<T>)
@@ -139,4 +142,120 @@ pub async fn store_dead_letters_page_in_time_order(store: Arc<dyn Store>) {
     assert!(sizes.len() >= 3, "25 records take three pages of 10");
     let at = once_each(&got, &mine);
     assert!(at.windows(2).all(|w| w[0] < w[1]), "oldest first");
+}
+
+pub async fn store_parked_sends_page_in_time_order_and_are_removed(store: Arc<dyn Store>) {
+    let base = now_ms();
+    let mut mine: Vec<ParkedSend> = Vec::new();
+    for i in 0..12 {
+        let p = ParkedSend {
+            job_id: format!("job_{}", random_token(10)),
+            session_id: "s".into(),
+            parked_at: base + i,
+        };
+        store.put_parked_send(&p).await.unwrap();
+        mine.push(p);
+    }
+    let list = |store: Arc<dyn Store>| async move {
+        walk(5, |after| {
+            let store = store.clone();
+            async move { store.list_parked_sends(after.as_deref(), 5).await.unwrap() }
+        })
+        .await
+    };
+    let (sizes, got) = list(store.clone()).await;
+    assert!(sizes.len() >= 3, "12 records take three pages of 5");
+    let at = once_each(&got, &mine);
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "oldest first");
+
+    // Parked again (a redriven send that failed again): once, at its new time.
+    let mut again = mine.remove(0);
+    again.parked_at = base + 100;
+    store.put_parked_send(&again).await.unwrap();
+    mine.push(again);
+    // Removed once redriven; removing what is not there is no error.
+    let gone = mine.remove(0);
+    store.remove_parked_send(&gone.job_id).await.unwrap();
+    store.remove_parked_send(&gone.job_id).await.unwrap();
+    let (_, got) = list(store.clone()).await;
+    let at = once_each(&got, &mine);
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "re-parked last");
+    assert!(!got.contains(&gone));
+}
+
+/// A text job to `to` created at `at` (and never updated).
+fn job_at(session: &SessionId, at: i64) -> Job {
+    let hi = OutboundMessage::new(MessageContent::Text {
+        text: "hi".into(),
+        mentions: vec![],
+    });
+    let to = Jid::parse("628123456789").unwrap();
+    Job::new(session.clone(), KeyId::from_string("key_u"), to, hi, at)
+}
+
+pub async fn store_unstarted_jobs_are_listed_by_creation_until_their_first_update(
+    store: Arc<dyn Store>,
+) {
+    let session = SessionId::parse(&format!("u{}", random_token(10))).unwrap();
+    // Around a minute boundary, in the past (other cases' jobs are created now).
+    let minute = (now_ms() / 60_000 - 30) * 60_000;
+    let mut mine = Vec::new();
+    for at in [minute - 2, minute - 1, minute, minute + 1, minute + 61_000] {
+        let job = job_at(&session, at);
+        assert!(store.create_job(&job).await.unwrap());
+        mine.push(job);
+    }
+    let outside = job_at(&session, minute + 200_000);
+    assert!(store.create_job(&outside).await.unwrap());
+    let (from, to) = (minute - 10, minute + 120_000);
+    let list = |store: Arc<dyn Store>| {
+        let session = session.clone();
+        async move {
+            walk(2, |after| {
+                let store = store.clone();
+                async move {
+                    store
+                        .list_unstarted_jobs(from, to, after.as_deref(), 2)
+                        .await
+                        .unwrap()
+                }
+            })
+            .await
+            .1
+            .into_iter()
+            .filter(|j| j.session_id == session)
+            .map(|j| j.id)
+            .collect::<Vec<_>>()
+        }
+    };
+    let ids = |jobs: &[Job]| jobs.iter().map(|j| j.id.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        list(store.clone()).await,
+        ids(&mine),
+        "in creation order, across minutes"
+    );
+
+    // Started, or failed: no longer listed; a retry back to `queued` is not listed either.
+    store
+        .update_job(&mine[1].id, JobState::Sending, 1, None, None)
+        .await
+        .unwrap();
+    store
+        .update_job(
+            &mine[2].id,
+            JobState::Failed,
+            0,
+            Some("session deleted"),
+            None,
+        )
+        .await
+        .unwrap();
+    store
+        .update_job(&mine[3].id, JobState::Queued, 1, Some("timeout"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        list(store.clone()).await,
+        vec![mine[0].id.clone(), mine[4].id.clone()]
+    );
 }
