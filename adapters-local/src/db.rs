@@ -133,6 +133,16 @@ BEGIN
     DELETE FROM parked_sends WHERE id = OLD.id;
 END;
 "#,
+    // 8: which of a session's events reach a webhook (JSON; NULL delivers everything).
+    r#"
+ALTER TABLE sessions ADD COLUMN events TEXT;
+"#,
+    // 9: acked messages are purged by age every thousand acks and by the retention sweep; by
+    // index, not by scanning every message on the writer thread (a stall that grew with the
+    // table).
+    r#"
+CREATE INDEX messages_acked ON messages(acked_at) WHERE acked_at IS NOT NULL;
+"#,
 ];
 
 type Finish = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;

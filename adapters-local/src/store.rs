@@ -16,8 +16,8 @@ use wagate_core::clock::now_ms;
 use wagate_core::policy::window_end;
 use wagate_core::ports::{CounterHit, DeadLetter, Page, ParkedSend, PortError, PortResult, Store};
 use wagate_core::{
-    Account, ApiKeyRecord, Jid, Job, JobId, JobState, KeyHash, KeyId, ProxyUrl, Role, Session,
-    SessionId, SessionStatus,
+    Account, ApiKeyRecord, EventFilter, Jid, Job, JobId, JobState, KeyHash, KeyId, ProxyUrl, Role,
+    Session, SessionId, SessionStatus,
 };
 
 /// Every this many counter hits or idempotency claims, expired rows are purged (lazily, so
@@ -92,6 +92,7 @@ fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
     let status: String = r.get("status")?;
     let account: Option<String> = r.get("account")?;
     let proxy: Option<String> = r.get("proxy")?;
+    let events: Option<String> = r.get("events")?;
     Ok(Session {
         id: SessionId::parse(&id).map_err(|e| corrupt("session id", e))?,
         owner: KeyId::from_string(r.get::<_, String>("owner")?),
@@ -106,6 +107,10 @@ fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
         proxy: proxy
             .map(|p| ProxyUrl::parse(&p, "proxy").map_err(|e| corrupt("proxy", e)))
             .transpose()?,
+        events: events
+            .map(|e| serde_json::from_str(&e).map_err(|e| corrupt("events", e)))
+            .transpose()?
+            .unwrap_or_default(),
         created_at: r.get("created_at")?,
         updated_at: r.get("updated_at")?,
     })
@@ -135,6 +140,11 @@ fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Job> {
 
 fn to_json<T: serde::Serialize>(v: &T) -> PortResult<String> {
     serde_json::to_string(v).map_err(|e| PortError::Backend(e.into()))
+}
+
+/// A session's event filter as stored: NULL for the default.
+fn events_json(f: &EventFilter) -> PortResult<Option<String>> {
+    (!f.is_default()).then(|| to_json(f)).transpose()
 }
 
 #[async_trait]
@@ -185,14 +195,15 @@ impl Store for SqliteStore {
     async fn create_session(&self, s: &Session) -> PortResult<bool> {
         let s = s.clone();
         let account = s.account.as_ref().map(to_json).transpose()?;
+        let events = events_json(&s.events)?;
         self.db
             .call(move |c| {
                 c.execute(
-                    "INSERT INTO sessions (id, owner, status, webhook_url, webhook_secret, qr, pairing_code, account, proxy, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (id) DO NOTHING",
+                    "INSERT INTO sessions (id, owner, status, webhook_url, webhook_secret, qr, pairing_code, account, proxy, events, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (id) DO NOTHING",
                     params![
                         s.id.as_str(), s.owner.as_str(), s.status.as_str(), s.webhook_url, s.webhook_secret,
-                        s.qr, s.pairing_code, account, s.proxy.as_ref().map(ProxyUrl::expose), s.created_at, s.updated_at
+                        s.qr, s.pairing_code, account, s.proxy.as_ref().map(ProxyUrl::expose), events, s.created_at, s.updated_at
                     ],
                 )
                 .map(|n| n > 0)
@@ -261,6 +272,19 @@ impl Store for SqliteStore {
                 c.execute(
                     "UPDATE sessions SET webhook_url = ?2, webhook_secret = ?3, updated_at = ?4 WHERE id = ?1",
                     params![id, url, secret, now_ms()],
+                )
+                .map(|n| n > 0)
+            })
+            .await
+    }
+
+    async fn set_session_events(&self, id: &SessionId, events: &EventFilter) -> PortResult<bool> {
+        let (id, events) = (id.as_str().to_owned(), events_json(events)?);
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "UPDATE sessions SET events = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![id, events, now_ms()],
                 )
                 .map(|n| n > 0)
             })

@@ -212,14 +212,18 @@ impl Dispatcher {
 
     /// Where the event goes: the session's webhook, the runtime default, the configured
     /// default, or nowhere.
+    /// An event the session's filter (`enabled`, `events`) leaves out goes nowhere.
     async fn target(&self, event: &Event) -> PortResult<Option<Target>> {
-        if let Some(s) = self.store.get_session(&event.session_id).await?
-            && let Some(url) = s.webhook_url.filter(|u| !u.trim().is_empty())
-        {
-            return Ok(Some(Target {
-                url,
-                secret: s.webhook_secret,
-            }));
+        if let Some(s) = self.store.get_session(&event.session_id).await? {
+            if !s.events.allows(event.kind) {
+                return Ok(None);
+            }
+            if let Some(url) = s.webhook_url.filter(|u| !u.trim().is_empty()) {
+                return Ok(Some(Target {
+                    url,
+                    secret: s.webhook_secret,
+                }));
+            }
         }
         if let Some(v) = self.store.get_config(DEFAULT_WEBHOOK_KEY).await? {
             match serde_json::from_value::<WebhookSetting>(v) {

@@ -8,6 +8,7 @@ pub mod caller;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod host_stats;
 pub mod key_cache;
 mod layers;
 pub mod limit_headers;
@@ -15,6 +16,7 @@ pub mod media;
 pub mod paging;
 pub mod routes;
 pub mod send;
+pub mod session_counts;
 pub mod settings;
 pub mod state;
 

@@ -13,6 +13,7 @@ use wagate_media::Fetcher;
 use crate::auth_failures::AuthFailures;
 use crate::config::ApiConfig;
 use crate::key_cache::KeyCache;
+use crate::session_counts::SessionCounts;
 use crate::settings::SettingsCache;
 
 #[derive(Clone)]
@@ -25,6 +26,8 @@ pub struct AppState {
     pub keys: Arc<KeyCache>,
     pub auth_failures: Arc<AuthFailures>,
     pub started: Instant,
+    /// The session counts `/health` shows, computed at most every few seconds.
+    pub health: Arc<SessionCounts>,
     pub fetcher: Arc<Fetcher>,
     /// Signs the upload URLs wagate serves itself when the blob store cannot presign. Random
     /// per process: those URLs live minutes and the embedded mode is one process.
@@ -58,6 +61,7 @@ impl AppState {
             keys: Arc::default(),
             auth_failures: Arc::default(),
             started: Instant::now(),
+            health: Arc::default(),
             fetcher: Arc::new(fetcher),
             upload_secret: Arc::from(wagate_core::random_token(43)),
         }

@@ -7,7 +7,7 @@ use axum::http::{Method, Request, StatusCode};
 use common::*;
 use serde_json::json;
 use wagate_core::ports::names;
-use wagate_core::{HostCommand, SessionId};
+use wagate_core::{EventKind, HostCommand, SessionId};
 
 const CONFIGURE: &str = "/api/webhooks/configure";
 
@@ -181,6 +181,87 @@ async fn webhook_configure_sets_the_session_webhook() {
 }
 
 #[tokio::test]
+async fn webhook_configure_turns_deliveries_off_and_on_and_selects_events() {
+    let app = app_with_session("w").await;
+    let hook = json!({ "sessionId": "w", "url": "https://app.example/hook", "secret": "abc" });
+    app.post_expect(CONFIGURE, USER_A, hook, StatusCode::OK)
+        .await;
+
+    // Off, then only two events: the webhook itself stays as it was.
+    let off = app
+        .post_expect(
+            CONFIGURE,
+            USER_A,
+            json!({ "sessionId": "w", "enabled": false }),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(off.body["enabled"], false);
+    assert_eq!(off.body["webhookUrl"], "https://app.example/hook");
+    let s = app.stored_session("w").await.unwrap();
+    assert!(s.events.disabled);
+    assert_eq!(s.webhook_url.as_deref(), Some("https://app.example/hook"));
+    let some =
+        json!({ "sessionId": "w", "enabled": true, "events": ["message_received", "qr", "qr"] });
+    let r = app
+        .post_expect(CONFIGURE, USER_A, some, StatusCode::OK)
+        .await;
+    assert_eq!(r.body["events"], json!(["message_received", "qr"]));
+    let s = app.stored_session("w").await.unwrap();
+    assert!(!s.events.disabled);
+    assert!(s.events.allows(EventKind::Qr) && !s.events.allows(EventKind::MessageSent));
+    let view = app.get("/api/sessions/w", USER_A).await;
+    assert_eq!(view.body["webhookEnabled"], true);
+    assert_eq!(view.body["events"], json!(["message_received", "qr"]));
+    let all = json!({ "sessionId": "w", "events": ["*"] });
+    app.post_expect(CONFIGURE, USER_A, all, StatusCode::OK)
+        .await;
+    assert!(app.stored_session("w").await.unwrap().events.is_default());
+
+    // Bad input changes nothing.
+    app.post(
+        CONFIGURE,
+        USER_A,
+        json!({ "sessionId": "w", "enabled": false }),
+    )
+    .await;
+    let before = app.stored_session("w").await.unwrap();
+    for bad in [
+        json!({ "sessionId": "w", "events": ["message_recieved"] }),
+        json!({ "sessionId": "w", "events": [] }),
+        json!({ "sessionId": "w", "enabled": "no" }),
+        json!({ "sessionId": "w", "events": "qr" }),
+        json!({ "enabled": true }),
+    ] {
+        let r = app.post(CONFIGURE, ADMIN, bad.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {:?}", r.body);
+        assert!(r.body["error"]["message"].is_string());
+    }
+    assert_eq!(app.stored_session("w").await.unwrap(), before);
+    // Another user's session: not found, not changed.
+    let theirs = json!({ "sessionId": "w", "enabled": true });
+    app.post_expect(CONFIGURE, USER_B, theirs, StatusCode::NOT_FOUND)
+        .await;
+    assert_eq!(app.stored_session("w").await.unwrap(), before);
+}
+
+#[tokio::test]
+async fn sessions_created_with_an_event_list_deliver_only_those() {
+    let app = spawn_app().await;
+    let body = json!({ "sessionId": "picky", "events": ["message_received"] });
+    let r = app
+        .post_expect("/api/sessions", ADMIN, body, StatusCode::CREATED)
+        .await;
+    assert_eq!(r.body["events"], json!(["message_received"]));
+    let s = app.stored_session("picky").await.unwrap();
+    assert!(s.events.allows(EventKind::MessageReceived) && !s.events.allows(EventKind::Qr));
+    let bad = json!({ "sessionId": "picky2", "events": ["nope"] });
+    app.post_expect("/api/sessions", ADMIN, bad, StatusCode::BAD_REQUEST)
+        .await;
+    assert!(app.stored_session("picky2").await.is_none());
+}
+
+#[tokio::test]
 async fn admin_config_validates_every_setting_before_storing_any() {
     let app = spawn_app().await;
     let bad = json!({ "cooldownMs": 5000, "rateLimit": { "windowMs": 10, "max": 0 } });
@@ -221,9 +302,47 @@ async fn health_routes_answer_without_a_key() {
         assert_eq!(r.status, StatusCode::OK, "{path}");
     }
     let ping = app.get_without_key("/ping").await;
+    assert_eq!(ping.body["pong"], true, "the seed server's shape");
     assert_eq!(ping.body["message"], "pong");
+    assert!(
+        ping.body["ts"]
+            .as_i64()
+            .is_some_and(|t| t > 1_600_000_000_000)
+    );
     let ready = app.get_without_key("/health/ready").await;
     assert_eq!(ready.body["status"], "ready");
+}
+
+#[tokio::test]
+async fn health_summarises_sessions_by_status_without_naming_them() {
+    let app = spawn_app().await;
+    app.create_session(ADMIN, "secret-shop").await;
+    app.create_session(ADMIN, "other-shop").await;
+    let r = app.get_without_key("/health").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["sessions"]["total"], 2);
+    let by = r.body["sessions"]["byStatus"].as_object().unwrap();
+    assert_eq!(by.values().filter_map(|n| n.as_u64()).sum::<u64>(), 2);
+    assert!(r.body["uptimeSecs"].is_u64());
+    assert!(r.body["memory"]["rssBytes"].as_u64().is_some_and(|b| b > 0));
+    assert_eq!(r.body["loadAverage"].as_array().map(Vec::len), Some(3));
+    let text = r.body.to_string();
+    assert!(
+        !text.contains("secret-shop") && !text.contains("other-shop"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_seed_servers_webhook_default_route_sets_the_default_webhook() {
+    let app = spawn_app().await;
+    let body = json!({ "url": "https://hooks.example/in", "secret": "s3cr3t" });
+    let r = app.post("/api/admin/webhook-default", ADMIN, body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let got = app.get("/api/admin/webhook", ADMIN).await;
+    assert_eq!(got.body["webhookUrl"], "https://hooks.example/in");
+    let same = app.get("/api/admin/webhook-default", ADMIN).await;
+    assert_eq!(same.body, got.body);
 }
 
 #[tokio::test]

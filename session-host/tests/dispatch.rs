@@ -130,6 +130,67 @@ async fn event_for_a_session_with_a_webhook_is_delivered_signed_and_acked() {
 }
 
 #[tokio::test]
+async fn a_sessions_event_filter_decides_what_is_delivered() {
+    let world = World::new().await;
+    let (_, receiver, id) = hooked_session(&world, "/hook").await;
+    let d = dispatcher(&world, config());
+    let sent = |text: &str| {
+        Event::new(
+            id.clone(),
+            EventKind::MessageSent,
+            json!({ "text": text }),
+            now_ms(),
+        )
+    };
+
+    // Only message_received: a message_sent goes nowhere, a message_received is delivered.
+    let only = wagate_core::EventFilter {
+        disabled: false,
+        only: Some(vec![EventKind::MessageReceived]),
+    };
+    assert!(world.store.set_session_events(&id, &only).await.unwrap());
+    wagate_host::events::emit(world.queue.as_ref(), &sent("left out"))
+        .await
+        .unwrap();
+    assert_eq!(handle_next(&d, &world).await, Outcome::Dropped);
+    emit(&world, &id, "wanted").await;
+    assert_eq!(handle_next(&d, &world).await, Outcome::Delivered);
+
+    // Disabled: nothing; enabled again with every event: delivered.
+    let off = wagate_core::EventFilter {
+        disabled: true,
+        only: None,
+    };
+    assert!(world.store.set_session_events(&id, &off).await.unwrap());
+    emit(&world, &id, "while off").await;
+    assert_eq!(handle_next(&d, &world).await, Outcome::Dropped);
+    assert!(
+        world
+            .store
+            .set_session_events(&id, &wagate_core::EventFilter::default())
+            .await
+            .unwrap()
+    );
+    wagate_host::events::emit(world.queue.as_ref(), &sent("back on"))
+        .await
+        .unwrap();
+    assert_eq!(handle_next(&d, &world).await, Outcome::Delivered);
+
+    let texts: Vec<_> = receiver
+        .received()
+        .iter()
+        .map(|r| {
+            r.body["data"]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(texts, ["wanted", "back on"]);
+    assert_eq!(events_depth(&world).await, 0);
+}
+
+#[tokio::test]
 async fn failing_receiver_is_retried_then_dead_lettered_after_max_attempts_and_replay_puts_it_back()
 {
     let world = World::new().await;

@@ -9,8 +9,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 use wagate_core::ports::{DeadLetter, ParkedSend, PortError, PortResult};
 use wagate_core::{
-    ApiKeyRecord, Jid, Job, JobId, JobState, KeyHash, KeyId, ProxyUrl, Role, Session, SessionId,
-    SessionStatus,
+    ApiKeyRecord, EventFilter, Jid, Job, JobId, JobState, KeyHash, KeyId, ProxyUrl, Role, Session,
+    SessionId, SessionStatus,
 };
 
 pub type Attrs = HashMap<String, AttributeValue>;
@@ -127,6 +127,7 @@ impl Item {
                 .opt_string("proxy")?
                 .map(|p| ProxyUrl::parse(&p, "proxy").map_err(|e| corrupt("proxy", e)))
                 .transpose()?,
+            events: self.parsed_json("events")?.unwrap_or_default(),
             created_at: self.i64("created_at")?,
             updated_at: self.i64("updated_at")?,
         })
@@ -193,6 +194,11 @@ impl Item {
     }
 }
 
+/// A session's event filter as stored: absent for the default.
+pub fn events_attr(f: &EventFilter) -> PortResult<Option<AttributeValue>> {
+    Ok((!f.is_default()).then(|| json(f)).transpose()?.map(s))
+}
+
 fn put_opt(it: &mut Attrs, name: &str, v: Option<AttributeValue>) {
     if let Some(v) = v {
         it.insert(name.to_owned(), v);
@@ -218,6 +224,7 @@ pub fn session_item(x: &Session) -> PortResult<Attrs> {
         x.account.as_ref().map(json).transpose()?.map(s),
     );
     put_opt(&mut it, "proxy", x.proxy.as_ref().map(|p| s(p.expose())));
+    put_opt(&mut it, "events", events_attr(&x.events)?);
     it.insert("created_at".into(), n(x.created_at));
     it.insert("updated_at".into(), n(x.updated_at));
     Ok(it)

@@ -18,7 +18,8 @@ use wagate_core::clock::now_ms;
 use wagate_core::policy::window_end;
 use wagate_core::ports::{CounterHit, DeadLetter, Page, ParkedSend, PortError, PortResult, Store};
 use wagate_core::{
-    Account, ApiKeyRecord, Job, JobId, JobState, KeyHash, KeyId, Session, SessionId, SessionStatus,
+    Account, ApiKeyRecord, EventFilter, Job, JobId, JobState, KeyHash, KeyId, Session, SessionId,
+    SessionStatus,
 };
 
 use crate::AwsSettings;
@@ -312,6 +313,13 @@ impl Store for DynamoStore {
         u.set("updated_at", n(now_ms()));
         u.set_or_remove("webhook_url", url.map(s));
         u.set_or_remove("webhook_secret", secret.map(s));
+        self.update_existing(keys::session(id.as_str()), u).await
+    }
+
+    async fn set_session_events(&self, id: &SessionId, events: &EventFilter) -> PortResult<bool> {
+        let mut u = item::Update::new();
+        u.set("updated_at", n(now_ms()));
+        u.set_or_remove("events", item::events_attr(events)?);
         self.update_existing(keys::session(id.as_str()), u).await
     }
 

@@ -132,7 +132,7 @@ fn api(v: &Vars<'_>) -> anyhow::Result<ApiConfig> {
             max: v.parsed("RATE_LIMIT_MAX", d.rate_limit.max)?,
         },
         quota: Quota {
-            limit: v.parsed("QUOTA_LIMIT", d.quota.limit)?,
+            limit: v.parsed(v.or_alias("QUOTA_LIMIT", "QUOTA_MAX"), d.quota.limit)?,
             window_ms: v.parsed("QUOTA_WINDOW_MS", d.quota.window_ms)?,
         },
         cooldown_ms: v.parsed("SPAM_COOLDOWN_MS", d.cooldown_ms)?,
@@ -196,7 +196,10 @@ fn host(v: &Vars<'_>) -> anyhow::Result<HostConfig> {
         send_jitter: v.millis("SEND_JITTER_MS", d.send_jitter)?,
         send_max_attempts: v.at_least_one("SEND_MAX_ATTEMPTS", d.send_max_attempts)?,
         session_start_spacing: v.millis("SESSION_START_SPACING_MS", d.session_start_spacing)?,
-        autoreply_ping_pong: v.flag("AUTOREPLY_PING_PONG", d.autoreply_ping_pong)?,
+        autoreply_ping_pong: v.flag(
+            v.or_alias("AUTOREPLY_PING_PONG", "AUTOREPLY_ENABLED"),
+            d.autoreply_ping_pong,
+        )?,
         sim_qr_interval: v.millis("SIM_QR_INTERVAL_MS", d.sim_qr_interval)?,
         lease_ttl: v
             .millis("LEASE_TTL_MS", d.lease_ttl)?

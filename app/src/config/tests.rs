@@ -131,6 +131,18 @@ fn a_malformed_variable_is_an_error_naming_it() {
 }
 
 #[test]
+fn the_seed_servers_names_are_read_when_ours_are_unset() {
+    let c = config(&[("QUOTA_MAX", "77"), ("AUTOREPLY_ENABLED", "false")]).unwrap();
+    assert_eq!(c.api.quota.limit, 77);
+    assert!(!c.host.autoreply_ping_pong);
+    // Ours win when both are given.
+    let c = config(&[("QUOTA_MAX", "77"), ("QUOTA_LIMIT", "88")]).unwrap();
+    assert_eq!(c.api.quota.limit, 88);
+    let err = format!("{:#}", config(&[("QUOTA_MAX", "lots")]).unwrap_err());
+    assert!(err.contains("QUOTA_MAX"), "{err}");
+}
+
+#[test]
 fn blank_values_count_as_unset() {
     let c = config(&[("PORT", "  "), ("DATA_DIR", "")]).unwrap();
     assert_eq!(c.listen.port(), 4000);

@@ -23,6 +23,16 @@ impl<'a> Vars<'a> {
         Self { lookup }
     }
 
+    /// `name`, or when it is unset the seed server's `alias` for it if that is set: the name
+    /// to read (so errors name the variable that was actually given).
+    pub fn or_alias<'n>(&self, name: &'n str, alias: &'n str) -> &'n str {
+        if self.get(name).is_none() && self.get(alias).is_some() {
+            alias
+        } else {
+            name
+        }
+    }
+
     /// The variable's value, or `None` when unset or blank.
     pub fn get(&self, name: &str) -> Option<String> {
         (self.lookup)(name).filter(|v| !v.trim().is_empty())

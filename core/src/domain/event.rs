@@ -20,6 +20,22 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind, in the order the docs list them.
+    pub const ALL: [Self; 7] = [
+        Self::Qr,
+        Self::SessionOpen,
+        Self::SessionClosed,
+        Self::MessageReceived,
+        Self::MessageSent,
+        Self::MessageFailed,
+        Self::MessageStatus,
+    ];
+
+    /// The kind named `name` (as on the wire: `message_received`, …).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::SessionOpen => "session_open",
@@ -30,6 +46,31 @@ impl EventKind {
             Self::MessageFailed => "message_failed",
             Self::MessageStatus => "message_status",
         }
+    }
+}
+
+/// Which of a session's events reach a webhook (`enabled`, `events` on
+/// `/api/webhooks/configure` and session create). The default delivers everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventFilter {
+    /// Nothing is delivered for the session while set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+    /// Only these kinds are delivered; `None` is all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only: Option<Vec<EventKind>>,
+}
+
+impl EventFilter {
+    /// Whether an event of `kind` is delivered.
+    pub fn allows(&self, kind: EventKind) -> bool {
+        !self.disabled && self.only.as_ref().is_none_or(|o| o.contains(&kind))
+    }
+
+    /// True for the default (everything delivered).
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
     }
 }
 
@@ -74,6 +115,28 @@ impl Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_parses_back_from_its_name_and_filters_select_kinds() {
+        for k in EventKind::ALL {
+            assert_eq!(EventKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(EventKind::parse("message_recieved"), None);
+        let all = EventFilter::default();
+        assert!(EventKind::ALL.into_iter().all(|k| all.allows(k)));
+        let some = EventFilter {
+            disabled: false,
+            only: Some(vec![EventKind::MessageReceived]),
+        };
+        assert!(some.allows(EventKind::MessageReceived));
+        assert!(!some.allows(EventKind::MessageSent));
+        let off = EventFilter {
+            disabled: true,
+            only: None,
+        };
+        assert!(EventKind::ALL.into_iter().all(|k| !off.allows(k)));
+        assert_eq!(serde_json::to_string(&all).unwrap(), "{}");
+    }
 
     #[test]
     fn webhook_body_has_the_seed_shape() {

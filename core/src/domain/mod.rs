@@ -17,7 +17,7 @@ pub use apikey::{ApiKey, ApiKeyRecord, KeyHash, Role};
 pub use caps::MediaCaps;
 pub use command::HostCommand;
 pub use error::ValidationError;
-pub use event::{Event, EventKind};
+pub use event::{Event, EventFilter, EventKind};
 pub use ids::{EventId, JobId, KeyId, SessionId, random_token, wa_message_id};
 pub use jid::{Jid, JidKind, normalize_phone};
 pub use job::{Job, JobState};

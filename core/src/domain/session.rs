@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Jid, KeyId, ProxyUrl, SessionId};
+use super::{EventFilter, Jid, KeyId, ProxyUrl, SessionId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -65,6 +65,9 @@ pub struct Session {
     /// The proxy this session's WhatsApp connection goes through (else `HTTPS_PROXY`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<ProxyUrl>,
+    /// Which of its events reach a webhook.
+    #[serde(default, skip_serializing_if = "EventFilter::is_default")]
+    pub events: EventFilter,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -81,6 +84,7 @@ impl Session {
             pairing_code: None,
             account: None,
             proxy: None,
+            events: EventFilter::default(),
             created_at: now_ms,
             updated_at: now_ms,
         }

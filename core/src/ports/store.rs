@@ -8,7 +8,8 @@ use serde_json::Value;
 
 use super::PortResult;
 use crate::{
-    Account, ApiKeyRecord, Job, JobId, JobState, KeyHash, KeyId, Session, SessionId, SessionStatus,
+    Account, ApiKeyRecord, EventFilter, Job, JobId, JobState, KeyHash, KeyId, Session, SessionId,
+    SessionStatus,
 };
 
 /// The sort key of a listing ordered by time: 13-digit milliseconds, `#`, then the id. The
@@ -135,6 +136,8 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
         url: Option<&str>,
         secret: Option<&str>,
     ) -> PortResult<bool>;
+    /// Sets which of the session's events reach a webhook; returns false if it is gone.
+    async fn set_session_events(&self, id: &SessionId, events: &EventFilter) -> PortResult<bool>;
     async fn delete_session(&self, id: &SessionId) -> PortResult<bool>;
 
     // --- session leases (which host runs a session's WhatsApp connection)

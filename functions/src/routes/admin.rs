@@ -22,6 +22,8 @@ pub fn router() -> Router<AppState> {
         .route("/config", get(get_config).post(set_config))
         .route("/ratelimit", get(get_rate_limit).post(set_rate_limit))
         .route("/webhook", get(get_webhook).post(set_webhook))
+        // The seed server's name for it.
+        .route("/webhook-default", get(get_webhook).post(set_webhook))
         .route("/keys", get(list_keys).post(create_key))
         .route("/keys/{id}", delete(delete_key))
         .route("/dead-letters", get(dead_letters))

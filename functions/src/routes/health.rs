@@ -1,4 +1,6 @@
 //! Health routes, without authentication: `/health`, `/health/live`, `/health/ready`, `/ping`.
+//! `/health` summarises like the seed server's (sessions by status, uptime, memory, load)
+//! without naming any session.
 
 use axum::Router;
 use axum::extract::State;
@@ -25,11 +27,15 @@ async fn health(State(state): State<AppState>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let sessions = state.health.sessions(state.store.as_ref()).await;
     let body = json!({
         "status": if store_ok { "ok" } else { "degraded" },
         "version": env!("CARGO_PKG_VERSION"),
         "uptimeSecs": state.started.elapsed().as_secs(),
         "checks": { "store": store_ok },
+        "sessions": sessions,
+        "memory": { "rssBytes": crate::host_stats::rss_bytes() },
+        "loadAverage": crate::host_stats::load_average(),
     });
     (status, axum::Json(body)).into_response()
 }
@@ -55,6 +61,7 @@ async fn ready(State(state): State<AppState>) -> Response {
     (status, axum::Json(json!({ "status": if ok { "ready" } else { "not_ready" }, "checks": { "store": store_ok, "queue": queue_ok } }))).into_response()
 }
 
+/// The seed server's answer (`pong`, `ts`), with `message` as wagate answered before.
 async fn ping() -> axum::Json<serde_json::Value> {
-    axum::Json(json!({ "message": "pong", "ts": now_ms() }))
+    axum::Json(json!({ "pong": true, "message": "pong", "ts": now_ms() }))
 }

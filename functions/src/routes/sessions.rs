@@ -53,6 +53,8 @@ pub fn session_view(s: &Session) -> Value {
         "webhookUrl": s.webhook_url,
         "hasWebhookSecret": s.webhook_secret.is_some(),
         "proxy": s.proxy.as_ref().map(ProxyUrl::redacted),
+        "webhookEnabled": !s.events.disabled,
+        "events": super::webhooks::filter_view(&s.events)["events"],
         "createdAt": s.created_at,
         "updatedAt": s.updated_at,
     })
@@ -71,6 +73,9 @@ struct CreateBody {
     /// through it instead of `HTTPS_PROXY`.
     #[serde(default)]
     proxy: Option<String>,
+    /// The event names delivered to its webhook (default: all).
+    #[serde(default)]
+    events: Option<Vec<String>>,
 }
 
 async fn create(
@@ -104,6 +109,11 @@ async fn create(
         .filter(|p| !p.trim().is_empty())
         .map(|p| ProxyUrl::parse(p, "proxy"))
         .transpose()?;
+    let events = super::webhooks::event_filter(
+        &wagate_core::EventFilter::default(),
+        None,
+        body.events.as_deref(),
+    )?;
     if !caller.is_admin() {
         let cap = state
             .settings
@@ -123,6 +133,7 @@ async fn create(
     session.proxy = proxy;
     session.webhook_url = body.webhook_url;
     session.webhook_secret = body.webhook_secret;
+    session.events = events;
     // The queue first: a session record always has its queue, whatever crashes in between.
     state
         .queue

@@ -1,10 +1,11 @@
-//! `POST /api/webhooks/configure`: where a session's events go.
+//! `POST /api/webhooks/configure`: where a session's events go, and which of them.
 
 use axum::Router;
 use axum::extract::State;
 use axum::routing::post;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use wagate_core::{EventFilter, EventKind};
 
 use crate::caller::Caller;
 use crate::caller::load_session;
@@ -27,6 +28,70 @@ struct ConfigureBody {
     url: Option<String>,
     #[serde(default, alias = "webhookSecret")]
     secret: Option<String>,
+    /// `false` stops deliveries for the session, `true` resumes them.
+    #[serde(default)]
+    enabled: Option<bool>,
+    /// The event names to deliver (`["*"]`: all of them).
+    #[serde(default)]
+    events: Option<Vec<String>>,
+}
+
+/// Most names an `events` list may hold.
+const MAX_EVENT_NAMES: usize = 32;
+
+/// `base` with `enabled` and `events` applied (each only when given).
+pub fn event_filter(
+    base: &EventFilter,
+    enabled: Option<bool>,
+    events: Option<&[String]>,
+) -> ApiResult<EventFilter> {
+    let mut f = base.clone();
+    if let Some(e) = enabled {
+        f.disabled = !e;
+    }
+    if let Some(names) = events {
+        if names.is_empty() || names.len() > MAX_EVENT_NAMES {
+            return Err(ApiError::bad_request(
+                "validation_error",
+                format!(
+                    "events: 1 to {MAX_EVENT_NAMES} event names (to stop every event, set enabled: false)"
+                ),
+            ));
+        }
+        f.only = if names.iter().any(|n| n == "*") {
+            None
+        } else {
+            let mut kinds = Vec::new();
+            for n in names {
+                let k = EventKind::parse(n).ok_or_else(|| {
+                    let known: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+                    ApiError::bad_request(
+                        "validation_error",
+                        format!(
+                            "events: unknown event {n:?} (known: {}, or \"*\")",
+                            known.join(", ")
+                        ),
+                    )
+                })?;
+                if !kinds.contains(&k) {
+                    kinds.push(k);
+                }
+            }
+            Some(kinds)
+        };
+    }
+    Ok(f)
+}
+
+/// What the session's filter says, for answers.
+pub fn filter_view(f: &EventFilter) -> Value {
+    json!({
+        "enabled": !f.disabled,
+        "events": f.only.as_ref().map_or_else(
+            || vec!["*"],
+            |o| o.iter().map(|k| k.as_str()).collect(),
+        ),
+    })
 }
 
 /// With `sessionId`: that session's webhook. Without: the default webhook (admin only).
@@ -41,16 +106,36 @@ async fn configure(
     match &body.session_id {
         Some(id) => {
             let s = load_session(&state, &caller, id).await?;
-            state
-                .store
-                .set_session_webhook(&s.id, body.url.as_deref(), body.secret.as_deref())
-                .await?;
-            Ok(axum::Json(json!({
+            let filter_given = body.enabled.is_some() || body.events.is_some();
+            let filter = event_filter(&s.events, body.enabled, body.events.as_deref())?;
+            // The webhook itself changes when given, or when nothing else is (`{ sessionId }`
+            // alone clears it, as before).
+            let (url, secret) = if body.url.is_some() || !filter_given {
+                state
+                    .store
+                    .set_session_webhook(&s.id, body.url.as_deref(), body.secret.as_deref())
+                    .await?;
+                (body.url.clone(), body.secret.is_some())
+            } else {
+                (s.webhook_url.clone(), s.webhook_secret.is_some())
+            };
+            if filter != s.events {
+                state.store.set_session_events(&s.id, &filter).await?;
+            }
+            let mut v = json!({
                 "sessionId": s.id,
-                "webhookUrl": body.url,
-                "hasWebhookSecret": body.secret.is_some(),
-            })))
+                "webhookUrl": url,
+                "hasWebhookSecret": secret,
+            });
+            if let (Value::Object(m), Value::Object(f)) = (&mut v, filter_view(&filter)) {
+                m.extend(f);
+            }
+            Ok(axum::Json(v))
         }
+        None if body.enabled.is_some() || body.events.is_some() => Err(ApiError::bad_request(
+            "validation_error",
+            "enabled, events: apply to one session; give its sessionId",
+        )),
         None if caller.is_admin() => {
             let url = body.url.clone().ok_or_else(|| {
                 ApiError::bad_request("validation_error", "url: required for the default webhook")

@@ -7,8 +7,8 @@ use serde_json::json;
 use wagate_core::clock::now_ms;
 use wagate_core::ports::{CounterHit, DeadLetter, Store};
 use wagate_core::{
-    Account, ApiKey, ApiKeyRecord, Jid, Job, JobState, KeyId, MessageContent, OutboundMessage,
-    Role, Session, SessionId, SessionStatus, random_token,
+    Account, ApiKey, ApiKeyRecord, EventFilter, EventKind, Jid, Job, JobState, KeyId,
+    MessageContent, OutboundMessage, Role, Session, SessionId, SessionStatus, random_token,
 };
 
 fn sid() -> SessionId {
@@ -201,9 +201,38 @@ pub async fn store_sessions_list_by_owner_update_and_delete(store: Arc<dyn Store
         (s.webhook_url.as_deref(), s.webhook_secret.as_deref()),
         (Some("https://x.example/h"), Some("sec"))
     );
+    assert!(s.events.is_default(), "every event by default");
+    let only = EventFilter {
+        disabled: true,
+        only: Some(vec![EventKind::MessageReceived, EventKind::Qr]),
+    };
+    assert!(store.set_session_events(&a, &only).await.unwrap());
+    let s = store.get_session(&a).await.unwrap().unwrap();
+    assert_eq!(s.events, only);
+    assert_eq!(
+        s.webhook_url.as_deref(),
+        Some("https://x.example/h"),
+        "untouched"
+    );
+    assert!(
+        store
+            .set_session_events(&a, &EventFilter::default())
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .get_session(&a)
+            .await
+            .unwrap()
+            .unwrap()
+            .events
+            .is_default()
+    );
 
     assert!(store.delete_session(&a).await.unwrap());
     assert!(store.get_session(&a).await.unwrap().is_none());
+    assert!(!store.set_session_events(&a, &only).await.unwrap());
     assert!(
         !store
             .set_session_state(&a, SessionStatus::Open, None, None, None)
