@@ -265,6 +265,117 @@ async fn incoming_ping_gets_pong_and_newsletters_never_reach_the_webhook() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_inbound_kind_and_action_reaches_the_webhook_with_its_content() {
+    let local = start_local().await;
+    let mut hook = webhook_receiver().await;
+    local.open_session("kinds", &mut hook).await;
+    let inject = |body: Value| local.post("/api/dev/sessions/kinds/incoming", body);
+    let from = "628555000111";
+
+    let contents = [
+        json!({ "kind": "media", "mediaKind": "image", "caption": "menu", "mimetype": "image/jpeg",
+                "size": 48213, "sha256": "ab".repeat(32), "width": 1080, "height": 1350 }),
+        json!({ "kind": "media", "mediaKind": "audio", "mimetype": "audio/ogg; codecs=opus",
+                "seconds": 7, "ptt": true }),
+        json!({ "kind": "media", "mediaKind": "document", "mimetype": "application/pdf",
+                "fileName": "invoice.pdf", "size": 100 }),
+        json!({ "kind": "location", "latitude": -6.1754, "longitude": 106.8272, "name": "Monas",
+                "live": false }),
+        json!({ "kind": "contacts", "contacts": [{ "displayName": "Budi",
+                "vcard": "BEGIN:VCARD\nVERSION:3.0\nFN:Budi\nEND:VCARD" }] }),
+        json!({ "kind": "poll", "name": "Lunch?", "options": ["Rice", "Noodles"], "selectableCount": 1 }),
+        json!({ "kind": "reply", "selectedId": "yes", "selectedText": "Yes please" }),
+    ];
+    let (types, texts, seed_fields) = (
+        [
+            "image",
+            "audio",
+            "document",
+            "location",
+            "vcard",
+            "poll",
+            "button_reply",
+        ],
+        ["menu", "", "", "Monas", "Budi", "Lunch?", "Yes please"],
+        [
+            "imageMessage",
+            "audioMessage",
+            "documentMessage",
+            "locationMessage",
+            "contactMessage",
+            "pollCreationMessage",
+            "buttonsResponseMessage",
+        ],
+    );
+    for (i, content) in contents.iter().enumerate() {
+        let (st, body) =
+            inject(json!({ "from": from, "content": content, "quotedId": "3EB0Q" })).await;
+        assert_eq!(st, StatusCode::ACCEPTED, "{body}");
+        let ev = hook.next("message_received").await;
+        let d = &ev["data"];
+        assert_eq!(d["type"], types[i], "{d}");
+        assert_eq!(d["text"], texts[i], "{d}");
+        assert_eq!(&d["content"], content, "content as injected");
+        assert_eq!(d["quotedId"], "3EB0Q");
+        assert_eq!(d["from"], "628555000111@s.whatsapp.net");
+        assert_eq!(
+            d["message"]["key"]["remoteJid"],
+            "628555000111@s.whatsapp.net"
+        );
+        assert_eq!(d["message"]["key"]["id"], d["messageId"]);
+        assert!(d["message"]["message"][seed_fields[i]].is_object(), "{d}");
+    }
+    // A plain text still reads as the seed's `conversation`.
+    inject(json!({ "from": from, "text": "hello" })).await;
+    let ev = hook.next("message_received").await;
+    assert_eq!(ev["data"]["message"]["message"]["conversation"], "hello");
+    assert_eq!(
+        ev["data"]["content"],
+        json!({ "kind": "text", "text": "hello" })
+    );
+
+    // Reactions, edits and deletions are events of their own.
+    let act = |action: Value| inject(json!({ "from": from, "action": action }));
+    act(json!({ "kind": "reaction", "targetId": "3EB0T", "emoji": "👍" })).await;
+    let r = hook.next("message_reaction").await;
+    assert_eq!(
+        (r["data"]["targetId"].as_str(), r["data"]["emoji"].as_str()),
+        (Some("3EB0T"), Some("👍"))
+    );
+    assert_eq!(r["data"]["removed"], false);
+    act(json!({ "kind": "reaction", "targetId": "3EB0T", "emoji": "" })).await;
+    assert_eq!(hook.next("message_reaction").await["data"]["removed"], true);
+    act(json!({ "kind": "edited", "targetId": "3EB0T", "content": { "kind": "text", "text": "fixed" } }))
+        .await;
+    let e = hook.next("message_edited").await;
+    assert_eq!(
+        (e["data"]["targetId"].as_str(), e["data"]["text"].as_str()),
+        (Some("3EB0T"), Some("fixed"))
+    );
+    act(json!({ "kind": "revoked", "targetId": "3EB0T" })).await;
+    let d = hook.next("message_revoked").await;
+    assert_eq!(d["data"]["targetId"], "3EB0T");
+    assert_eq!(d["data"]["by"], "628555000111@s.whatsapp.net");
+
+    // Bad input is a 400 and nothing arrives.
+    for bad in [
+        json!({ "from": from }),
+        json!({ "from": from, "content": { "kind": "media" } }),
+        json!({ "from": from, "action": { "kind": "reaction" } }),
+    ] {
+        let (st, body) = inject(bad.clone()).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+    let rest = hook.drain(Duration::from_millis(500)).await;
+    assert!(
+        rest.iter().all(|e| e["event"] != "message_received"),
+        "{rest:?}"
+    );
+
+    local.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_linked_session_reopens_after_a_restart_without_a_new_qr() {
     let dir = TempDir::new().unwrap();
     let data = dir.path().to_path_buf();

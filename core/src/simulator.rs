@@ -5,9 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{HostCommand, SessionId};
+use crate::{HostCommand, InboundAction, InboundContent, SessionId};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum SimCommand {
     /// A phone scans the session's current QR code.
@@ -15,23 +15,46 @@ pub enum SimCommand {
     /// A message arrives for the session.
     SimIncoming {
         session_id: SessionId,
-        incoming: SimIncoming,
+        incoming: Box<SimIncoming>,
     },
 }
 
 /// A message injected into the simulated network.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SimIncoming {
     /// Sender JID or phone.
     pub from: String,
     /// Chat JID when it is not the sender's own chat (a group, a newsletter, status@broadcast).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat: Option<String>,
+    /// The text of a text message (ignored when `content` is given).
+    #[serde(default)]
     pub text: String,
+    /// Any other kind of message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<InboundContent>,
+    /// The id of a message it quotes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quoted_id: Option<String>,
+    /// Instead of a new message: a reaction to, an edit of or the deletion of an earlier one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<InboundAction>,
     #[serde(default)]
     pub from_me: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push_name: Option<String>,
+}
+
+impl SimIncoming {
+    /// What the message holds: `content`, or else a text.
+    pub fn content(&self) -> InboundContent {
+        self.content
+            .clone()
+            .unwrap_or_else(|| InboundContent::Text {
+                text: self.text.clone(),
+                mentions: vec![],
+            })
+    }
 }
 
 impl SimCommand {
@@ -44,7 +67,7 @@ impl SimCommand {
 
 /// One message of the control queue: a command for the session host, or one for the
 /// simulated network. Both carry their kind in `type`, so the JSON is one flat object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ControlMessage {
     Host(HostCommand),

@@ -5,9 +5,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use wagate_core::clock::now_ms;
 use wagate_core::ports::{PortResult, Queue, names};
-use wagate_core::{Account, Event, EventId, EventKind, Job, SessionId};
+use wagate_core::{Account, Event, EventId, EventKind, InboundAction, Job, SessionId};
 
-use crate::connector::{IncomingMessage, MessageReceipt, SendReceipt};
+use crate::connector::{IncomingAction, IncomingMessage, MessageReceipt, SendReceipt};
 
 /// Puts `event` on the events queue.
 pub async fn emit(queue: &dyn Queue, event: &Event) -> PortResult<()> {
@@ -46,8 +46,9 @@ pub fn session_closed(session: &SessionId, logged_out: bool, reason: &str) -> Ev
     )
 }
 
-/// `message_received`: `{ messageId, from, chat, isGroup, participant?, pushName?, type, text,
-/// timestamp }`.
+/// `message_received`: `{ messageId, from, fromLid?, chat, isGroup, participant?,
+/// participantLid?, pushName?, type, text, content, quotedId?, fromMe, timestamp, message }`;
+/// `message` is the seed server's shape (`{ key, message, messageTimestamp, pushName }`).
 pub fn message_received(session: &SessionId, m: &IncomingMessage) -> Event {
     let is_group = matches!(m.chat.kind(), wagate_core::JidKind::Group);
     let mut data = json!({
@@ -55,20 +56,84 @@ pub fn message_received(session: &SessionId, m: &IncomingMessage) -> Event {
         "from": m.from,
         "chat": m.chat,
         "isGroup": is_group,
-        "type": m.kind,
-        "text": m.text.clone().unwrap_or_default(),
+        "type": m.kind(),
+        "text": m.text().unwrap_or_default(),
+        "content": m.content,
+        "fromMe": m.from_me,
         "timestamp": m.timestamp_secs,
     });
+    let mut key = json!({ "remoteJid": m.chat, "fromMe": m.from_me, "id": m.id });
     if is_group {
         data["participant"] = json!(m.from);
+        key["participant"] = json!(m.from);
     }
     if let Some(name) = &m.push_name {
         data["pushName"] = json!(name);
     }
     if let Some(lid) = &m.sender_lid {
+        // `senderLid` is the name the first releases used.
+        data["fromLid"] = json!(lid);
         data["senderLid"] = json!(lid);
+        if is_group {
+            data["participantLid"] = json!(lid);
+        }
     }
+    if let Some(q) = &m.quoted_id {
+        data["quotedId"] = json!(q);
+    }
+    let message = m
+        .raw
+        .clone()
+        .unwrap_or_else(|| m.content.whatsapp_json(m.quoted_id.as_deref()));
+    data["message"] = json!({
+        "key": key,
+        "message": message,
+        "messageTimestamp": m.timestamp_secs,
+        "pushName": m.push_name,
+    });
     Event::new(session.clone(), EventKind::MessageReceived, data, now_ms())
+}
+
+/// `message_reaction` `{ messageId, targetId, emoji, … }` (an empty emoji takes it back),
+/// `message_edited` `{ …, targetId, type, text, content }`, `message_revoked` `{ …, targetId }`;
+/// each also carries `from`, `fromLid?`, `chat`, `isGroup`, `participant?`, `timestamp`.
+pub fn message_action(session: &SessionId, a: &IncomingAction) -> Event {
+    let is_group = matches!(a.chat.kind(), wagate_core::JidKind::Group);
+    let mut data = json!({
+        "messageId": a.id,
+        "targetId": a.action.target_id(),
+        "from": a.from,
+        "chat": a.chat,
+        "isGroup": is_group,
+        "timestamp": a.timestamp_secs,
+    });
+    if is_group {
+        data["participant"] = json!(a.from);
+    }
+    if let Some(lid) = &a.sender_lid {
+        data["fromLid"] = json!(lid);
+        if is_group {
+            data["participantLid"] = json!(lid);
+        }
+    }
+    let kind = match &a.action {
+        InboundAction::Reaction { emoji, .. } => {
+            data["emoji"] = json!(emoji);
+            data["removed"] = json!(emoji.is_empty());
+            EventKind::MessageReaction
+        }
+        InboundAction::Edited { content, .. } => {
+            data["type"] = json!(content.kind());
+            data["text"] = json!(content.text().unwrap_or_default());
+            data["content"] = json!(content);
+            EventKind::MessageEdited
+        }
+        InboundAction::Revoked { .. } => {
+            data["by"] = json!(a.from);
+            EventKind::MessageRevoked
+        }
+    };
+    Event::new(session.clone(), kind, data, now_ms())
 }
 
 fn job_data(job: &Job, status: &str) -> Value {

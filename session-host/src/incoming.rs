@@ -22,10 +22,9 @@ pub fn classify(m: &IncomingMessage, autoreply: bool) -> Disposition {
     if m.chat.is_broadcast_like() || m.from.is_broadcast_like() {
         return Disposition::Ignore("newsletter, broadcast or status");
     }
-    let is_ping = m
-        .text
-        .as_deref()
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("ping"));
+    let is_ping = m.kind() == "text"
+        && m.text()
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("ping"));
     if autoreply && is_ping {
         Disposition::Pong
     } else {
@@ -35,7 +34,7 @@ pub fn classify(m: &IncomingMessage, autoreply: bool) -> Disposition {
 
 #[cfg(test)]
 mod tests {
-    use wagate_core::Jid;
+    use wagate_core::{InboundContent, Jid};
 
     use super::*;
 
@@ -48,8 +47,12 @@ mod tests {
             chat: j(chat),
             from_me,
             push_name: None,
-            kind: "text".into(),
-            text: Some(text.into()),
+            content: InboundContent::Text {
+                text: text.into(),
+                mentions: vec![],
+            },
+            quoted_id: None,
+            raw: None,
             timestamp_secs: 1,
         }
     }
@@ -70,6 +73,21 @@ mod tests {
         assert_eq!(classify(&m, false), Disposition::Forward);
         let m = msg("6281234567", "6281234567", "ping me", false);
         assert_eq!(classify(&m, true), Disposition::Forward);
+        // Only a text says ping: a photo captioned "ping" is a photo.
+        let mut photo = msg("6281234567", "6281234567", "", false);
+        photo.content = InboundContent::Media(wagate_core::InboundMedia {
+            media_kind: wagate_core::InboundMediaKind::Image,
+            caption: Some("ping".into()),
+            mimetype: Some("image/jpeg".into()),
+            size: None,
+            file_name: None,
+            sha256: None,
+            seconds: None,
+            ptt: false,
+            width: None,
+            height: None,
+        });
+        assert_eq!(classify(&photo, true), Disposition::Forward);
     }
 
     #[test]

@@ -342,7 +342,14 @@ impl Runner {
                 conn.disconnect().await;
                 return Some(End::Finished);
             }
-            ConnectorEvent::Incoming(m) => self.incoming(m).await,
+            ConnectorEvent::Incoming(m) => self.incoming(*m).await,
+            ConnectorEvent::Action(a) => {
+                if a.from_me || a.chat.is_broadcast_like() || a.from.is_broadcast_like() {
+                    tracing::debug!(session_id = %self.session, chat = %a.chat, "message action ignored");
+                } else {
+                    self.emit(events::message_action(&self.session, &a)).await;
+                }
+            }
             ConnectorEvent::Receipt(r) => {
                 tracing::debug!(
                     session_id = %self.session,

@@ -47,6 +47,9 @@ fn from_budi(chat: Option<&str>, text: &str, push_name: Option<&str>) -> SimInco
         from: "6289876543210".into(),
         chat: chat.map(Into::into),
         text: text.into(),
+        content: None,
+        quoted_id: None,
+        action: None,
         from_me: false,
         push_name: push_name.map(Into::into),
     }
@@ -335,7 +338,7 @@ async fn injected_messages_reach_a_linked_session() {
         ConnectorEvent::Incoming(m) => {
             assert_eq!(m.from.as_str(), "6289876543210@s.whatsapp.net");
             assert_eq!(m.chat.as_str(), "120363025246125244@g.us");
-            assert_eq!(m.text.as_deref(), Some("hi all"));
+            assert_eq!(m.text(), Some("hi all"));
             assert_eq!(m.push_name.as_deref(), Some("Ana"));
             assert!(m.timestamp_secs > 1_600_000_000 && m.timestamp_secs < 10_000_000_000);
         }

@@ -141,13 +141,16 @@ async fn incoming_full(
     world
         .command(&SimCommand::SimIncoming {
             session_id: id.clone(),
-            incoming: SimIncoming {
+            incoming: Box::new(SimIncoming {
                 from: from.into(),
                 chat: chat.map(Into::into),
                 text: text.into(),
+                content: None,
+                quoted_id: None,
+                action: None,
                 from_me,
                 push_name: Some("Budi".into()),
-            },
+            }),
         })
         .await;
 }

@@ -17,11 +17,17 @@ pub enum EventKind {
     MessageFailed,
     /// A message this session sent was delivered to, read or played on the recipient's phone.
     MessageStatus,
+    /// Someone reacted to a message (or took the reaction back).
+    MessageReaction,
+    /// Someone edited a message they sent.
+    MessageEdited,
+    /// Someone deleted a message for everyone.
+    MessageRevoked,
 }
 
 impl EventKind {
     /// Every kind, in the order the docs list them.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 10] = [
         Self::Qr,
         Self::SessionOpen,
         Self::SessionClosed,
@@ -29,6 +35,9 @@ impl EventKind {
         Self::MessageSent,
         Self::MessageFailed,
         Self::MessageStatus,
+        Self::MessageReaction,
+        Self::MessageEdited,
+        Self::MessageRevoked,
     ];
 
     /// The kind named `name` (as on the wire: `message_received`, …).
@@ -45,6 +54,9 @@ impl EventKind {
             Self::MessageSent => "message_sent",
             Self::MessageFailed => "message_failed",
             Self::MessageStatus => "message_status",
+            Self::MessageReaction => "message_reaction",
+            Self::MessageEdited => "message_edited",
+            Self::MessageRevoked => "message_revoked",
         }
     }
 }

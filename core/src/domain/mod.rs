@@ -7,6 +7,7 @@ mod command;
 mod error;
 mod event;
 mod ids;
+mod inbound;
 mod jid;
 mod job;
 mod message;
@@ -19,6 +20,7 @@ pub use command::HostCommand;
 pub use error::ValidationError;
 pub use event::{Event, EventFilter, EventKind};
 pub use ids::{EventId, JobId, KeyId, SessionId, random_token, wa_message_id};
+pub use inbound::{ContactCard, InboundAction, InboundContent, InboundMedia, InboundMediaKind};
 pub use jid::{Jid, JidKind, normalize_phone};
 pub use job::{Job, JobState};
 pub use message::{

@@ -62,7 +62,16 @@ struct IncomingBody {
     from: Loose,
     #[serde(default)]
     chat: Option<Loose>,
-    text: String,
+    #[serde(default)]
+    text: Option<String>,
+    /// Any kind of message, in the shape of `message_received`'s `content`.
+    #[serde(default)]
+    content: Option<wagate_core::InboundContent>,
+    #[serde(default)]
+    quoted_id: Option<String>,
+    /// A reaction to, an edit of or the deletion of an earlier message.
+    #[serde(default)]
+    action: Option<wagate_core::InboundAction>,
     #[serde(default)]
     from_me: bool,
     #[serde(default)]
@@ -83,10 +92,19 @@ async fn incoming(
         .as_ref()
         .map(|c| Jid::parse_field(&c.0, "chat"))
         .transpose()?;
+    if body.text.is_none() && body.content.is_none() && body.action.is_none() {
+        return Err(crate::error::ApiError::bad_request(
+            "validation_error",
+            "text, content or action: one is required",
+        ));
+    }
     let incoming = SimIncoming {
         from: from.to_string(),
         chat: chat.map(|c| c.to_string()),
-        text: body.text,
+        text: body.text.unwrap_or_default(),
+        content: body.content,
+        quoted_id: body.quoted_id,
+        action: body.action,
         from_me: body.from_me,
         push_name: body.push_name,
     };
@@ -94,7 +112,7 @@ async fn incoming(
         &state,
         SimCommand::SimIncoming {
             session_id: s.id.clone(),
-            incoming,
+            incoming: Box::new(incoming),
         },
     )
     .await?;

@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::sync::mpsc;
-use wagate_core::{Account, Jid, OutboundMessage, ProxyUrl, SessionId};
+use wagate_core::{
+    Account, InboundAction, InboundContent, Jid, OutboundMessage, ProxyUrl, SessionId,
+};
 
 pub use simulated::SimNetwork;
 pub use whatsapp::{WhatsAppConnector, WhatsAppOptions};
@@ -128,7 +130,9 @@ pub enum ConnectorEvent {
     /// The device was unlinked; the credentials are gone and a new link is needed.
     LoggedOut,
     /// A message arrived.
-    Incoming(IncomingMessage),
+    Incoming(Box<IncomingMessage>),
+    /// An earlier message was reacted to, edited or deleted.
+    Action(Box<IncomingAction>),
     /// A recipient's phone got or read messages this session sent.
     Receipt(MessageReceipt),
 }
@@ -184,10 +188,40 @@ pub struct IncomingMessage {
     pub from_me: bool,
     /// The sender's display name, when WhatsApp gives one.
     pub push_name: Option<String>,
-    /// Short kind name (`text`, `image`, …).
-    pub kind: String,
-    /// The text, or the caption of a media message.
-    pub text: Option<String>,
+    /// What it holds, kind by kind.
+    pub content: InboundContent,
+    /// The id of the message it quotes (a reply), if any.
+    pub quoted_id: Option<String>,
+    /// The message as WhatsApp's JSON (camelCase protobuf names, bytes as base64), as the
+    /// seed server's clients read it; `None` builds it from `content`.
+    pub raw: Option<serde_json::Value>,
     /// Server timestamp, seconds since the Unix epoch (as WhatsApp counts).
     pub timestamp_secs: i64,
+}
+
+/// A reaction to, an edit of or the deletion of an earlier message, by someone in a chat of
+/// this session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncomingAction {
+    /// The WhatsApp id of the message that carried the action.
+    pub id: String,
+    /// Who acted (by phone number when known), and their LID when known.
+    pub from: Jid,
+    pub sender_lid: Option<Jid>,
+    pub chat: Jid,
+    pub from_me: bool,
+    pub action: InboundAction,
+    pub timestamp_secs: i64,
+}
+
+impl IncomingMessage {
+    /// The event's `type` (`text`, `image`, …).
+    pub fn kind(&self) -> &'static str {
+        self.content.kind()
+    }
+
+    /// The text, caption, or other text the message leads with.
+    pub fn text(&self) -> Option<&str> {
+        self.content.text()
+    }
 }

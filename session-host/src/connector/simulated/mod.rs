@@ -36,8 +36,8 @@ pub use send_log::{SimSendRecord, read_send_log};
 use self::qr::{QrKeys, pairing_code};
 use self::send_log::end_with_newline;
 use super::{
-    Connected, Connection, Connector, ConnectorEvent, IncomingMessage, MessageReceipt,
-    ReceiptStatus, SendError, SendReceipt, SessionSettings,
+    Connected, Connection, Connector, ConnectorEvent, IncomingAction, IncomingMessage,
+    MessageReceipt, ReceiptStatus, SendError, SendReceipt, SessionSettings,
 };
 
 /// The default time between two QR payloads, as WhatsApp Web rotates them.
@@ -355,16 +355,29 @@ impl SimNetwork {
             chat,
             from_me: incoming.from_me,
             push_name: incoming.push_name.clone(),
-            kind: "text".into(),
-            text: Some(incoming.text.clone()),
+            content: incoming.content(),
+            quoted_id: incoming.quoted_id.clone(),
+            raw: None,
             timestamp_secs: now_ms() / 1000,
+        };
+        let event = match &incoming.action {
+            None => ConnectorEvent::Incoming(Box::new(msg.clone())),
+            Some(action) => ConnectorEvent::Action(Box::new(IncomingAction {
+                id: msg.id.clone(),
+                from: msg.from.clone(),
+                sender_lid: None,
+                chat: msg.chat.clone(),
+                from_me: msg.from_me,
+                action: action.clone(),
+                timestamp_secs: msg.timestamp_secs,
+            })),
         };
         let st = self.state();
         let Some(link) = st.links.get(session).filter(|l| l.account.is_some()) else {
             bail!("session {session} is not linked on the simulated network");
         };
         link.tx
-            .try_send(ConnectorEvent::Incoming(msg.clone()))
+            .try_send(event)
             .map_err(|e| anyhow::anyhow!("session {session} cannot take the message: {e}"))?;
         Ok(msg)
     }

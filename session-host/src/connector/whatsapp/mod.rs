@@ -11,6 +11,7 @@
 
 pub mod creds;
 pub mod errors;
+pub mod inbound;
 pub mod outbound;
 pub mod proto_json;
 pub mod proxy;

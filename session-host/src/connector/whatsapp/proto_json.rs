@@ -59,6 +59,80 @@ fn snake_case(name: &str) -> String {
     out
 }
 
+/// A message as WhatsApp's JSON, the shape Baileys' `toJSON` gives its clients: camelCase
+/// field names, unset fields left out, bytes as base64.
+pub fn message_to_json(msg: &wa::Message) -> Value {
+    match serde_json::to_value(msg) {
+        Ok(v) => camel_json(v, ""),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not write a received message as JSON");
+            Value::Object(serde_json::Map::new())
+        }
+    }
+}
+
+/// The protobuf's repeated number fields: the only arrays of numbers that are not bytes.
+const NUMBER_LISTS: &[&str] = &["scanLengths"];
+
+fn camel_json(v: Value, key: &str) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !is_unset(v))
+                .map(|(k, v)| {
+                    // Oneof variants are Rust enum variants: their names stay as written.
+                    let k = if k.starts_with(|c: char| c.is_ascii_uppercase()) {
+                        k
+                    } else {
+                        camel_case(&k)
+                    };
+                    let v = camel_json(v, &k);
+                    (k, v)
+                })
+                .collect(),
+        ),
+        Value::Array(a) if !NUMBER_LISTS.contains(&key) && is_bytes(&a) => {
+            use base64::Engine;
+            let bytes: Vec<u8> = a
+                .iter()
+                .filter_map(|n| n.as_u64().and_then(|n| u8::try_from(n).ok()))
+                .collect();
+            Value::String(base64::engine::general_purpose::STANDARD.encode(bytes))
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(|x| camel_json(x, "")).collect()),
+        other => other,
+    }
+}
+
+fn is_unset(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+fn is_bytes(a: &[Value]) -> bool {
+    !a.is_empty() && a.iter().all(|n| n.as_u64().is_some_and(|n| n <= 255))
+}
+
+/// `file_sha256` → `fileSha256`.
+fn camel_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn snake_keys(v: &Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
@@ -144,5 +218,45 @@ mod tests {
         assert_eq!(snake_case("mentionedJid"), "mentioned_jid");
         assert_eq!(snake_case("already_snake"), "already_snake");
         assert_eq!(snake_case("jpegThumbnail"), "jpeg_thumbnail");
+        for name in [
+            "fileSha256",
+            "extendedTextMessage",
+            "mentionedJid",
+            "jpegThumbnail",
+        ] {
+            assert_eq!(camel_case(&snake_case(name)), name);
+        }
+    }
+
+    #[test]
+    fn a_received_message_reads_as_baileys_clients_expect_and_back() {
+        let img = wa::Message {
+            image_message: waproto::buffa::MessageField::some(wa::message::ImageMessage {
+                caption: Some("our shop".into()),
+                mimetype: Some("image/jpeg".into()),
+                file_sha256: Some(vec![0, 1, 2, 255]),
+                file_length: Some(1234),
+                scan_lengths: vec![3, 4],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let v = message_to_json(&img);
+        assert_eq!(v["imageMessage"]["caption"], "our shop");
+        assert_eq!(v["imageMessage"]["mimetype"], "image/jpeg");
+        assert_eq!(v["imageMessage"]["fileSha256"], "AAEC/w==");
+        assert_eq!(v["imageMessage"]["scanLengths"], serde_json::json!([3, 4]));
+        assert!(
+            v["imageMessage"].get("url").is_none(),
+            "unset fields are left out: {v}"
+        );
+        assert!(v.get("conversation").is_none());
+        // What the seed's clients send back in raw sends reads into the same message.
+        assert_eq!(message_from_json(&v).unwrap(), img);
+        let text = message_to_json(&wa::Message {
+            conversation: Some("hi".into()),
+            ..Default::default()
+        });
+        assert_eq!(text, serde_json::json!({ "conversation": "hi" }));
     }
 }

@@ -13,7 +13,11 @@ use whatsapp_rust::types::message::{MessageInfo, MessageSource};
 use whatsapp_rust::types::presence::ReceiptType;
 use whatsapp_rust::wacore_binary::JidExt as _;
 
-use crate::connector::{ConnectorEvent, IncomingMessage, MessageReceipt, ReceiptStatus};
+use super::inbound::{self, Received};
+use super::proto_json;
+use crate::connector::{
+    ConnectorEvent, IncomingAction, IncomingMessage, MessageReceipt, ReceiptStatus,
+};
 
 /// How long a session waits before reconnecting after another client took its connection
 /// over, so two hosts holding one session don't take it from each other in a loop.
@@ -88,7 +92,7 @@ pub fn translate(ev: &Event) -> Vec<Action> {
         Event::Messages(batch) => batch
             .iter()
             .filter_map(|m| incoming(&m.message, &m.info))
-            .map(|m| Action::Emit(ConnectorEvent::Incoming(m)))
+            .map(Action::Emit)
             .collect(),
         Event::Receipt(r) => receipt(
             &r.source,
@@ -135,10 +139,10 @@ pub fn normalize_sender(
     })
 }
 
-/// A received message as wagate forwards it, or `None` for what never reaches a webhook:
-/// newsletters, broadcasts, status, this account's own messages, and protocol traffic
-/// (edits, deletes, key shares) with nothing to show.
-pub fn incoming(msg: &wa::Message, info: &MessageInfo) -> Option<IncomingMessage> {
+/// A received message as wagate forwards it (a new message, or an action on an earlier one),
+/// or `None` for what never reaches a webhook: newsletters, broadcasts, status, this account's
+/// own messages, and protocol traffic with nothing to show.
+pub fn incoming(msg: &wa::Message, info: &MessageInfo) -> Option<ConnectorEvent> {
     let src = &info.source;
     if src.is_from_me
         || src.chat.is_status_broadcast()
@@ -148,7 +152,6 @@ pub fn incoming(msg: &wa::Message, info: &MessageInfo) -> Option<IncomingMessage
     {
         return None;
     }
-    let (kind, text) = describe(msg)?;
     let (from, sender_lid) = normalize_sender(&src.sender, src.sender_alt.as_ref())?;
     let chat = if src.is_group || src.chat.is_group() {
         wagate_jid(&src.chat)?
@@ -156,84 +159,33 @@ pub fn incoming(msg: &wa::Message, info: &MessageInfo) -> Option<IncomingMessage
         // A one-to-one chat is the sender: name it by the same (phone) JID.
         from.clone()
     };
-    Some(IncomingMessage {
-        id: info.id.to_string(),
-        from,
-        sender_lid,
-        chat,
-        from_me: false,
-        push_name: Some(info.push_name.clone()).filter(|n| !n.is_empty()),
-        kind: kind.into(),
-        text,
-        timestamp_secs: info.timestamp.timestamp(),
-    })
-}
-
-/// The kind name and the text (or caption) of a message body; `None` when there is nothing
-/// a person sent.
-pub fn describe(msg: &wa::Message) -> Option<(&'static str, Option<String>)> {
-    let m = msg.get_base_message();
-    let caption = m.get_caption().map(str::to_owned);
-    let kind = if let Some(t) = m.text_content() {
-        return Some(("text", Some(t.to_owned())));
-    } else if m.image_message.is_set() {
-        "image"
-    } else if m
-        .video_message
-        .as_option()
-        .is_some_and(|v| v.gif_playback == Some(true))
-    {
-        "gif"
-    } else if m.video_message.is_set() || m.ptv_message.is_set() {
-        "video"
-    } else if m.audio_message.is_set() {
-        "audio"
-    } else if m.document_message.is_set() {
-        "document"
-    } else if m.sticker_message.is_set() {
-        "sticker"
-    } else if m.location_message.is_set() || m.live_location_message.is_set() {
-        "location"
-    } else if m.contact_message.is_set() || m.contacts_array_message.is_set() {
-        "vcard"
-    } else if m.poll_creation_message.is_set()
-        || m.poll_creation_message_v2.is_set()
-        || m.poll_creation_message_v3.is_set()
-    {
-        "poll"
-    } else if m.reaction_message.is_set() {
-        let emoji = m.reaction_message.as_option().and_then(|r| r.text.clone());
-        return Some(("reaction", emoji));
-    } else if m.buttons_response_message.is_set()
-        || m.list_response_message.is_set()
-        || m.interactive_response_message.is_set()
-        || m.template_button_reply_message.is_set()
-    {
-        return Some(("button_reply", reply_text(m)));
-    } else {
-        return None;
-    };
-    Some((kind, caption))
-}
-
-fn reply_text(m: &wa::Message) -> Option<String> {
-    if let Some(b) = m.buttons_response_message.as_option() {
-        use wa::message::buttons_response_message::Response;
-        return match &b.response {
-            Some(Response::SelectedDisplayText(t)) => Some(t.clone()),
-            None => b.selected_button_id.clone(),
-        };
+    let timestamp_secs = info.timestamp.timestamp();
+    match inbound::read(msg) {
+        Received::Message { content, quoted_id } => {
+            Some(ConnectorEvent::Incoming(Box::new(IncomingMessage {
+                id: info.id.to_string(),
+                from,
+                sender_lid,
+                chat,
+                from_me: false,
+                push_name: Some(info.push_name.clone()).filter(|n| !n.is_empty()),
+                content,
+                quoted_id,
+                raw: Some(proto_json::message_to_json(msg.get_base_message())),
+                timestamp_secs,
+            })))
+        }
+        Received::Action(action) => Some(ConnectorEvent::Action(Box::new(IncomingAction {
+            id: info.id.to_string(),
+            from,
+            sender_lid,
+            chat,
+            from_me: false,
+            action,
+            timestamp_secs,
+        }))),
+        Received::Nothing => None,
     }
-    if let Some(l) = m.list_response_message.as_option() {
-        return l.title.clone();
-    }
-    if let Some(t) = m.template_button_reply_message.as_option() {
-        return t.selected_display_text.clone();
-    }
-    m.interactive_response_message
-        .as_option()
-        .and_then(|i| i.body.as_option())
-        .and_then(|b| b.text.clone())
 }
 
 /// A delivery or read receipt for messages this account sent; other receipts (retries, our
@@ -306,7 +258,7 @@ mod tests {
 
     fn one_incoming(e: &Event) -> IncomingMessage {
         match translate(e).as_slice() {
-            [Action::Emit(ConnectorEvent::Incoming(m))] => m.clone(),
+            [Action::Emit(ConnectorEvent::Incoming(m))] => (**m).clone(),
             other => panic!("expected one incoming message, got {other:?}"),
         }
     }
@@ -483,8 +435,9 @@ mod tests {
         assert_eq!(m.chat, j("628123456789"));
         assert!(!m.from_me);
         assert_eq!(m.push_name.as_deref(), Some("Budi"));
-        assert_eq!(m.kind, "text");
-        assert_eq!(m.text.as_deref(), Some("hello"));
+        assert_eq!(m.kind(), "text");
+        assert_eq!(m.text(), Some("hello"));
+        assert_eq!(m.raw, Some(serde_json::json!({ "conversation": "hello" })));
         assert_eq!(m.timestamp_secs, 1_700_000_000);
     }
 
@@ -501,19 +454,6 @@ mod tests {
         let m = one_incoming(&e);
         assert_eq!(m.chat, j("120363025246125244@g.us"));
         assert_eq!(m.from, j("628123456789"));
-    }
-
-    #[test]
-    fn a_captioned_image_reports_kind_and_caption() {
-        let img = wa::Message {
-            image_message: waproto::buffa::MessageField::some(wa::message::ImageMessage {
-                caption: Some("our shop".into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        assert_eq!(describe(&img), Some(("image", Some("our shop".into()))));
-        assert_eq!(describe(&wa::Message::default()), None);
     }
 
     #[test]
