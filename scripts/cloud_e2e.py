@@ -1,6 +1,7 @@
 """Drives one full send through the local cloud run (see scripts/cloud-local.sh): the `api`
 function under `cargo lambda watch`, `wagate host` with the simulated network, everything on
-the AWS emulator. Create session -> scan -> open -> send -> sent -> signed webhook.
+the AWS emulator. Create session -> scan -> open -> send -> sent -> signed webhook; then a
+photo arrives -> signed message_received with its content.
 Standard library only; exits non-zero with a reason on the first thing that goes wrong."""
 
 import hashlib
@@ -98,7 +99,34 @@ def main():
         sys.exit("cloud e2e: the webhook signature does not match HMAC-SHA256(body, secret)")
     if event["data"].get("id") != SESSION:
         sys.exit(f"cloud e2e: webhook for the wrong session: {event}")
-    print("signed message_sent webhook received: cloud run OK")
+    print("signed message_sent webhook received")
+
+    # A photo arrives: its content and the seed server's `message` object reach the webhook,
+    # signed, through the control queue, the host, the events queue and the dispatcher.
+    photo = {"kind": "media", "mediaKind": "image", "caption": "our menu",
+             "mimetype": "image/jpeg", "size": 48213, "width": 1080, "height": 1350}
+    status, body = call("POST", f"/api/dev/sessions/{SESSION}/incoming",
+                        {"from": "628555000111", "content": photo, "pushName": "Budi"})
+    if status >= 300:
+        sys.exit(f"cloud e2e: incoming answered {status} {body}")
+
+    def received_hook():
+        for headers, body in received:
+            event = json.loads(body)
+            if event.get("event") == "message_received":
+                return headers, body, event
+        return None
+
+    headers, body, event = eventually("the message_received webhook", received_hook)
+    signature = {k.lower(): v for k, v in headers.items()}.get("x-webhook-signature", "")
+    if not hmac.compare_digest(signature, hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()):
+        sys.exit("cloud e2e: the message_received signature does not match")
+    data = event["data"]
+    if data.get("type") != "image" or data.get("content") != photo:
+        sys.exit(f"cloud e2e: message_received without its content: {data}")
+    if data["message"]["message"]["imageMessage"].get("caption") != "our menu":
+        sys.exit(f"cloud e2e: message_received without the seed's message object: {data}")
+    print("signed message_received with its content: cloud run OK")
     server.shutdown()
 
 

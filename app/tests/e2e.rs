@@ -366,11 +366,32 @@ async fn every_inbound_kind_and_action_reaches_the_webhook_with_its_content() {
         let (st, body) = inject(bad.clone()).await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{bad}: {body}");
     }
+    // The account's own messages (from its phone) only when the session asks for them.
+    inject(json!({ "from": from, "text": "from my phone", "fromMe": true })).await;
     let rest = hook.drain(Duration::from_millis(500)).await;
     assert!(
         rest.iter().all(|e| e["event"] != "message_received"),
         "{rest:?}"
     );
+    let (st, body) = local
+        .post(
+            "/api/webhooks/configure",
+            json!({ "sessionId": "kinds", "ownMessages": true }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(body["ownMessages"], true);
+    assert!(body["webhookUrl"].is_string(), "the webhook stays: {body}");
+    inject(json!({ "from": from, "text": "from my phone", "fromMe": true })).await;
+    let own = hook.next("message_received").await;
+    assert_eq!(
+        (
+            own["data"]["text"].as_str(),
+            own["data"]["fromMe"].as_bool()
+        ),
+        (Some("from my phone"), Some(true))
+    );
+    assert_eq!(own["data"]["message"]["key"]["fromMe"], true);
 
     local.stop().await;
 }

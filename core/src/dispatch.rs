@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 use crate::clock::now_ms;
 use crate::ports::{DeadLetter, PortResult, Queue, QueueMessage, QueueSpec, Store, names};
 use crate::webhook::{self, Target};
-use crate::{Event, random_token};
+use crate::{Event, EventFilter, random_token};
 
 /// The runtime config key holding the default webhook (`{ "url", "secret"? }`).
 pub const DEFAULT_WEBHOOK_KEY: &str = "defaultWebhook";
@@ -214,16 +214,21 @@ impl Dispatcher {
     /// default, or nowhere.
     /// An event the session's filter (`enabled`, `events`) leaves out goes nowhere.
     async fn target(&self, event: &Event) -> PortResult<Option<Target>> {
-        if let Some(s) = self.store.get_session(&event.session_id).await? {
-            if !s.events.allows(event.kind) {
-                return Ok(None);
-            }
-            if let Some(url) = s.webhook_url.filter(|u| !u.trim().is_empty()) {
-                return Ok(Some(Target {
-                    url,
-                    secret: s.webhook_secret,
-                }));
-            }
+        let session = self.store.get_session(&event.session_id).await?;
+        let allowed = match &session {
+            Some(s) => s.events.allows_event(event),
+            None => EventFilter::default().allows_event(event),
+        };
+        if !allowed {
+            return Ok(None);
+        }
+        if let Some(s) = session
+            && let Some(url) = s.webhook_url.filter(|u| !u.trim().is_empty())
+        {
+            return Ok(Some(Target {
+                url,
+                secret: s.webhook_secret,
+            }));
         }
         if let Some(v) = self.store.get_config(DEFAULT_WEBHOOK_KEY).await? {
             match serde_json::from_value::<WebhookSetting>(v) {

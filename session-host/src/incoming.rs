@@ -1,5 +1,6 @@
-//! What happens to a received message: dropped (newsletters, broadcasts, status, our own
-//! messages), answered by the ping → pong auto-reply, or forwarded as `message_received`.
+//! What happens to a received message: dropped (newsletters, broadcasts, status), answered by
+//! the ping → pong auto-reply, or forwarded as `message_received` (the account's own messages
+//! too, marked `fromMe`: the dispatcher delivers those only to sessions that ask).
 
 use crate::connector::IncomingMessage;
 
@@ -16,11 +17,12 @@ pub enum Disposition {
 
 /// Decides what to do with `m`. `autoreply` is `AUTOREPLY_PING_PONG`.
 pub fn classify(m: &IncomingMessage, autoreply: bool) -> Disposition {
-    if m.from_me {
-        return Disposition::Ignore("sent by this account");
-    }
     if m.chat.is_broadcast_like() || m.from.is_broadcast_like() {
         return Disposition::Ignore("newsletter, broadcast or status");
+    }
+    if m.from_me {
+        // Sent from the account's phone: never answered; delivered when the session asks.
+        return Disposition::Forward;
     }
     let is_ping = m.kind() == "text"
         && m.text()
@@ -91,12 +93,17 @@ mod tests {
     }
 
     #[test]
-    fn newsletter_broadcast_status_and_own_messages_are_ignored() {
+    fn own_messages_are_forwarded_never_answered() {
+        let own = msg("6281234567", "6281234567", "ping", true);
+        assert_eq!(classify(&own, true), Disposition::Forward);
+    }
+
+    #[test]
+    fn newsletter_broadcast_and_status_are_ignored() {
         let cases = [
             msg("6281234567", "120363123456789@newsletter", "ping", false),
             msg("6281234567", "status@broadcast", "ping", false),
             msg("6281234567", "1234567@broadcast", "hello", false),
-            msg("6281234567", "6281234567", "ping", true),
         ];
         for m in cases {
             assert!(

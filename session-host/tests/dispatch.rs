@@ -145,8 +145,8 @@ async fn a_sessions_event_filter_decides_what_is_delivered() {
 
     // Only message_received: a message_sent goes nowhere, a message_received is delivered.
     let only = wagate_core::EventFilter {
-        disabled: false,
         only: Some(vec![EventKind::MessageReceived]),
+        ..Default::default()
     };
     assert!(world.store.set_session_events(&id, &only).await.unwrap());
     wagate_host::events::emit(world.queue.as_ref(), &sent("left out"))
@@ -159,7 +159,7 @@ async fn a_sessions_event_filter_decides_what_is_delivered() {
     // Disabled: nothing; enabled again with every event: delivered.
     let off = wagate_core::EventFilter {
         disabled: true,
-        only: None,
+        ..Default::default()
     };
     assert!(world.store.set_session_events(&id, &off).await.unwrap());
     emit(&world, &id, "while off").await;

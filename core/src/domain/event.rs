@@ -72,12 +72,24 @@ pub struct EventFilter {
     /// Only these kinds are delivered; `None` is all of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub only: Option<Vec<EventKind>>,
+    /// Messages the account sent from its other devices (the phone) arrive as
+    /// `message_received` with `fromMe: true`; off by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub own_messages: bool,
 }
 
 impl EventFilter {
     /// Whether an event of `kind` is delivered.
     pub fn allows(&self, kind: EventKind) -> bool {
         !self.disabled && self.only.as_ref().is_none_or(|o| o.contains(&kind))
+    }
+
+    /// Whether `event` is delivered: its kind, and for a message of the account's own, whether
+    /// the session asked for those.
+    pub fn allows_event(&self, event: &Event) -> bool {
+        let own = event.kind == EventKind::MessageReceived
+            && event.data.get("fromMe").and_then(Value::as_bool) == Some(true);
+        self.allows(event.kind) && (!own || self.own_messages)
     }
 
     /// True for the default (everything delivered).
@@ -137,17 +149,37 @@ mod tests {
         let all = EventFilter::default();
         assert!(EventKind::ALL.into_iter().all(|k| all.allows(k)));
         let some = EventFilter {
-            disabled: false,
             only: Some(vec![EventKind::MessageReceived]),
+            ..EventFilter::default()
         };
         assert!(some.allows(EventKind::MessageReceived));
         assert!(!some.allows(EventKind::MessageSent));
         let off = EventFilter {
             disabled: true,
-            only: None,
+            ..EventFilter::default()
         };
         assert!(EventKind::ALL.into_iter().all(|k| !off.allows(k)));
         assert_eq!(serde_json::to_string(&all).unwrap(), "{}");
+
+        let sid = SessionId::parse("shop").unwrap();
+        let received = |from_me: bool| {
+            Event::new(
+                sid.clone(),
+                EventKind::MessageReceived,
+                json!({ "fromMe": from_me }),
+                1,
+            )
+        };
+        assert!(all.allows_event(&received(false)));
+        assert!(
+            !all.allows_event(&received(true)),
+            "own messages only when asked"
+        );
+        let own = EventFilter {
+            own_messages: true,
+            ..EventFilter::default()
+        };
+        assert!(own.allows_event(&received(true)));
     }
 
     #[test]

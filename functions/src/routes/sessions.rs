@@ -55,6 +55,7 @@ pub fn session_view(s: &Session) -> Value {
         "proxy": s.proxy.as_ref().map(ProxyUrl::redacted),
         "webhookEnabled": !s.events.disabled,
         "events": super::webhooks::filter_view(&s.events)["events"],
+        "ownMessages": s.events.own_messages,
         "createdAt": s.created_at,
         "updatedAt": s.updated_at,
     })
@@ -76,6 +77,9 @@ struct CreateBody {
     /// The event names delivered to its webhook (default: all).
     #[serde(default)]
     events: Option<Vec<String>>,
+    /// Deliver the messages the account sends from its other devices.
+    #[serde(default)]
+    own_messages: Option<bool>,
 }
 
 async fn create(
@@ -111,8 +115,11 @@ async fn create(
         .transpose()?;
     let events = super::webhooks::event_filter(
         &wagate_core::EventFilter::default(),
-        None,
-        body.events.as_deref(),
+        super::webhooks::FilterChange {
+            events: body.events.as_deref(),
+            own_messages: body.own_messages,
+            ..Default::default()
+        },
     )?;
     if !caller.is_admin() {
         let cap = state

@@ -34,21 +34,38 @@ struct ConfigureBody {
     /// The event names to deliver (`["*"]`: all of them).
     #[serde(default)]
     events: Option<Vec<String>>,
+    /// Deliver the messages the account sends from its other devices (`fromMe: true`).
+    #[serde(default)]
+    own_messages: Option<bool>,
 }
 
 /// Most names an `events` list may hold.
 const MAX_EVENT_NAMES: usize = 32;
 
-/// `base` with `enabled` and `events` applied (each only when given).
-pub fn event_filter(
-    base: &EventFilter,
-    enabled: Option<bool>,
-    events: Option<&[String]>,
-) -> ApiResult<EventFilter> {
+/// What a request may change of a session's filter; each part only when given.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FilterChange<'a> {
+    pub enabled: Option<bool>,
+    pub events: Option<&'a [String]>,
+    pub own_messages: Option<bool>,
+}
+
+impl FilterChange<'_> {
+    fn is_empty(&self) -> bool {
+        self.enabled.is_none() && self.events.is_none() && self.own_messages.is_none()
+    }
+}
+
+/// `base` with `change` applied.
+pub fn event_filter(base: &EventFilter, change: FilterChange<'_>) -> ApiResult<EventFilter> {
     let mut f = base.clone();
-    if let Some(e) = enabled {
+    if let Some(e) = change.enabled {
         f.disabled = !e;
     }
+    if let Some(own) = change.own_messages {
+        f.own_messages = own;
+    }
+    let events = change.events;
     if let Some(names) = events {
         if names.is_empty() || names.len() > MAX_EVENT_NAMES {
             return Err(ApiError::bad_request(
@@ -87,6 +104,7 @@ pub fn event_filter(
 pub fn filter_view(f: &EventFilter) -> Value {
     json!({
         "enabled": !f.disabled,
+        "ownMessages": f.own_messages,
         "events": f.only.as_ref().map_or_else(
             || vec!["*"],
             |o| o.iter().map(|k| k.as_str()).collect(),
@@ -106,8 +124,13 @@ async fn configure(
     match &body.session_id {
         Some(id) => {
             let s = load_session(&state, &caller, id).await?;
-            let filter_given = body.enabled.is_some() || body.events.is_some();
-            let filter = event_filter(&s.events, body.enabled, body.events.as_deref())?;
+            let change = FilterChange {
+                enabled: body.enabled,
+                events: body.events.as_deref(),
+                own_messages: body.own_messages,
+            };
+            let filter_given = !change.is_empty();
+            let filter = event_filter(&s.events, change)?;
             // The webhook itself changes when given, or when nothing else is (`{ sessionId }`
             // alone clears it, as before).
             let (url, secret) = if body.url.is_some() || !filter_given {
@@ -132,10 +155,12 @@ async fn configure(
             }
             Ok(axum::Json(v))
         }
-        None if body.enabled.is_some() || body.events.is_some() => Err(ApiError::bad_request(
-            "validation_error",
-            "enabled, events: apply to one session; give its sessionId",
-        )),
+        None if body.enabled.is_some() || body.events.is_some() || body.own_messages.is_some() => {
+            Err(ApiError::bad_request(
+                "validation_error",
+                "enabled, events, ownMessages: apply to one session; give its sessionId",
+            ))
+        }
         None if caller.is_admin() => {
             let url = body.url.clone().ok_or_else(|| {
                 ApiError::bad_request("validation_error", "url: required for the default webhook")

@@ -205,6 +205,7 @@ pub async fn store_sessions_list_by_owner_update_and_delete(store: Arc<dyn Store
     let only = EventFilter {
         disabled: true,
         only: Some(vec![EventKind::MessageReceived, EventKind::Qr]),
+        own_messages: true,
     };
     assert!(store.set_session_events(&a, &only).await.unwrap());
     let s = store.get_session(&a).await.unwrap().unwrap();

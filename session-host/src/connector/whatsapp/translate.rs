@@ -140,12 +140,12 @@ pub fn normalize_sender(
 }
 
 /// A received message as wagate forwards it (a new message, or an action on an earlier one),
-/// or `None` for what never reaches a webhook: newsletters, broadcasts, status, this account's
-/// own messages, and protocol traffic with nothing to show.
+/// or `None` for what never reaches a webhook: newsletters, broadcasts, status, and protocol
+/// traffic with nothing to show. The account's own messages (sent from its other devices) are
+/// passed on with `from_me`; the session decides whether they are delivered.
 pub fn incoming(msg: &wa::Message, info: &MessageInfo) -> Option<ConnectorEvent> {
     let src = &info.source;
-    if src.is_from_me
-        || src.chat.is_status_broadcast()
+    if src.chat.is_status_broadcast()
         || src.chat.is_newsletter()
         || src.chat.is_broadcast_list()
         || src.broadcast_list_owner.is_some()
@@ -153,12 +153,14 @@ pub fn incoming(msg: &wa::Message, info: &MessageInfo) -> Option<ConnectorEvent>
         return None;
     }
     let (from, sender_lid) = normalize_sender(&src.sender, src.sender_alt.as_ref())?;
-    let chat = if src.is_group || src.chat.is_group() {
+    let chat = if src.is_group || src.chat.is_group() || src.is_from_me {
+        // A group, or the chat this account wrote into from another device.
         wagate_jid(&src.chat)?
     } else {
         // A one-to-one chat is the sender: name it by the same (phone) JID.
         from.clone()
     };
+    let from_me = src.is_from_me;
     let timestamp_secs = info.timestamp.timestamp();
     match inbound::read(msg) {
         Received::Message { content, quoted_id } => {
@@ -167,7 +169,7 @@ pub fn incoming(msg: &wa::Message, info: &MessageInfo) -> Option<ConnectorEvent>
                 from,
                 sender_lid,
                 chat,
-                from_me: false,
+                from_me,
                 push_name: Some(info.push_name.clone()).filter(|n| !n.is_empty()),
                 content,
                 quoted_id,
@@ -180,7 +182,7 @@ pub fn incoming(msg: &wa::Message, info: &MessageInfo) -> Option<ConnectorEvent>
             from,
             sender_lid,
             chat,
-            from_me: false,
+            from_me,
             action,
             timestamp_secs,
         }))),
@@ -457,7 +459,7 @@ mod tests {
     }
 
     #[test]
-    fn newsletter_broadcast_status_and_own_messages_are_dropped() {
+    fn newsletter_broadcast_and_status_are_dropped_own_messages_are_marked() {
         let cases = [
             info("628123456789@s.whatsapp.net", None, "status@broadcast"),
             info(
@@ -474,13 +476,16 @@ mod tests {
                 "{chat}"
             );
         }
+        // Written from the account's phone to 628555000111: passed on as its own, in that chat.
         let mut own = info(
             "628123456789@s.whatsapp.net",
             None,
-            "628123456789@s.whatsapp.net",
+            "628555000111@s.whatsapp.net",
         );
         own.source.is_from_me = true;
-        assert!(translate(&batch(wa::Message::text("x"), own)).is_empty());
+        let m = one_incoming(&batch(wa::Message::text("x"), own));
+        assert!(m.from_me);
+        assert_eq!(m.chat, j("628555000111"));
     }
 
     #[test]
