@@ -70,15 +70,18 @@ fn config(data: &Path, extra: &[(&str, &str)]) -> Config {
 }
 
 async fn start_local() -> Local {
+    start_local_with(&[]).await
+}
+
+async fn start_local_with(extra: &[(&str, &str)]) -> Local {
     let dir = TempDir::new().unwrap();
-    let cfg = config(
-        dir.path(),
-        &[
-            ("RATE_LIMIT_MAX", "100000"),
-            ("SEND_MIN_GAP_MS", "0"),
-            ("SEND_JITTER_MS", "0"),
-        ],
-    );
+    let mut vars = vec![
+        ("RATE_LIMIT_MAX", "100000"),
+        ("SEND_MIN_GAP_MS", "0"),
+        ("SEND_JITTER_MS", "0"),
+    ];
+    vars.extend_from_slice(extra);
+    let cfg = config(dir.path(), &vars);
     Local::on(local::start(cfg).await.expect("wagate local starts"), dir)
 }
 
@@ -393,6 +396,94 @@ async fn every_inbound_kind_and_action_reaches_the_webhook_with_its_content() {
     );
     assert_eq!(own["data"]["message"]["key"]["fromMe"], true);
 
+    local.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_are_reported_and_with_reject_calls_declined_and_answered() {
+    let local = start_local_with(&[
+        ("REJECT_CALLS", "true"),
+        (
+            "REJECT_CALL_MESSAGE",
+            "We cannot take calls here; please write.",
+        ),
+    ])
+    .await;
+    let mut hook = webhook_receiver().await;
+    local.open_session("calls", &mut hook).await;
+    let ring = |body: Value| local.post("/api/dev/sessions/calls/call", body);
+
+    let (st, body) = ring(json!({ "from": "628555000111", "video": true })).await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{body}");
+    let c = hook.next("call").await;
+    assert_eq!(c["data"]["from"], "628555000111@s.whatsapp.net");
+    assert_eq!(
+        (
+            c["data"]["status"].as_str(),
+            c["data"]["rejected"].as_bool()
+        ),
+        (Some("offer"), Some(true))
+    );
+    assert_eq!(c["data"]["isVideo"], true);
+    let sim = local.running.sim.clone().unwrap();
+    assert_eq!(
+        sim.rejected_calls(),
+        vec![c["data"]["callId"].as_str().unwrap().to_owned()]
+    );
+    // The caller is answered with a normal (paced, recorded) send.
+    let sent = hook.next("message_sent").await;
+    assert_eq!(sent["data"]["to"], "628555000111@s.whatsapp.net");
+    assert!(
+        sim.delivered()
+            .iter()
+            .any(|d| d.text.as_deref() == Some("We cannot take calls here; please write."))
+    );
+
+    // A missed call is reported, nothing to reject.
+    ring(json!({ "from": "628555000222", "missed": true })).await;
+    let m = hook.next("call").await;
+    assert_eq!(
+        (
+            m["data"]["status"].as_str(),
+            m["data"]["rejected"].as_bool()
+        ),
+        (Some("missed"), Some(false))
+    );
+    assert_eq!(sim.rejected_calls().len(), 1);
+    let (st, _) = ring(json!({ "from": "not a number" })).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+
+    // Group changes: members, and the subject.
+    let change = |body: Value| local.post("/api/dev/sessions/calls/group", body);
+    let (st, body) = change(json!({ "group": "120363025246125244@g.us", "action": "add",
+        "participants": ["628555000333", "628555000444"], "by": "628555000111" }))
+    .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{body}");
+    let p = hook.next("group_participants").await;
+    assert_eq!(p["data"]["groupId"], "120363025246125244@g.us");
+    assert_eq!(p["data"]["action"], "add");
+    assert_eq!(
+        p["data"]["participants"],
+        json!(["628555000333@s.whatsapp.net", "628555000444@s.whatsapp.net"])
+    );
+    assert_eq!(p["data"]["by"], "628555000111@s.whatsapp.net");
+    change(
+        json!({ "group": "120363025246125244@g.us", "action": "subject", "subject": "Shop team" }),
+    )
+    .await;
+    let u = hook.next("group_updated").await;
+    assert_eq!(u["data"]["subject"], "Shop team");
+    for bad in [
+        json!({ "group": "628555000111", "action": "add" }),
+        json!({ "group": "120363025246125244@g.us", "action": "explode" }),
+        json!({ "group": "120363025246125244@g.us", "action": "subject" }),
+    ] {
+        assert_eq!(
+            change(bad.clone()).await.0,
+            StatusCode::BAD_REQUEST,
+            "{bad}"
+        );
+    }
     local.stop().await;
 }
 

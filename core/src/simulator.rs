@@ -17,6 +17,28 @@ pub enum SimCommand {
         session_id: SessionId,
         incoming: Box<SimIncoming>,
     },
+    /// A group the account is in changes: members `add`ed, `remove`d, `promote`d or
+    /// `demote`d, or (`action: "subject"`) its subject set to `subject`.
+    SimGroup {
+        session_id: SessionId,
+        group: String,
+        action: String,
+        #[serde(default)]
+        participants: Vec<String>,
+        #[serde(default)]
+        subject: Option<String>,
+        #[serde(default)]
+        by: Option<String>,
+    },
+    /// Someone calls the session's account (or, with `missed`, a call went unanswered).
+    SimCall {
+        session_id: SessionId,
+        from: String,
+        #[serde(default)]
+        video: bool,
+        #[serde(default)]
+        missed: bool,
+    },
 }
 
 /// A message injected into the simulated network.
@@ -60,7 +82,10 @@ impl SimIncoming {
 impl SimCommand {
     pub fn session_id(&self) -> &SessionId {
         match self {
-            Self::SimScan { session_id } | Self::SimIncoming { session_id, .. } => session_id,
+            Self::SimScan { session_id }
+            | Self::SimIncoming { session_id, .. }
+            | Self::SimCall { session_id, .. }
+            | Self::SimGroup { session_id, .. } => session_id,
         }
     }
 }

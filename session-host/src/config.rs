@@ -16,6 +16,10 @@ pub struct HostConfig {
     pub session_start_spacing: Duration,
     /// Answer `ping` with `pong` (`AUTOREPLY_PING_PONG`).
     pub autoreply_ping_pong: bool,
+    /// `REJECT_CALLS`: decline every incoming call (the `call` event still goes out).
+    pub reject_calls: bool,
+    /// `REJECT_CALL_MESSAGE`: sent to the caller (a normal paced send) after a call is declined.
+    pub reject_call_message: Option<String>,
     /// Time between two QR payloads of the simulated network (`SIM_QR_INTERVAL_MS`).
     pub sim_qr_interval: Duration,
     /// How long a received send job stays hidden from other consumers; extended while a send
@@ -40,6 +44,8 @@ impl Default for HostConfig {
             send_max_attempts: 5,
             session_start_spacing: Duration::from_millis(250),
             autoreply_ping_pong: true,
+            reject_calls: false,
+            reject_call_message: None,
             sim_qr_interval: Duration::from_millis(20_000),
             send_visibility: Duration::from_secs(30),
             poll_wait: Duration::from_secs(1),

@@ -7,7 +7,10 @@ use wagate_core::clock::now_ms;
 use wagate_core::ports::{PortResult, Queue, names};
 use wagate_core::{Account, Event, EventId, EventKind, InboundAction, Job, SessionId};
 
-use crate::connector::{IncomingAction, IncomingMessage, MessageReceipt, SendReceipt};
+use crate::connector::{
+    GroupChange, GroupChangeKind, IncomingAction, IncomingCall, IncomingMessage, MessageReceipt,
+    SendReceipt,
+};
 
 /// Puts `event` on the events queue.
 pub async fn emit(queue: &dyn Queue, event: &Event) -> PortResult<()> {
@@ -131,6 +134,61 @@ pub fn message_action(session: &SessionId, a: &IncomingAction) -> Event {
         InboundAction::Revoked { .. } => {
             data["by"] = json!(a.from);
             EventKind::MessageRevoked
+        }
+    };
+    Event::new(session.clone(), kind, data, now_ms())
+}
+
+/// `call`: `{ callId, from, fromLid?, isVideo, isGroup, status: "offer" | "missed", rejected,
+/// timestamp }`.
+pub fn call(session: &SessionId, c: &IncomingCall, rejected: bool) -> Event {
+    let mut data = json!({
+        "callId": c.call_id,
+        "from": c.from,
+        "isVideo": c.is_video,
+        "isGroup": c.is_group,
+        "status": c.status.as_str(),
+        "rejected": rejected,
+        "timestamp": c.timestamp_secs,
+    });
+    if let Some(lid) = &c.from_lid {
+        data["fromLid"] = json!(lid);
+    }
+    Event::new(session.clone(), EventKind::Call, data, now_ms())
+}
+
+/// `group_participants`: `{ groupId, action, participants, by?, byLid?, timestamp }`;
+/// `group_updated`: `{ groupId, subject? | description? | setting + value, by?, byLid?,
+/// timestamp }`.
+pub fn group_change(session: &SessionId, g: &GroupChange) -> Event {
+    let mut data = json!({ "groupId": g.group, "timestamp": g.timestamp_secs });
+    if let Some(by) = &g.by {
+        data["by"] = json!(by);
+    }
+    if let Some(lid) = &g.by_lid {
+        data["byLid"] = json!(lid);
+    }
+    let kind = match &g.change {
+        GroupChangeKind::Participants {
+            action,
+            participants,
+        } => {
+            data["action"] = json!(action);
+            data["participants"] = json!(participants);
+            EventKind::GroupParticipants
+        }
+        GroupChangeKind::Subject(subject) => {
+            data["subject"] = json!(subject);
+            EventKind::GroupUpdated
+        }
+        GroupChangeKind::Description(d) => {
+            data["description"] = json!(d);
+            EventKind::GroupUpdated
+        }
+        GroupChangeKind::Setting { name, value } => {
+            data["setting"] = json!(name);
+            data["value"] = value.clone();
+            EventKind::GroupUpdated
         }
     };
     Event::new(session.clone(), kind, data, now_ms())

@@ -15,7 +15,9 @@ use wagate_core::clock::now_ms;
 use wagate_core::ports::{Queue, QueueSpec, names};
 use wagate_core::{Account, Event, Job, MessageContent, OutboundMessage, SessionId, SessionStatus};
 
-use crate::connector::{Connection, ConnectorEvent, IncomingMessage, SessionSettings};
+use crate::connector::{
+    CallStatus, Connection, ConnectorEvent, IncomingCall, IncomingMessage, SessionSettings,
+};
 use crate::context::HostContext;
 use crate::events;
 use crate::incoming::{Disposition, classify};
@@ -343,6 +345,10 @@ impl Runner {
                 return Some(End::Finished);
             }
             ConnectorEvent::Incoming(m) => self.incoming(*m).await,
+            ConnectorEvent::Call(c) => self.call(&c).await,
+            ConnectorEvent::Group(g) => {
+                self.emit(events::group_change(&self.session, &g)).await;
+            }
             ConnectorEvent::Action(a) => {
                 if a.from_me || a.chat.is_broadcast_like() || a.from.is_broadcast_like() {
                     tracing::debug!(session_id = %self.session, chat = %a.chat, "message action ignored");
@@ -385,6 +391,13 @@ impl Runner {
 
     /// Queues `pong` to the chat of `ping` like any other send, so it is paced and recorded.
     async fn reply_pong(&self, ping: &IncomingMessage) -> anyhow::Result<()> {
+        let job = self.reply(&ping.chat, "pong").await?;
+        tracing::info!(session_id = %self.session, job_id = %job.id, chat = %ping.chat, "ping answered with a queued pong");
+        Ok(())
+    }
+
+    /// Queues `text` to `chat` as a job of the session's owner: paced, recorded, retried.
+    async fn reply(&self, chat: &wagate_core::Jid, text: &str) -> anyhow::Result<Job> {
         let store = &self.ctx.deps.store;
         let Some(session) = store.get_session(&self.session).await? else {
             anyhow::bail!("the session record is gone");
@@ -392,23 +405,39 @@ impl Runner {
         let job = Job::new(
             self.session.clone(),
             session.owner,
-            ping.chat.clone(),
+            chat.clone(),
             OutboundMessage::new(MessageContent::Text {
-                text: "pong".into(),
+                text: text.into(),
                 mentions: Vec::new(),
             }),
             now_ms(),
         );
         store.create_job(&job).await?;
-        self.queue()
-            .send(
-                &names::send(&self.session),
-                job.id.as_str(),
-                job.id.as_str(),
-            )
-            .await?;
-        tracing::info!(session_id = %self.session, job_id = %job.id, chat = %ping.chat, "ping answered with a queued pong");
-        Ok(())
+        wagate_core::ports::enqueue_send(self.queue(), &job, job.id.as_str()).await?;
+        Ok(job)
+    }
+
+    /// A call: the event, and with `REJECT_CALLS` the call declined and the caller answered.
+    async fn call(&self, call: &IncomingCall) {
+        let reject = self.ctx.config.reject_calls && call.status == CallStatus::Offer;
+        let mut rejected = false;
+        let conn = self.link.borrow().clone();
+        if reject && let Some(conn) = conn {
+            match conn.reject_call(call).await {
+                Ok(()) => rejected = true,
+                Err(e) => {
+                    tracing::warn!(session_id = %self.session, call_id = %call.call_id, error = %e, "could not reject the call");
+                }
+            }
+        }
+        self.emit(events::call(&self.session, call, rejected)).await;
+        if rejected
+            && !call.is_group
+            && let Some(text) = self.ctx.config.reject_call_message.as_deref()
+            && let Err(e) = self.reply(&call.from, text).await
+        {
+            tracing::warn!(session_id = %self.session, error = %e, "could not queue the reply to a rejected call");
+        }
     }
 
     async fn set_state(&self, status: SessionStatus) {

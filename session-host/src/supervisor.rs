@@ -404,12 +404,12 @@ impl SessionHost {
     /// Drives the simulated network; a host on the real network ignores these.
     #[tracing::instrument(skip_all, fields(session_id = %cmd.session_id()))]
     async fn simulate(&mut self, cmd: SimCommand) {
+        let Some(sim) = self.sim.clone() else {
+            tracing::warn!("simulated command ignored: not using the simulated network");
+            return;
+        };
         match cmd {
             SimCommand::SimScan { session_id } => {
-                let Some(sim) = &self.sim else {
-                    tracing::warn!("simulated scan ignored: not using the simulated network");
-                    return;
-                };
                 let deadline = Instant::now() + SIM_SCAN_WAIT;
                 loop {
                     match sim.scan(&session_id).await {
@@ -432,12 +432,35 @@ impl SessionHost {
                 session_id,
                 incoming,
             } => {
-                let Some(sim) = &self.sim else {
-                    tracing::warn!("simulated message ignored: not using the simulated network");
-                    return;
-                };
                 if let Err(e) = sim.inject(&session_id, &incoming) {
                     tracing::warn!(error = %e, "simulated message not delivered");
+                }
+            }
+            SimCommand::SimGroup {
+                session_id,
+                group,
+                action,
+                participants,
+                subject,
+                by,
+            } => {
+                let change =
+                    sim_group_change(&group, &action, &participants, subject, by.as_deref());
+                if let Err(e) = change.and_then(|c| sim.group_change(&session_id, c)) {
+                    tracing::warn!(error = %e, "simulated group change not delivered");
+                }
+            }
+            SimCommand::SimCall {
+                session_id,
+                from,
+                video,
+                missed,
+            } => {
+                let rung = wagate_core::Jid::parse_field(&from, "from")
+                    .map_err(anyhow::Error::from)
+                    .and_then(|from| sim.ring(&session_id, &from, video, missed));
+                if let Err(e) = rung {
+                    tracing::warn!(error = %e, "simulated call not delivered");
                 }
             }
         }
@@ -452,4 +475,39 @@ impl SessionHost {
         }
         Ok(())
     }
+}
+
+/// A simulated group change from the dev route's words.
+fn sim_group_change(
+    group: &str,
+    action: &str,
+    participants: &[String],
+    subject: Option<String>,
+    by: Option<&str>,
+) -> anyhow::Result<crate::connector::GroupChange> {
+    use crate::connector::{GroupChange, GroupChangeKind};
+    use wagate_core::Jid;
+    let change = match (action, subject) {
+        ("subject", Some(s)) => GroupChangeKind::Subject(s),
+        (a @ ("add" | "remove" | "promote" | "demote"), _) => GroupChangeKind::Participants {
+            action: match a {
+                "add" => "add",
+                "remove" => "remove",
+                "promote" => "promote",
+                _ => "demote",
+            },
+            participants: participants
+                .iter()
+                .map(|p| Jid::parse_field(p, "participants"))
+                .collect::<Result<_, _>>()?,
+        },
+        (other, _) => anyhow::bail!("unknown simulated group action {other:?}"),
+    };
+    Ok(GroupChange {
+        group: Jid::parse_field(group, "group")?,
+        by: by.map(|b| Jid::parse_field(b, "by")).transpose()?,
+        by_lid: None,
+        change,
+        timestamp_secs: wagate_core::clock::now_ms() / 1000,
+    })
 }

@@ -200,6 +200,13 @@ fn host(v: &Vars<'_>) -> anyhow::Result<HostConfig> {
             v.or_alias("AUTOREPLY_PING_PONG", "AUTOREPLY_ENABLED"),
             d.autoreply_ping_pong,
         )?,
+        reject_calls: v.flag("REJECT_CALLS", d.reject_calls)?,
+        reject_call_message: match v.get("REJECT_CALL_MESSAGE") {
+            Some(m) if m.len() > 4096 => {
+                anyhow::bail!("environment variable REJECT_CALL_MESSAGE: at most 4096 bytes")
+            }
+            other => other,
+        },
         sim_qr_interval: v.millis("SIM_QR_INTERVAL_MS", d.sim_qr_interval)?,
         lease_ttl: v
             .millis("LEASE_TTL_MS", d.lease_ttl)?

@@ -62,6 +62,11 @@ fn set_variables_are_read() {
         ("WAGATE_TABLE", "t"),
         ("JOB_TTL_DAYS", "3"),
         ("RETENTION_INTERVAL_SECS", "60"),
+        ("REJECT_CALLS", "true"),
+        (
+            "REJECT_CALL_MESSAGE",
+            "Sorry, we cannot take calls; please write.",
+        ),
         ("RUST_LOG_FORMAT", "JSON"),
     ])
     .unwrap();
@@ -88,6 +93,11 @@ fn set_variables_are_read() {
     assert_eq!(c.aws.table, "t");
     assert_eq!(c.aws.job_ttl_days, Some(3));
     assert_eq!(c.retention_interval, Duration::from_secs(60));
+    assert!(c.host.reject_calls);
+    assert_eq!(
+        c.host.reject_call_message.as_deref(),
+        Some("Sorry, we cannot take calls; please write.")
+    );
     assert!(c.log_json);
     let debug = format!("{:?}", c.dispatch);
     assert!(
@@ -121,6 +131,7 @@ fn a_malformed_variable_is_an_error_naming_it() {
         ("SPAM_COOLDOWN_MS", "-5"),
         ("RETENTION_INTERVAL_SECS", "9"),
         ("RETENTION_INTERVAL_SECS", "86401"),
+        ("REJECT_CALLS", "sometimes"),
     ] {
         let err = match config(&[(name, value)]) {
             Ok(_) => panic!("{name}={value} accepted"),

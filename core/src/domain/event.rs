@@ -23,11 +23,17 @@ pub enum EventKind {
     MessageEdited,
     /// Someone deleted a message for everyone.
     MessageRevoked,
+    /// Someone called the account (an offer), or a call was missed.
+    Call,
+    /// Members of a group were added, removed, promoted or demoted.
+    GroupParticipants,
+    /// A group's subject, description or settings changed.
+    GroupUpdated,
 }
 
 impl EventKind {
     /// Every kind, in the order the docs list them.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 13] = [
         Self::Qr,
         Self::SessionOpen,
         Self::SessionClosed,
@@ -38,6 +44,9 @@ impl EventKind {
         Self::MessageReaction,
         Self::MessageEdited,
         Self::MessageRevoked,
+        Self::Call,
+        Self::GroupParticipants,
+        Self::GroupUpdated,
     ];
 
     /// The kind named `name` (as on the wire: `message_received`, …).
@@ -57,6 +66,9 @@ impl EventKind {
             Self::MessageReaction => "message_reaction",
             Self::MessageEdited => "message_edited",
             Self::MessageRevoked => "message_revoked",
+            Self::Call => "call",
+            Self::GroupParticipants => "group_participants",
+            Self::GroupUpdated => "group_updated",
         }
     }
 }

@@ -23,6 +23,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sessions/{id}/scan", post(scan))
         .route("/sessions/{id}/incoming", post(incoming))
+        .route("/sessions/{id}/call", post(call))
+        .route("/sessions/{id}/group", post(group))
 }
 
 /// A phone scans the session's current QR (or enters its pairing code).
@@ -42,18 +44,14 @@ async fn scan(
             ),
         ));
     }
-    send_command(
+    accepted(
         &state,
         SimCommand::SimScan {
             session_id: s.id.clone(),
         },
+        json!({ "sessionId": s.id, "scanned": true }),
     )
-    .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(json!({ "sessionId": s.id, "scanned": true })),
-    )
-        .into_response())
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,17 +106,122 @@ async fn incoming(
         from_me: body.from_me,
         push_name: body.push_name,
     };
-    send_command(
+    accepted(
         &state,
         SimCommand::SimIncoming {
             session_id: s.id.clone(),
             incoming: Box::new(incoming),
         },
+        json!({ "sessionId": s.id, "injected": true }),
     )
-    .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(json!({ "sessionId": s.id, "injected": true })),
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CallBody {
+    from: Loose,
+    #[serde(default)]
+    video: bool,
+    #[serde(default)]
+    missed: bool,
+}
+
+/// Someone calls the session's account from `from` (`video`, or a `missed` call).
+async fn call(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<CallBody>,
+) -> ApiResult<Response> {
+    let s = load_session(&state, &caller, &id).await?;
+    let from = Jid::parse_field(&body.from.0, "from")?;
+    accepted(
+        &state,
+        SimCommand::SimCall {
+            session_id: s.id.clone(),
+            from: from.to_string(),
+            video: body.video,
+            missed: body.missed,
+        },
+        json!({ "sessionId": s.id, "ringing": !body.missed }),
     )
-        .into_response())
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GroupBody {
+    group: Loose,
+    action: String,
+    #[serde(default)]
+    participants: Vec<Loose>,
+    #[serde(default)]
+    subject: Option<String>,
+    #[serde(default)]
+    by: Option<Loose>,
+}
+
+/// A group the account is in changes (`action`: add, remove, promote, demote, subject).
+async fn group(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<GroupBody>,
+) -> ApiResult<Response> {
+    let s = load_session(&state, &caller, &id).await?;
+    let group = Jid::parse_field(&body.group.0, "group")?;
+    if !matches!(group.kind(), wagate_core::JidKind::Group) {
+        return Err(crate::error::ApiError::bad_request(
+            "validation_error",
+            "group: a group JID (…@g.us)",
+        ));
+    }
+    let ok_action = match body.action.as_str() {
+        "add" | "remove" | "promote" | "demote" => body.participants.len() <= 256,
+        "subject" => body
+            .subject
+            .as_deref()
+            .is_some_and(|s| !s.is_empty() && s.len() <= 100),
+        _ => false,
+    };
+    if !ok_action {
+        return Err(crate::error::ApiError::bad_request(
+            "validation_error",
+            "action: add, remove, promote or demote (with up to 256 participants), or subject (with a subject of 1 to 100 characters)",
+        ));
+    }
+    let participants = body
+        .participants
+        .iter()
+        .map(|p| Jid::parse_field(&p.0, "participants").map(|j| j.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let by = body
+        .by
+        .as_ref()
+        .map(|b| Jid::parse_field(&b.0, "by").map(|j| j.to_string()))
+        .transpose()?;
+    accepted(
+        &state,
+        SimCommand::SimGroup {
+            session_id: s.id.clone(),
+            group: group.to_string(),
+            action: body.action,
+            participants,
+            subject: body.subject,
+            by,
+        },
+        json!({ "sessionId": s.id, "changed": true }),
+    )
+    .await
+}
+
+/// Sends `cmd` to the host; answers 202 with `body`.
+async fn accepted(
+    state: &AppState,
+    cmd: SimCommand,
+    body: serde_json::Value,
+) -> ApiResult<Response> {
+    send_command(state, cmd).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(body)).into_response())
 }

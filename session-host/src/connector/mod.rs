@@ -92,6 +92,8 @@ pub trait Connection: Send + Sync + 'static {
     async fn pair_code(&self, phone: &str) -> anyhow::Result<String>;
     /// Unlinks the device and forgets its credentials; a `LoggedOut` event follows.
     async fn logout(&self) -> anyhow::Result<()>;
+    /// Declines a ringing call (the caller sees it rejected).
+    async fn reject_call(&self, call: &IncomingCall) -> anyhow::Result<()>;
     /// Closes the connection, keeping the credentials; the event stream ends.
     async fn disconnect(&self);
 }
@@ -133,6 +135,10 @@ pub enum ConnectorEvent {
     Incoming(Box<IncomingMessage>),
     /// An earlier message was reacted to, edited or deleted.
     Action(Box<IncomingAction>),
+    /// Someone called, or a call was missed.
+    Call(Box<IncomingCall>),
+    /// A group the account is in changed.
+    Group(Box<GroupChange>),
     /// A recipient's phone got or read messages this session sent.
     Receipt(MessageReceipt),
 }
@@ -211,6 +217,70 @@ pub struct IncomingAction {
     pub chat: Jid,
     pub from_me: bool,
     pub action: InboundAction,
+    pub timestamp_secs: i64,
+}
+
+/// Where a call stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallStatus {
+    /// Ringing now.
+    Offer,
+    /// Nobody answered.
+    Missed,
+}
+
+impl CallStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Offer => "offer",
+            Self::Missed => "missed",
+        }
+    }
+}
+
+/// A call to this session's account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncomingCall {
+    pub call_id: String,
+    /// The caller, by phone number when known, and their LID when known.
+    pub from: Jid,
+    pub from_lid: Option<Jid>,
+    pub is_video: bool,
+    pub is_group: bool,
+    pub status: CallStatus,
+    pub timestamp_secs: i64,
+    /// What the connection needs to reject it: the signalling peer and the call's creator, as
+    /// WhatsApp wrote them.
+    pub peer: String,
+    pub creator: String,
+}
+
+/// What changed in a group.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GroupChangeKind {
+    /// `add`, `remove`, `promote`, `demote` or `modify` (a member's new number), with the
+    /// members concerned.
+    Participants {
+        action: &'static str,
+        participants: Vec<Jid>,
+    },
+    /// The subject, the description (`None`: removed) or a setting (`locked`, `unlocked`,
+    /// `announcement`, `not_announcement`, `ephemeral`, `approval`).
+    Subject(String),
+    Description(Option<String>),
+    Setting {
+        name: &'static str,
+        value: serde_json::Value,
+    },
+}
+
+/// A change in a group, and who made it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupChange {
+    pub group: Jid,
+    pub by: Option<Jid>,
+    pub by_lid: Option<Jid>,
+    pub change: GroupChangeKind,
     pub timestamp_secs: i64,
 }
 

@@ -120,6 +120,12 @@ impl Connection for SimConnection {
         Ok(())
     }
 
+    async fn reject_call(&self, call: &IncomingCall) -> anyhow::Result<()> {
+        self.net.state().rejected_calls.push(call.call_id.clone());
+        tracing::info!(session_id = %self.session, call_id = %call.call_id, "simulated call rejected");
+        Ok(())
+    }
+
     async fn disconnect(&self) {
         self.take_link();
     }

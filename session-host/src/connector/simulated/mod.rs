@@ -36,8 +36,9 @@ pub use send_log::{SimSendRecord, read_send_log};
 use self::qr::{QrKeys, pairing_code};
 use self::send_log::end_with_newline;
 use super::{
-    Connected, Connection, Connector, ConnectorEvent, IncomingAction, IncomingMessage,
-    MessageReceipt, ReceiptStatus, SendError, SendReceipt, SessionSettings,
+    CallStatus, Connected, Connection, Connector, ConnectorEvent, GroupChange, IncomingAction,
+    IncomingCall, IncomingMessage, MessageReceipt, ReceiptStatus, SendError, SendReceipt,
+    SessionSettings,
 };
 
 /// The default time between two QR payloads, as WhatsApp Web rotates them.
@@ -120,6 +121,8 @@ struct SimState {
     unregistered: HashSet<String>,
     /// Numbers whose next sends fail transiently, with how many failures are left.
     flaky: HashMap<String, u32>,
+    /// Ids of the calls sessions rejected, in order.
+    rejected_calls: Vec<String>,
     send_delay: Duration,
 }
 
@@ -273,6 +276,57 @@ impl SimNetwork {
     /// recipient whose phone is briefly unreachable would.
     pub fn fail_transiently(&self, number: impl Into<String>, times: u32) {
         self.state().flaky.insert(number.into(), times);
+    }
+
+    /// The ids of the calls sessions rejected, in order.
+    pub fn rejected_calls(&self) -> Vec<String> {
+        self.state().rejected_calls.clone()
+    }
+
+    /// Someone calls `session` (`video` or voice); returns the call id. The call then rings
+    /// until the session rejects it or `missed` is injected.
+    pub fn ring(
+        &self,
+        session: &SessionId,
+        from: &Jid,
+        video: bool,
+        missed: bool,
+    ) -> anyhow::Result<String> {
+        let call_id = wa_message_id();
+        let call = IncomingCall {
+            call_id: call_id.clone(),
+            from: from.clone(),
+            from_lid: None,
+            is_video: video,
+            is_group: false,
+            status: if missed {
+                CallStatus::Missed
+            } else {
+                CallStatus::Offer
+            },
+            timestamp_secs: now_ms() / 1000,
+            peer: from.to_string(),
+            creator: from.to_string(),
+        };
+        let st = self.state();
+        let Some(link) = st.links.get(session).filter(|l| l.account.is_some()) else {
+            bail!("session {session} is not linked on the simulated network");
+        };
+        link.tx
+            .try_send(ConnectorEvent::Call(Box::new(call)))
+            .map_err(|e| anyhow::anyhow!("session {session} cannot take the call: {e}"))?;
+        Ok(call_id)
+    }
+
+    /// A group `session`'s account is in changes (see `SimCommand::SimGroup`).
+    pub fn group_change(&self, session: &SessionId, change: GroupChange) -> anyhow::Result<()> {
+        let st = self.state();
+        let Some(link) = st.links.get(session).filter(|l| l.account.is_some()) else {
+            bail!("session {session} is not linked on the simulated network");
+        };
+        link.tx
+            .try_send(ConnectorEvent::Group(Box::new(change)))
+            .map_err(|e| anyhow::anyhow!("session {session} cannot take the change: {e}"))
     }
 
     /// Makes every send take `delay` (to test what happens while a send is in flight).

@@ -49,7 +49,8 @@ use self::proxy::ProxyTransportFactory;
 use self::pump::Pump;
 use self::translate::{Action, translate, wagate_jid};
 use super::{
-    Connected, Connection, Connector, ConnectorEvent, SendError, SendReceipt, SessionSettings,
+    Connected, Connection, Connector, ConnectorEvent, IncomingCall, SendError, SendReceipt,
+    SessionSettings,
 };
 
 /// Events a connection can hold for the runner before the pump waits for it.
@@ -404,6 +405,23 @@ impl Connection for WaConnection {
             message_id: sent.message_id,
             timestamp_ms: wagate_core::clock::now_ms(),
         })
+    }
+
+    async fn reject_call(&self, call: &IncomingCall) -> anyhow::Result<()> {
+        let peer: whatsapp_rust::Jid = call
+            .peer
+            .parse()
+            .map_err(|e| anyhow::anyhow!("call peer {}: {e:?}", call.peer))?;
+        let creator: whatsapp_rust::Jid = call
+            .creator
+            .parse()
+            .map_err(|e| anyhow::anyhow!("call creator {}: {e:?}", call.creator))?;
+        self.shared
+            .client
+            .voip()
+            .reject_call(&call.call_id, &peer, &creator)
+            .await
+            .map_err(|e| anyhow::anyhow!("rejecting the call: {e}"))
     }
 
     async fn pair_code(&self, phone: &str) -> anyhow::Result<String> {

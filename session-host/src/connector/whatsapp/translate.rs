@@ -16,7 +16,8 @@ use whatsapp_rust::wacore_binary::JidExt as _;
 use super::inbound::{self, Received};
 use super::proto_json;
 use crate::connector::{
-    ConnectorEvent, IncomingAction, IncomingMessage, MessageReceipt, ReceiptStatus,
+    CallStatus, ConnectorEvent, GroupChange, GroupChangeKind, IncomingAction, IncomingCall,
+    IncomingMessage, MessageReceipt, ReceiptStatus,
 };
 
 /// How long a session waits before reconnecting after another client took its connection
@@ -93,6 +94,18 @@ pub fn translate(ev: &Event) -> Vec<Action> {
             .iter()
             .filter_map(|m| incoming(&m.message, &m.info))
             .map(Action::Emit)
+            .collect(),
+        Event::IncomingCall(c) => call(c)
+            .map(|c| Action::Emit(ConnectorEvent::Call(Box::new(c))))
+            .into_iter()
+            .collect(),
+        Event::MissedCall(m) => missed_call(m)
+            .map(|c| Action::Emit(ConnectorEvent::Call(Box::new(c))))
+            .into_iter()
+            .collect(),
+        Event::GroupUpdate(g) => group_change(g)
+            .map(|g| Action::Emit(ConnectorEvent::Group(Box::new(g))))
+            .into_iter()
             .collect(),
         Event::Receipt(r) => receipt(
             &r.source,
@@ -188,6 +201,103 @@ pub fn incoming(msg: &wa::Message, info: &MessageInfo) -> Option<ConnectorEvent>
         }))),
         Received::Nothing => None,
     }
+}
+
+/// A ringing call (an offer, or a group call's notice); `None` for the call's later signalling
+/// (accept, terminate, …), which means nothing to wagate.
+pub fn call(c: &whatsapp_rust::types::call::IncomingCall) -> Option<IncomingCall> {
+    use whatsapp_rust::types::call::CallAction;
+    let (is_video, is_group, caller_pn) = match &c.action {
+        CallAction::Offer {
+            is_video,
+            group_jid,
+            caller_pn,
+            ..
+        } => (*is_video, group_jid.is_some(), caller_pn.as_ref()),
+        CallAction::OfferNotice {
+            is_video, is_group, ..
+        } => (*is_video, *is_group, None),
+        _ => return None,
+    };
+    let creator = c.action.call_creator();
+    let (from, from_lid) = normalize_sender(creator, caller_pn)?;
+    Some(IncomingCall {
+        call_id: c.action.call_id().to_owned(),
+        from,
+        from_lid,
+        is_video,
+        is_group,
+        status: CallStatus::Offer,
+        timestamp_secs: c.timestamp.timestamp(),
+        peer: c.from.to_string(),
+        creator: creator.to_string(),
+    })
+}
+
+/// A call nobody answered.
+pub fn missed_call(m: &whatsapp_rust::types::call::MissedCall) -> Option<IncomingCall> {
+    let (from, from_lid) = normalize_sender(&m.from, None)?;
+    Some(IncomingCall {
+        call_id: m.call_id.clone(),
+        from,
+        from_lid,
+        is_video: false,
+        is_group: false,
+        status: CallStatus::Missed,
+        timestamp_secs: m.timestamp.timestamp(),
+        peer: m.from.to_string(),
+        creator: m.from.to_string(),
+    })
+}
+
+/// A group's members or settings changed; `None` for what wagate does not report (join
+/// requests, add modes, …).
+pub fn group_change(g: &whatsapp_rust::types::events::GroupUpdate) -> Option<GroupChange> {
+    use whatsapp_rust::wacore::stanza::groups::GroupNotificationAction as A;
+    let members =
+        |action: &'static str,
+         ps: &[whatsapp_rust::wacore::stanza::groups::GroupParticipantInfo]| {
+            GroupChangeKind::Participants {
+                action,
+                participants: ps
+                    .iter()
+                    .filter_map(|p| {
+                        normalize_sender(&p.jid, p.phone_number.as_ref()).map(|(jid, _)| jid)
+                    })
+                    .collect(),
+            }
+        };
+    let setting =
+        |name: &'static str, value: serde_json::Value| GroupChangeKind::Setting { name, value };
+    let change = match &g.action {
+        A::Add { participants, .. } => members("add", participants),
+        A::Remove { participants, .. } => members("remove", participants),
+        A::Promote { participants } => members("promote", participants),
+        A::Demote { participants } => members("demote", participants),
+        A::Modify { participants } => members("modify", participants),
+        A::Subject { subject, .. } => GroupChangeKind::Subject(subject.clone()),
+        A::Description { description, .. } => GroupChangeKind::Description(description.clone()),
+        A::Locked { .. } => setting("locked", serde_json::Value::Bool(true)),
+        A::Unlocked => setting("locked", serde_json::Value::Bool(false)),
+        A::Announce => setting("announcement", serde_json::Value::Bool(true)),
+        A::NotAnnounce => setting("announcement", serde_json::Value::Bool(false)),
+        A::Ephemeral { expiration, .. } => setting("ephemeral", serde_json::json!(expiration)),
+        A::MembershipApprovalMode { enabled } => {
+            setting("approval", serde_json::Value::Bool(*enabled))
+        }
+        _ => return None,
+    };
+    let by = g
+        .participant
+        .as_ref()
+        .and_then(|p| normalize_sender(p, g.participant_pn.as_ref()));
+    Some(GroupChange {
+        group: wagate_jid(&g.group_jid)?,
+        by: by.as_ref().map(|(j, _)| j.clone()),
+        by_lid: by.and_then(|(_, l)| l),
+        change,
+        timestamp_secs: g.timestamp.timestamp(),
+    })
 }
 
 /// A delivery or read receipt for messages this account sent; other receipts (retries, our
@@ -508,6 +618,137 @@ mod tests {
         assert!(receipt(&src, &ids, &ReceiptType::Retry, 1).is_none());
         assert!(receipt(&src, &ids, &ReceiptType::ReadSelf, 1).is_none());
         assert!(receipt(&src, &[], &ReceiptType::Read, 1).is_none());
+    }
+
+    fn ts() -> whatsapp_rust::chrono::DateTime<whatsapp_rust::chrono::Utc> {
+        whatsapp_rust::chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap()
+    }
+
+    #[test]
+    fn a_ringing_call_and_a_missed_one_become_calls_later_signalling_does_not() {
+        use whatsapp_rust::types::call::{
+            CallAction, IncomingCall as WaCall, MissedCall, MissedReason,
+        };
+        let offer = |video: bool, group: Option<&str>| {
+            WaCall::builder()
+                .from(wj("12345678901234@lid"))
+                .stanza_id("st1".into())
+                .timestamp(ts())
+                .offline(false)
+                .action(CallAction::Offer {
+                    call_id: "CALL1".into(),
+                    call_creator: wj("12345678901234@lid"),
+                    caller_pn: Some(wj("628123456789@s.whatsapp.net")),
+                    caller_country_code: None,
+                    device_class: None,
+                    joinable: false,
+                    is_video: video,
+                    audio: vec![],
+                    group_jid: group.map(wj),
+                })
+                .build()
+        };
+        let c = call(&offer(true, None)).unwrap();
+        assert_eq!(c.call_id, "CALL1");
+        assert_eq!(
+            c.from,
+            j("628123456789"),
+            "the phone number when WhatsApp gives it"
+        );
+        assert_eq!(c.from_lid, Some(j("12345678901234@lid")));
+        assert!(c.is_video && !c.is_group);
+        assert_eq!(
+            (c.status, c.timestamp_secs),
+            (CallStatus::Offer, 1_700_000_000)
+        );
+        assert_eq!(
+            (c.peer.as_str(), c.creator.as_str()),
+            ("12345678901234@lid", "12345678901234@lid")
+        );
+        assert!(
+            call(&offer(false, Some("120363025246125244@g.us")))
+                .unwrap()
+                .is_group
+        );
+        assert!(matches!(
+            translate(&Event::IncomingCall(offer(false, None))).as_slice(),
+            [Action::Emit(ConnectorEvent::Call(_))]
+        ));
+
+        let missed = MissedCall::new(
+            wj("628123456789@s.whatsapp.net"),
+            "CALL2".into(),
+            ts(),
+            MissedReason::Remote,
+        );
+        let m = missed_call(&missed).unwrap();
+        assert_eq!(
+            (m.call_id.as_str(), m.status),
+            ("CALL2", CallStatus::Missed)
+        );
+        assert_eq!(m.from, j("628123456789"));
+    }
+
+    #[test]
+    fn group_membership_and_setting_changes_are_reported_with_who_made_them() {
+        use whatsapp_rust::types::events::GroupUpdate;
+        use whatsapp_rust::wacore::stanza::groups::{
+            GroupNotificationAction as A, GroupParticipantInfo,
+        };
+        let member = |jid: &str, pn: Option<&str>| GroupParticipantInfo {
+            jid: wj(jid),
+            phone_number: pn.map(wj),
+            display_name: None,
+            r#type: None,
+            lid: None,
+            username: None,
+            join_time: None,
+            group_history_sent_state: None,
+        };
+        let update = |action: A| {
+            GroupUpdate::builder()
+                .group_jid(wj("120363025246125244@g.us"))
+                .participant(wj("11111111111111@lid"))
+                .participant_pn(wj("628111111@s.whatsapp.net"))
+                .timestamp(ts())
+                .is_lid_addressing_mode(true)
+                .action(action)
+                .build()
+        };
+        let added = group_change(&update(A::Add {
+            participants: vec![
+                member("22222222222222@lid", Some("628222222@s.whatsapp.net")),
+                member("628333333@s.whatsapp.net", None),
+            ],
+            reason: None,
+        }))
+        .unwrap();
+        assert_eq!(added.group, j("120363025246125244@g.us"));
+        assert_eq!(added.by, Some(j("628111111")));
+        assert_eq!(added.by_lid, Some(j("11111111111111@lid")));
+        assert_eq!(
+            added.change,
+            GroupChangeKind::Participants {
+                action: "add",
+                participants: vec![j("628222222"), j("628333333")]
+            }
+        );
+        let subject = group_change(&update(A::Subject {
+            subject: "Shop team".into(),
+            subject_owner: None,
+            subject_time: None,
+        }))
+        .unwrap();
+        assert_eq!(subject.change, GroupChangeKind::Subject("Shop team".into()));
+        let locked = group_change(&update(A::Announce)).unwrap();
+        assert_eq!(
+            locked.change,
+            GroupChangeKind::Setting {
+                name: "announcement",
+                value: serde_json::Value::Bool(true)
+            }
+        );
+        assert!(group_change(&update(A::NoFrequentlyForwarded)).is_none());
     }
 
     #[test]
