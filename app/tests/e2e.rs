@@ -359,6 +359,10 @@ async fn every_inbound_kind_and_action_reaches_the_webhook_with_its_content() {
     let d = hook.next("message_revoked").await;
     assert_eq!(d["data"]["targetId"], "3EB0T");
     assert_eq!(d["data"]["by"], "628555000111@s.whatsapp.net");
+    act(json!({ "kind": "poll_vote", "targetId": "3EB0POLL", "selectedOptions": ["Rice"] })).await;
+    let v = hook.next("poll_vote").await;
+    assert_eq!(v["data"]["pollId"], "3EB0POLL");
+    assert_eq!(v["data"]["selectedOptions"], json!(["Rice"]));
 
     // Bad input is a 400 and nothing arrives.
     for bad in [

@@ -98,7 +98,8 @@ pub fn message_received(session: &SessionId, m: &IncomingMessage) -> Event {
 }
 
 /// `message_reaction` `{ messageId, targetId, emoji, … }` (an empty emoji takes it back),
-/// `message_edited` `{ …, targetId, type, text, content }`, `message_revoked` `{ …, targetId }`;
+/// `message_edited` `{ …, targetId, type, text, content }`, `message_revoked` `{ …, targetId }`,
+/// `poll_vote` `{ …, pollId (= targetId), selectedOptions }`;
 /// each also carries `from`, `fromLid?`, `chat`, `isGroup`, `participant?`, `timestamp`.
 pub fn message_action(session: &SessionId, a: &IncomingAction) -> Event {
     let is_group = matches!(a.chat.kind(), wagate_core::JidKind::Group);
@@ -134,6 +135,13 @@ pub fn message_action(session: &SessionId, a: &IncomingAction) -> Event {
         InboundAction::Revoked { .. } => {
             data["by"] = json!(a.from);
             EventKind::MessageRevoked
+        }
+        InboundAction::PollVote {
+            selected_options, ..
+        } => {
+            data["pollId"] = json!(a.action.target_id());
+            data["selectedOptions"] = json!(selected_options);
+            EventKind::PollVote
         }
     };
     Event::new(session.clone(), kind, data, now_ms())

@@ -23,6 +23,8 @@ pub enum EventKind {
     MessageEdited,
     /// Someone deleted a message for everyone.
     MessageRevoked,
+    /// Someone voted on a poll this session sent.
+    PollVote,
     /// Someone called the account (an offer), or a call was missed.
     Call,
     /// Members of a group were added, removed, promoted or demoted.
@@ -33,7 +35,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in the order the docs list them.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::Qr,
         Self::SessionOpen,
         Self::SessionClosed,
@@ -44,6 +46,7 @@ impl EventKind {
         Self::MessageReaction,
         Self::MessageEdited,
         Self::MessageRevoked,
+        Self::PollVote,
         Self::Call,
         Self::GroupParticipants,
         Self::GroupUpdated,
@@ -66,6 +69,7 @@ impl EventKind {
             Self::MessageReaction => "message_reaction",
             Self::MessageEdited => "message_edited",
             Self::MessageRevoked => "message_revoked",
+            Self::PollVote => "poll_vote",
             Self::Call => "call",
             Self::GroupParticipants => "group_participants",
             Self::GroupUpdated => "group_updated",

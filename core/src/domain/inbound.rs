@@ -74,6 +74,12 @@ pub enum InboundAction {
     },
     /// `target_id` was deleted for everyone.
     Revoked { target_id: String },
+    /// A vote on the poll `target_id` this session sent: the option names picked (none: the
+    /// vote was taken back).
+    PollVote {
+        target_id: String,
+        selected_options: Vec<String>,
+    },
 }
 
 impl InboundAction {
@@ -82,7 +88,8 @@ impl InboundAction {
         match self {
             Self::Reaction { target_id, .. }
             | Self::Edited { target_id, .. }
-            | Self::Revoked { target_id } => target_id,
+            | Self::Revoked { target_id }
+            | Self::PollVote { target_id, .. } => target_id,
         }
     }
 }

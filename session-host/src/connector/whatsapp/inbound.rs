@@ -17,6 +17,8 @@ pub enum Received {
     },
     /// Something done to an earlier message.
     Action(InboundAction),
+    /// A vote on a poll, still encrypted (see `polls`).
+    PollVote(super::polls::EncryptedVote),
     /// Protocol traffic with nothing to show (key shares, history sync, …).
     Nothing,
 }
@@ -35,6 +37,27 @@ pub fn read(msg: &wa::Message) -> Received {
     }
     if let Some(p) = m.protocol_message.as_option() {
         return protocol(p);
+    }
+    if let Some(u) = m.poll_update_message.as_option() {
+        let poll_id = u
+            .poll_creation_message_key
+            .as_option()
+            .and_then(|k| k.id.clone());
+        let vote = u.vote.as_option();
+        return match (
+            poll_id,
+            vote.and_then(|v| v.enc_payload.clone()),
+            vote.and_then(|v| v.enc_iv.clone()),
+        ) {
+            (Some(poll_id), Some(enc_payload), Some(enc_iv)) => {
+                Received::PollVote(super::polls::EncryptedVote {
+                    poll_id,
+                    enc_payload,
+                    enc_iv,
+                })
+            }
+            _ => Received::Nothing,
+        };
     }
     match content(m) {
         Some(content) => Received::Message {
@@ -631,6 +654,37 @@ mod tests {
             Received::Nothing
         );
         assert_eq!(read(&wa::Message::default()), Received::Nothing);
+    }
+
+    #[test]
+    fn a_poll_vote_is_kept_encrypted_with_its_polls_id() {
+        let vote = wa::Message {
+            poll_update_message: some(wa::message::PollUpdateMessage {
+                poll_creation_message_key: some(wa::MessageKey {
+                    id: Some("3EB0POLL".into()),
+                    ..Default::default()
+                }),
+                vote: some(wa::message::PollEncValue {
+                    enc_payload: Some(vec![1, 2, 3]),
+                    enc_iv: Some(vec![4; 12]),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            read(&vote),
+            Received::PollVote(super::super::polls::EncryptedVote {
+                poll_id: "3EB0POLL".into(),
+                enc_payload: vec![1, 2, 3],
+                enc_iv: vec![4; 12],
+            })
+        );
+        let empty = wa::Message {
+            poll_update_message: some(wa::message::PollUpdateMessage::default()),
+            ..Default::default()
+        };
+        assert_eq!(read(&empty), Received::Nothing);
     }
 
     #[test]

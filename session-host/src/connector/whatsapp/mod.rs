@@ -13,6 +13,7 @@ pub mod creds;
 pub mod errors;
 pub mod inbound;
 pub mod outbound;
+pub mod polls;
 pub mod proto_json;
 pub mod proxy;
 mod pump;
@@ -390,7 +391,17 @@ impl Connection for WaConnection {
                 Some(UploadedMedia::from(up))
             }
         };
-        let secret: [u8; 32] = rand::rng().random();
+        let secret = match &msg.content {
+            // Kept before the send, and the same on a resend: votes open with it.
+            wagate_core::MessageContent::Poll { options, .. } => {
+                polls::secret_for(s.blobs.as_ref(), &s.session, wa_message_id, options)
+                    .await
+                    .map_err(|e| {
+                        SendError::Transient(format!("keeping the poll's secret: {e:#}"))
+                    })?
+            }
+            _ => rand::rng().random(),
+        };
         let proto = to_proto(msg, to, media.as_ref(), secret)?;
         let sent = s
             .client

@@ -1,7 +1,9 @@
 //! The pump of one connection: the client's events become the runner's, credentials are
 //! backed up on open and every few minutes, and everything is closed when the connection ends.
 
+use super::translate::PendingVote;
 use super::*;
+use crate::connector::IncomingAction;
 
 /// Follows one connection: turns the client's events into the runner's, backs the
 /// credentials up, and closes everything when the connection ends.
@@ -44,6 +46,13 @@ impl Pump {
                         match action {
                             Action::Emit(e) => {
                                 if self.tx.send(e).await.is_err() {
+                                    end = Some(Ending::Stopped);
+                                }
+                            }
+                            Action::PollVote(v) => {
+                                if let Some(e) = poll_vote(&s, &v).await
+                                    && self.tx.send(e).await.is_err()
+                                {
                                     end = Some(Ending::Stopped);
                                 }
                             }
@@ -151,5 +160,61 @@ impl Pump {
         }
         s.finished.cancel();
         // Dropping `tx` ends the runner's event stream.
+    }
+}
+
+/// Opens a vote on one of this session's polls; `None` (logged) when the poll is not one it
+/// sent or the vote does not open.
+async fn poll_vote(s: &Shared, v: &PendingVote) -> Option<ConnectorEvent> {
+    use whatsapp_rust::wacore::poll::PollVoteAddressing;
+    let record = match polls::recall(s.blobs.as_ref(), &s.session, &v.vote.poll_id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            tracing::debug!(session_id = %s.session, poll_id = %v.vote.poll_id, "a vote on a poll this session did not send");
+            return None;
+        }
+        Err(e) => {
+            tracing::warn!(session_id = %s.session, error = %format!("{e:#}"), "could not read a poll's record");
+            return None;
+        }
+    };
+    let own_pn = s.client.pn().map(|j| j.to_non_ad_string());
+    let own_lid = s.client.lid().map(|j| j.to_non_ad_string());
+    // The vote is keyed in the voter's namespace, the creator (us) in the same one.
+    let voter_is_lid = v.voter.ends_with("@lid");
+    let (own, own_other) = if voter_is_lid {
+        (own_lid.clone(), own_pn.clone())
+    } else {
+        (own_pn.clone(), own_lid.clone())
+    };
+    let own = own.or(own_other.clone())?;
+    let primary = PollVoteAddressing {
+        poll_creator_jid: &own,
+        voter_jid: &v.voter,
+    };
+    let fallback = match (&own_other, &v.voter_alt) {
+        (Some(c), Some(vo)) => Some(PollVoteAddressing {
+            poll_creator_jid: c,
+            voter_jid: vo,
+        }),
+        _ => None,
+    };
+    match polls::decrypt(&record, &v.vote, primary, fallback) {
+        Ok(selected_options) => Some(ConnectorEvent::Action(Box::new(IncomingAction {
+            id: v.id.clone(),
+            from: v.from.clone(),
+            sender_lid: v.sender_lid.clone(),
+            chat: v.chat.clone(),
+            from_me: v.from_me,
+            action: wagate_core::InboundAction::PollVote {
+                target_id: v.vote.poll_id.clone(),
+                selected_options,
+            },
+            timestamp_secs: v.timestamp_secs,
+        }))),
+        Err(e) => {
+            tracing::warn!(session_id = %s.session, poll_id = %v.vote.poll_id, error = %e, "a poll vote did not open");
+            None
+        }
     }
 }

@@ -35,6 +35,8 @@ pub enum Action {
     Paired { jid: Jid },
     /// The device is unlinked: delete the credentials, emit `LoggedOut`.
     LoggedOut { reason: String },
+    /// A vote on a poll: open it with the poll's stored secret, then emit it.
+    PollVote(Box<PendingVote>),
     /// The connection ended; reconnecting may work, but not before `hold_off`.
     Closed {
         reason: String,
@@ -93,7 +95,6 @@ pub fn translate(ev: &Event) -> Vec<Action> {
         Event::Messages(batch) => batch
             .iter()
             .filter_map(|m| incoming(&m.message, &m.info))
-            .map(Action::Emit)
             .collect(),
         Event::IncomingCall(c) => call(c)
             .map(|c| Action::Emit(ConnectorEvent::Call(Box::new(c))))
@@ -156,7 +157,7 @@ pub fn normalize_sender(
 /// or `None` for what never reaches a webhook: newsletters, broadcasts, status, and protocol
 /// traffic with nothing to show. The account's own messages (sent from its other devices) are
 /// passed on with `from_me`; the session decides whether they are delivered.
-pub fn incoming(msg: &wa::Message, info: &MessageInfo) -> Option<ConnectorEvent> {
+pub fn incoming(msg: &wa::Message, info: &MessageInfo) -> Option<Action> {
     let src = &info.source;
     if src.chat.is_status_broadcast()
         || src.chat.is_newsletter()
@@ -176,8 +177,8 @@ pub fn incoming(msg: &wa::Message, info: &MessageInfo) -> Option<ConnectorEvent>
     let from_me = src.is_from_me;
     let timestamp_secs = info.timestamp.timestamp();
     match inbound::read(msg) {
-        Received::Message { content, quoted_id } => {
-            Some(ConnectorEvent::Incoming(Box::new(IncomingMessage {
+        Received::Message { content, quoted_id } => Some(Action::Emit(ConnectorEvent::Incoming(
+            Box::new(IncomingMessage {
                 id: info.id.to_string(),
                 from,
                 sender_lid,
@@ -188,19 +189,47 @@ pub fn incoming(msg: &wa::Message, info: &MessageInfo) -> Option<ConnectorEvent>
                 quoted_id,
                 raw: Some(proto_json::message_to_json(msg.get_base_message())),
                 timestamp_secs,
-            })))
-        }
-        Received::Action(action) => Some(ConnectorEvent::Action(Box::new(IncomingAction {
+            }),
+        ))),
+        Received::Action(action) => Some(Action::Emit(ConnectorEvent::Action(Box::new(
+            IncomingAction {
+                id: info.id.to_string(),
+                from,
+                sender_lid,
+                chat,
+                from_me,
+                action,
+                timestamp_secs,
+            },
+        )))),
+        Received::PollVote(vote) => Some(Action::PollVote(Box::new(PendingVote {
             id: info.id.to_string(),
             from,
             sender_lid,
             chat,
             from_me,
-            action,
             timestamp_secs,
+            voter: src.sender.to_non_ad_string(),
+            voter_alt: src.sender_alt.as_ref().map(|a| a.to_non_ad_string()),
+            vote,
         }))),
         Received::Nothing => None,
     }
+}
+
+/// A vote on a poll, to be opened with the poll's secret (see `polls`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingVote {
+    pub id: String,
+    pub from: Jid,
+    pub sender_lid: Option<Jid>,
+    pub chat: Jid,
+    pub from_me: bool,
+    pub timestamp_secs: i64,
+    /// The voter as the vote names them (phone number or LID, no device), and the other one.
+    pub voter: String,
+    pub voter_alt: Option<String>,
+    pub vote: super::polls::EncryptedVote,
 }
 
 /// A ringing call (an offer, or a group call's notice); `None` for the call's later signalling
