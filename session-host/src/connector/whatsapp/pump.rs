@@ -45,6 +45,7 @@ impl Pump {
                     for action in translate(&ev) {
                         match action {
                             Action::Emit(e) => {
+                                let e = name_by_phone(&s, e).await;
                                 if self.tx.send(e).await.is_err() {
                                     end = Some(Ending::Stopped);
                                 }
@@ -215,6 +216,30 @@ async fn poll_vote(s: &Shared, v: &PendingVote) -> Option<ConnectorEvent> {
         Err(e) => {
             tracing::warn!(session_id = %s.session, poll_id = %v.vote.poll_id, error = %e, "a poll vote did not open");
             None
+        }
+    }
+}
+
+/// `ev` with a LID-only sender named by phone number when the client's LID↔phone mapping knows
+/// it (see `translate::with_phone`).
+async fn name_by_phone(s: &Shared, ev: ConnectorEvent) -> ConnectorEvent {
+    let Some(lid) = translate::lid_without_phone(&ev) else {
+        return ev;
+    };
+    let Ok(wa_lid) = lid.as_str().parse::<whatsapp_rust::Jid>() else {
+        return ev;
+    };
+    match s.client.get_lid_pn_entry(&wa_lid).await {
+        Ok(Some(entry)) => {
+            match wagate_core::Jid::parse(&format!("{}@s.whatsapp.net", entry.phone_number)) {
+                Ok(phone) => translate::with_phone(ev, phone),
+                Err(_) => ev,
+            }
+        }
+        Ok(None) => ev,
+        Err(e) => {
+            tracing::debug!(session_id = %s.session, error = %e, "LID lookup failed; the sender stays a LID");
+            ev
         }
     }
 }

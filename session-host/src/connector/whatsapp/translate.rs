@@ -232,6 +232,50 @@ pub struct PendingVote {
     pub vote: super::polls::EncryptedVote,
 }
 
+/// The LID of a sender WhatsApp named by LID alone (no phone number beside it), for which
+/// the client's LID↔phone mapping may know the number.
+pub fn lid_without_phone(ev: &ConnectorEvent) -> Option<&Jid> {
+    let from = match ev {
+        ConnectorEvent::Incoming(m) => &m.from,
+        ConnectorEvent::Action(a) => &a.from,
+        ConnectorEvent::Call(c) => &c.from,
+        _ => return None,
+    };
+    (from.kind() == JidKind::Lid).then_some(from)
+}
+
+/// `ev` with its LID-only sender named by `phone`, the LID kept beside it (and a one-to-one
+/// chat, which is the sender, renamed with it).
+pub fn with_phone(ev: ConnectorEvent, phone: Jid) -> ConnectorEvent {
+    fn relabel(from: &mut Jid, lid: &mut Option<Jid>, chat: Option<&mut Jid>, phone: Jid) {
+        let old = std::mem::replace(from, phone.clone());
+        if let Some(chat) = chat
+            && *chat == old
+        {
+            *chat = phone;
+        }
+        *lid = Some(old);
+    }
+    match ev {
+        ConnectorEvent::Incoming(mut m) => {
+            let m2 = &mut *m;
+            relabel(&mut m2.from, &mut m2.sender_lid, Some(&mut m2.chat), phone);
+            ConnectorEvent::Incoming(m)
+        }
+        ConnectorEvent::Action(mut a) => {
+            let a2 = &mut *a;
+            relabel(&mut a2.from, &mut a2.sender_lid, Some(&mut a2.chat), phone);
+            ConnectorEvent::Action(a)
+        }
+        ConnectorEvent::Call(mut c) => {
+            let c2 = &mut *c;
+            relabel(&mut c2.from, &mut c2.from_lid, None, phone);
+            ConnectorEvent::Call(c)
+        }
+        other => other,
+    }
+}
+
 /// A ringing call (an offer, or a group call's notice); `None` for the call's later signalling
 /// (accept, terminate, …), which means nothing to wagate.
 pub fn call(c: &whatsapp_rust::types::call::IncomingCall) -> Option<IncomingCall> {
@@ -778,6 +822,46 @@ mod tests {
             }
         );
         assert!(group_change(&update(A::NoFrequentlyForwarded)).is_none());
+    }
+
+    #[test]
+    fn a_lid_only_sender_is_renamed_by_its_phone_and_its_chat_with_it() {
+        let e = batch(
+            wa::Message::text("hello"),
+            info("12345678901234@lid", None, "12345678901234@lid"),
+        );
+        let [Action::Emit(ev)] =
+            <[Action; 1]>::try_from(translate(&e)).unwrap_or_else(|a| panic!("{a:?}"))
+        else {
+            panic!("expected one event")
+        };
+        assert_eq!(lid_without_phone(&ev), Some(&j("12345678901234@lid")));
+        let ConnectorEvent::Incoming(m) = with_phone(ev, j("628123456789")) else {
+            panic!("still a message")
+        };
+        assert_eq!(m.from, j("628123456789"));
+        assert_eq!(m.sender_lid, Some(j("12345678901234@lid")));
+        assert_eq!(
+            m.chat,
+            j("628123456789"),
+            "the one-to-one chat is the sender"
+        );
+
+        // Already named by phone: nothing to look up.
+        let known = batch(
+            wa::Message::text("hi"),
+            info(
+                "12345678901234@lid",
+                Some("628123456789@s.whatsapp.net"),
+                "12345678901234@lid",
+            ),
+        );
+        let [Action::Emit(ev)] =
+            <[Action; 1]>::try_from(translate(&known)).unwrap_or_else(|a| panic!("{a:?}"))
+        else {
+            panic!("expected one event")
+        };
+        assert_eq!(lid_without_phone(&ev), None);
     }
 
     #[test]
