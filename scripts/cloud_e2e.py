@@ -57,6 +57,24 @@ def eventually(what, check, within=60):
     sys.exit(f"cloud e2e: timed out waiting for {what}")
 
 
+def signed_webhook(name):
+    """The first `name` event the receiver got, once its signature is checked."""
+
+    def find():
+        for headers, body in received:
+            event = json.loads(body)
+            if event.get("event") == name:
+                return headers, body, event
+        return None
+
+    headers, body, event = eventually(f"the {name} webhook", find)
+    signature = {k.lower(): v for k, v in headers.items()}.get("x-webhook-signature", "")
+    expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(signature, expected):
+        sys.exit(f"cloud e2e: the {name} signature does not match HMAC-SHA256(body, secret)")
+    return event
+
+
 def main():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -85,18 +103,7 @@ def main():
                lambda: call("GET", f"/api/messages/{job_id}")[1].get("status") == "sent")
     print(f"job {job_id} sent")
 
-    def sent_hook():
-        for headers, body in received:
-            event = json.loads(body)
-            if event.get("event") == "message_sent":
-                return headers, body, event
-        return None
-
-    headers, body, event = eventually("the message_sent webhook", sent_hook)
-    signature = {k.lower(): v for k, v in headers.items()}.get("x-webhook-signature", "")
-    expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(signature, expected):
-        sys.exit("cloud e2e: the webhook signature does not match HMAC-SHA256(body, secret)")
+    event = signed_webhook("message_sent")
     if event["data"].get("id") != SESSION:
         sys.exit(f"cloud e2e: webhook for the wrong session: {event}")
     print("signed message_sent webhook received")
@@ -110,17 +117,7 @@ def main():
     if status >= 300:
         sys.exit(f"cloud e2e: incoming answered {status} {body}")
 
-    def received_hook():
-        for headers, body in received:
-            event = json.loads(body)
-            if event.get("event") == "message_received":
-                return headers, body, event
-        return None
-
-    headers, body, event = eventually("the message_received webhook", received_hook)
-    signature = {k.lower(): v for k, v in headers.items()}.get("x-webhook-signature", "")
-    if not hmac.compare_digest(signature, hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()):
-        sys.exit("cloud e2e: the message_received signature does not match")
+    event = signed_webhook("message_received")
     data = event["data"]
     if data.get("type") != "image" or data.get("content") != photo:
         sys.exit(f"cloud e2e: message_received without its content: {data}")

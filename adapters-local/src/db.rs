@@ -143,6 +143,13 @@ ALTER TABLE sessions ADD COLUMN events TEXT;
     r#"
 CREATE INDEX messages_acked ON messages(acked_at) WHERE acked_at IS NOT NULL;
 "#,
+    // 10: jobs never updated since their creation, for the sweep that finishes acceptances a
+    // crash cut off (`wagate_core::unstarted`): a sparse index, as on DynamoDB, so the sweep
+    // reads the few such jobs instead of every job of its window on the database thread.
+    r#"
+CREATE INDEX jobs_unstarted ON jobs(created_at, id)
+    WHERE state = 'queued' AND attempts = 0 AND updated_at = created_at;
+"#,
 ];
 
 type Finish = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;

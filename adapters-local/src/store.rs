@@ -6,18 +6,24 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
 
 use super::Db;
 
 mod listing;
+mod rows;
+
+use rows::{
+    dead_letter_from_row, job_from_row, key_from_row, parked_send_from_row, role_str,
+    session_from_row,
+};
 use wagate_core::clock::now_ms;
 use wagate_core::policy::window_end;
 use wagate_core::ports::{CounterHit, DeadLetter, Page, ParkedSend, PortError, PortResult, Store};
 use wagate_core::{
-    Account, ApiKeyRecord, EventFilter, Jid, Job, JobId, JobState, KeyHash, KeyId, ProxyUrl, Role,
-    Session, SessionId, SessionStatus,
+    Account, ApiKeyRecord, EventFilter, Job, JobId, JobState, KeyHash, KeyId, ProxyUrl, Session,
+    SessionId, SessionStatus,
 };
 
 /// Every this many counter hits or idempotency claims, expired rows are purged (lazily, so
@@ -53,89 +59,6 @@ fn purge_expired(c: &rusqlite::Connection, now_ms: i64) -> rusqlite::Result<()> 
     c.prepare_cached("DELETE FROM idempotency WHERE expires_at <= ?1")?
         .execute([now_ms])?;
     Ok(())
-}
-
-/// A column that holds something wagate wrote but that no longer parses.
-fn corrupt(what: &str, detail: impl std::fmt::Display) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        0,
-        rusqlite::types::Type::Text,
-        format!("stored {what} is unreadable: {detail}").into(),
-    )
-}
-
-fn role_str(r: Role) -> &'static str {
-    match r {
-        Role::Admin => "admin",
-        Role::User => "user",
-    }
-}
-
-fn key_from_row(r: &Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
-    let hash: String = r.get("hash")?;
-    let role: String = r.get("role")?;
-    Ok(ApiKeyRecord {
-        hash: KeyHash::from_hex(&hash).ok_or_else(|| corrupt("key hash", &hash))?,
-        id: KeyId::from_string(r.get::<_, String>("id")?),
-        role: if role == "admin" {
-            Role::Admin
-        } else {
-            Role::User
-        },
-        label: r.get("label")?,
-        created_at: r.get("created_at")?,
-    })
-}
-
-fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
-    let id: String = r.get("id")?;
-    let status: String = r.get("status")?;
-    let account: Option<String> = r.get("account")?;
-    let proxy: Option<String> = r.get("proxy")?;
-    let events: Option<String> = r.get("events")?;
-    Ok(Session {
-        id: SessionId::parse(&id).map_err(|e| corrupt("session id", e))?,
-        owner: KeyId::from_string(r.get::<_, String>("owner")?),
-        status: SessionStatus::parse(&status).ok_or_else(|| corrupt("session status", &status))?,
-        webhook_url: r.get("webhook_url")?,
-        webhook_secret: r.get("webhook_secret")?,
-        qr: r.get("qr")?,
-        pairing_code: r.get("pairing_code")?,
-        account: account
-            .map(|a| serde_json::from_str::<Account>(&a).map_err(|e| corrupt("account", e)))
-            .transpose()?,
-        proxy: proxy
-            .map(|p| ProxyUrl::parse(&p, "proxy").map_err(|e| corrupt("proxy", e)))
-            .transpose()?,
-        events: events
-            .map(|e| serde_json::from_str(&e).map_err(|e| corrupt("events", e)))
-            .transpose()?
-            .unwrap_or_default(),
-        created_at: r.get("created_at")?,
-        updated_at: r.get("updated_at")?,
-    })
-}
-
-fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Job> {
-    let session: String = r.get("session_id")?;
-    let to: String = r.get("recipient")?;
-    let message: String = r.get("message")?;
-    let state: String = r.get("state")?;
-    Ok(Job {
-        id: JobId::from_string(r.get::<_, String>("id")?),
-        session_id: SessionId::parse(&session).map_err(|e| corrupt("session id", e))?,
-        owner: KeyId::from_string(r.get::<_, String>("owner")?),
-        to: Jid::parse(&to).map_err(|e| corrupt("recipient", e))?,
-        message: serde_json::from_str(&message).map_err(|e| corrupt("message", e))?,
-        wa_message_id: r.get("wa_message_id")?,
-        state: JobState::parse(&state).ok_or_else(|| corrupt("job state", &state))?,
-        attempts: r.get("attempts")?,
-        error: r.get("error")?,
-        pace_ms: r.get::<_, Option<i64>>("pace_ms")?.map(|v| v as u64),
-        created_at: r.get("created_at")?,
-        updated_at: r.get("updated_at")?,
-        sent_at: r.get("sent_at")?,
-    })
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> PortResult<String> {
@@ -598,23 +521,4 @@ impl Store for SqliteStore {
             .await?;
         Ok(())
     }
-}
-
-fn parked_send_from_row(r: &Row<'_>) -> rusqlite::Result<ParkedSend> {
-    Ok(ParkedSend {
-        job_id: r.get("id")?,
-        session_id: r.get("session_id")?,
-        parked_at: r.get("parked_at")?,
-    })
-}
-
-fn dead_letter_from_row(r: &Row<'_>) -> rusqlite::Result<DeadLetter> {
-    Ok(DeadLetter {
-        id: r.get("id")?,
-        session_id: r.get("session_id")?,
-        body: r.get("body")?,
-        attempts: r.get("attempts")?,
-        last_error: r.get("last_error")?,
-        failed_at: r.get("failed_at")?,
-    })
 }

@@ -78,16 +78,8 @@ mod tests {
         // Only a text says ping: a photo captioned "ping" is a photo.
         let mut photo = msg("6281234567", "6281234567", "", false);
         photo.content = InboundContent::Media(wagate_core::InboundMedia {
-            media_kind: wagate_core::InboundMediaKind::Image,
             caption: Some("ping".into()),
-            mimetype: Some("image/jpeg".into()),
-            size: None,
-            file_name: None,
-            sha256: None,
-            seconds: None,
-            ptt: false,
-            width: None,
-            height: None,
+            ..wagate_core::InboundMedia::of(wagate_core::InboundMediaKind::Image)
         });
         assert_eq!(classify(&photo, true), Disposition::Forward);
     }

@@ -63,6 +63,22 @@ impl DynamoStore {
         Ok(Page { items, next })
     }
 
+    /// [`Self::page`], each item read by `read`.
+    pub(super) async fn page_of<T>(
+        &self,
+        gsi1pk: &str,
+        owner: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+        read: fn(&Item) -> PortResult<T>,
+    ) -> PortResult<Page<T>> {
+        let page = self.page(gsi1pk, owner, after, limit).await?;
+        Ok(Page {
+            items: page.items.iter().map(read).collect::<PortResult<_>>()?,
+            next: page.next,
+        })
+    }
+
     /// Jobs created in `[from_ms, to_ms)` and never updated, walking the minute listings
     /// (`keys::unstarted`) in order; the page token is the last job's `gsi1sk`, which also
     /// names the minute to go on in.

@@ -4,6 +4,7 @@
 //! read-modify-write is a conditional write, so many Lambdas and hosts can share the table.
 //! The item layout is in `infra/README.md`.
 
+mod counters;
 mod errors;
 mod item;
 mod keys;
@@ -23,7 +24,7 @@ use wagate_core::{
 };
 
 use crate::AwsSettings;
-use errors::{Failure, conditional, failure, port};
+use errors::{conditional, port};
 use item::{Item, n, s};
 
 pub use table::ensure_table;
@@ -82,8 +83,6 @@ impl DynamoStore {
         Ok(out.attributes.map(Item::from))
     }
 
-    /// One attempt to count a hit inside the current window. `None` when there is no current
-    /// window (no item, or it ended).
     /// Writes `it` unless an item with its `pk` exists: `false` when one does.
     async fn put_new(&self, it: item::Attrs) -> PortResult<bool> {
         conditional(
@@ -112,71 +111,26 @@ impl DynamoStore {
         )
     }
 
-    async fn hit_current(&self, pk: &str, limit: u64, now: i64) -> PortResult<Option<CounterHit>> {
-        let r = self
-            .client
-            .update_item()
+    /// Writes `it` at `pk`, in the listing `list` under the sort key `sk` (replacing what was
+    /// there).
+    async fn put_listed(
+        &self,
+        mut it: item::Attrs,
+        pk: String,
+        list: &str,
+        sk: String,
+    ) -> PortResult<()> {
+        it.insert("pk".into(), s(pk));
+        it.insert("gsi1pk".into(), s(list));
+        it.insert("gsi1sk".into(), s(sk));
+        self.client
+            .put_item()
             .table_name(&self.table)
-            .key("pk", s(pk))
-            .update_expression("ADD #c :one")
-            .condition_expression("reset_at > :now AND #c < :limit")
-            .expression_attribute_names("#c", "count")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":limit", n(limit))
-            .return_values(ReturnValue::AllNew)
+            .set_item(Some(it))
             .send()
-            .await;
-        match r {
-            Ok(out) => {
-                let item = Item::from(out.attributes.unwrap_or_default());
-                Ok(Some(CounterHit {
-                    allowed: true,
-                    count: item.u64("count")?,
-                    reset_at_ms: item.i64("reset_at")?,
-                }))
-            }
-            Err(e) => match failure(e) {
-                Failure::Port(p) => Err(p),
-                Failure::Condition => {
-                    let Some(item) = self.get(pk.to_owned()).await? else {
-                        return Ok(None);
-                    };
-                    let reset_at = item.i64("reset_at")?;
-                    if reset_at <= now {
-                        return Ok(None);
-                    }
-                    let count = item.u64("count")?;
-                    if count < limit {
-                        // Taken back (unhit) between the two calls: try again.
-                        return Box::pin(self.hit_current(pk, limit, now)).await;
-                    }
-                    Ok(Some(CounterHit {
-                        allowed: false,
-                        count,
-                        reset_at_ms: reset_at,
-                    }))
-                }
-            },
-        }
-    }
-
-    /// Starts a new window with this hit; false when another caller started one first.
-    async fn hit_new_window(&self, pk: &str, window_ms: i64, now: i64) -> PortResult<bool> {
-        let reset_at = window_end(now, window_ms);
-        conditional(
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .item("pk", s(pk))
-                .item("count", n(1))
-                .item("reset_at", n(reset_at))
-                .item("ttl", n(ttl_secs(reset_at)))
-                .condition_expression("attribute_not_exists(pk) OR reset_at <= :now")
-                .expression_attribute_values(":now", n(now))
-                .send()
-                .await,
-        )
+            .await
+            .map_err(port)?;
+        Ok(())
     }
 }
 
@@ -225,15 +179,8 @@ impl Store for DynamoStore {
         after: Option<&str>,
         limit: usize,
     ) -> PortResult<Page<ApiKeyRecord>> {
-        let page = self.page(keys::KEY_LIST, None, after, limit).await?;
-        Ok(Page {
-            items: page
-                .items
-                .iter()
-                .map(Item::api_key)
-                .collect::<PortResult<_>>()?,
-            next: page.next,
-        })
+        self.page_of(keys::KEY_LIST, None, after, limit, Item::api_key)
+            .await
     }
 
     async fn delete_api_key(&self, id: &KeyId) -> PortResult<bool> {
@@ -271,15 +218,8 @@ impl Store for DynamoStore {
         limit: usize,
     ) -> PortResult<Page<Session>> {
         let owner = owner.map(KeyId::as_str);
-        let page = self.page(keys::SESSION_LIST, owner, after, limit).await?;
-        Ok(Page {
-            items: page
-                .items
-                .iter()
-                .map(Item::session)
-                .collect::<PortResult<_>>()?,
-            next: page.next,
-        })
+        self.page_of(keys::SESSION_LIST, owner, after, limit, Item::session)
+            .await
     }
 
     async fn set_session_state(
@@ -550,18 +490,13 @@ impl Store for DynamoStore {
     }
 
     async fn put_dead_letter(&self, dl: &DeadLetter) -> PortResult<()> {
-        let mut it = item::dead_letter_item(dl);
-        it.insert("pk".into(), s(keys::dead(&dl.id)));
-        it.insert("gsi1pk".into(), s(keys::DEAD_LIST));
-        it.insert("gsi1sk".into(), s(keys::by_time(dl.failed_at, &dl.id)));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(it))
-            .send()
-            .await
-            .map_err(port)?;
-        Ok(())
+        self.put_listed(
+            item::dead_letter_item(dl),
+            keys::dead(&dl.id),
+            keys::DEAD_LIST,
+            keys::by_time(dl.failed_at, &dl.id),
+        )
+        .await
     }
 
     async fn list_dead_letters(
@@ -569,15 +504,8 @@ impl Store for DynamoStore {
         after: Option<&str>,
         limit: usize,
     ) -> PortResult<Page<DeadLetter>> {
-        let page = self.page(keys::DEAD_LIST, None, after, limit).await?;
-        Ok(Page {
-            items: page
-                .items
-                .iter()
-                .map(Item::dead_letter)
-                .collect::<PortResult<_>>()?,
-            next: page.next,
-        })
+        self.page_of(keys::DEAD_LIST, None, after, limit, Item::dead_letter)
+            .await
     }
 
     async fn take_dead_letter(&self, id: &str) -> PortResult<Option<DeadLetter>> {
@@ -589,9 +517,6 @@ impl Store for DynamoStore {
 
     async fn put_parked_send(&self, p: &ParkedSend) -> PortResult<()> {
         let mut it = item::parked_send_item(p);
-        it.insert("pk".into(), s(keys::parked(&p.job_id)));
-        it.insert("gsi1pk".into(), s(keys::PARKED_LIST));
-        it.insert("gsi1sk".into(), s(keys::by_time(p.parked_at, &p.job_id)));
         // Gone with its job: the job's TTL counts from its creation, before the parking.
         it.insert(
             "ttl".into(),
@@ -599,14 +524,13 @@ impl Store for DynamoStore {
                 .div_euclid(1000)
                 .saturating_add(self.job_ttl_secs)),
         );
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(it))
-            .send()
-            .await
-            .map_err(port)?;
-        Ok(())
+        self.put_listed(
+            it,
+            keys::parked(&p.job_id),
+            keys::PARKED_LIST,
+            keys::by_time(p.parked_at, &p.job_id),
+        )
+        .await
     }
 
     async fn list_parked_sends(
@@ -614,15 +538,8 @@ impl Store for DynamoStore {
         after: Option<&str>,
         limit: usize,
     ) -> PortResult<Page<ParkedSend>> {
-        let page = self.page(keys::PARKED_LIST, None, after, limit).await?;
-        Ok(Page {
-            items: page
-                .items
-                .iter()
-                .map(Item::parked_send)
-                .collect::<PortResult<_>>()?,
-            next: page.next,
-        })
+        self.page_of(keys::PARKED_LIST, None, after, limit, Item::parked_send)
+            .await
     }
 
     async fn remove_parked_send(&self, job_id: &str) -> PortResult<()> {

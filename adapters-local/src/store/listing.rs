@@ -124,7 +124,7 @@ impl SqliteStore {
                 page(
                     c,
                     "SELECT *, printf('%013d#', max(created_at, 0)) || id AS sk
-                     FROM jobs INDEXED BY jobs_by_created
+                     FROM jobs INDEXED BY jobs_unstarted
                      WHERE created_at >= ?1 AND created_at < ?2 AND updated_at = created_at
                        AND state = 'queued' AND attempts = 0 AND printf('%013d#', max(created_at, 0)) || id > ?3
                      ORDER BY created_at, id LIMIT ?4",

@@ -148,6 +148,24 @@ pub struct InboundMedia {
     pub height: Option<u32>,
 }
 
+impl InboundMedia {
+    /// A `kind` of media with nothing known about it yet.
+    pub fn of(kind: InboundMediaKind) -> Self {
+        Self {
+            media_kind: kind,
+            caption: None,
+            mimetype: None,
+            size: None,
+            file_name: None,
+            sha256: None,
+            seconds: None,
+            ptt: false,
+            width: None,
+            height: None,
+        }
+    }
+}
+
 /// One contact card.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -297,16 +315,12 @@ mod tests {
     #[test]
     fn content_serialises_in_the_documented_shape() {
         let media = InboundContent::Media(InboundMedia {
-            media_kind: InboundMediaKind::Audio,
-            caption: None,
             mimetype: Some("audio/ogg; codecs=opus".into()),
             size: Some(4096),
-            file_name: None,
             sha256: Some("ab".repeat(32)),
             seconds: Some(7),
             ptt: true,
-            width: None,
-            height: None,
+            ..InboundMedia::of(InboundMediaKind::Audio)
         });
         assert_eq!(media.kind(), "audio");
         let v = serde_json::to_value(&media).unwrap();
@@ -347,16 +361,12 @@ mod tests {
                 "mentionedJid": ["62811@s.whatsapp.net"], "stanzaId": "3EB0QUOTED" } } })
         );
         let photo = InboundContent::Media(InboundMedia {
-            media_kind: InboundMediaKind::Image,
             caption: Some("look".into()),
             mimetype: Some("image/jpeg".into()),
             size: Some(10),
-            file_name: None,
-            sha256: None,
-            seconds: None,
-            ptt: false,
             width: Some(4),
             height: Some(3),
+            ..InboundMedia::of(InboundMediaKind::Image)
         });
         assert_eq!(
             photo.whatsapp_json(None),

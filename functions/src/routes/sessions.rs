@@ -54,7 +54,7 @@ pub fn session_view(s: &Session) -> Value {
         "hasWebhookSecret": s.webhook_secret.is_some(),
         "proxy": s.proxy.as_ref().map(ProxyUrl::redacted),
         "webhookEnabled": !s.events.disabled,
-        "events": super::webhooks::filter_view(&s.events)["events"],
+        "events": super::webhooks::event_names(&s.events),
         "ownMessages": s.events.own_messages,
         "createdAt": s.created_at,
         "updatedAt": s.updated_at,

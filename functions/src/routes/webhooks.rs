@@ -100,15 +100,20 @@ pub fn event_filter(base: &EventFilter, change: FilterChange<'_>) -> ApiResult<E
     Ok(f)
 }
 
+/// The event names a filter delivers (`["*"]`: all).
+pub fn event_names(f: &EventFilter) -> Value {
+    f.only.as_ref().map_or_else(
+        || json!(["*"]),
+        |o| json!(o.iter().map(|k| k.as_str()).collect::<Vec<_>>()),
+    )
+}
+
 /// What the session's filter says, for answers.
 pub fn filter_view(f: &EventFilter) -> Value {
     json!({
         "enabled": !f.disabled,
         "ownMessages": f.own_messages,
-        "events": f.only.as_ref().map_or_else(
-            || vec!["*"],
-            |o| o.iter().map(|k| k.as_str()).collect(),
-        ),
+        "events": event_names(f),
     })
 }
 

@@ -9,6 +9,17 @@ pub mod store;
 pub mod store_paging;
 pub mod unstarted;
 
+/// A text job of `session` to 628123456789, created at `at` (and never updated).
+fn text_job_at(session: &wagate_core::SessionId, at: i64) -> wagate_core::Job {
+    use wagate_core::{Jid, Job, KeyId, MessageContent, OutboundMessage};
+    let hi = OutboundMessage::new(MessageContent::Text {
+        text: "hi".into(),
+        mentions: vec![],
+    });
+    let to = Jid::parse("628123456789").unwrap();
+    Job::new(session.clone(), KeyId::from_string("key_owner"), to, hi, at)
+}
+
 pub use blobs::*;
 pub use queue::*;
 pub use store::*;

@@ -7,8 +7,8 @@ use serde_json::json;
 use wagate_core::clock::now_ms;
 use wagate_core::ports::{CounterHit, DeadLetter, Store};
 use wagate_core::{
-    Account, ApiKey, ApiKeyRecord, EventFilter, EventKind, Jid, Job, JobState, KeyId,
-    MessageContent, OutboundMessage, Role, Session, SessionId, SessionStatus, random_token,
+    Account, ApiKey, ApiKeyRecord, EventFilter, EventKind, Jid, Job, JobState, KeyId, Role,
+    Session, SessionId, SessionStatus, random_token,
 };
 
 fn sid() -> SessionId {
@@ -16,18 +16,7 @@ fn sid() -> SessionId {
 }
 
 fn text_job(session: &SessionId) -> Job {
-    let to = Jid::parse("628123456789").unwrap();
-    let hi = OutboundMessage::new(MessageContent::Text {
-        text: "hi".into(),
-        mentions: vec![],
-    });
-    Job::new(
-        session.clone(),
-        KeyId::from_string("key_owner"),
-        to,
-        hi,
-        now_ms(),
-    )
+    super::text_job_at(session, now_ms())
 }
 
 async fn lease(store: &dyn Store, id: &SessionId, host: &str, now: i64) -> bool {

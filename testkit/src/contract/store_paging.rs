@@ -6,8 +6,7 @@ use std::sync::Arc;
 use wagate_core::clock::now_ms;
 use wagate_core::ports::{DeadLetter, Page, ParkedSend, Store};
 use wagate_core::{
-    ApiKey, ApiKeyRecord, Jid, Job, JobState, KeyId, MessageContent, OutboundMessage, Role,
-    Session, SessionId, random_token,
+    ApiKey, ApiKeyRecord, Job, JobState, KeyId, Role, Session, SessionId, random_token,
 };
 
 /// Walks a listing `limit` at a time; returns the pages' sizes and every item in order.
@@ -183,16 +182,6 @@ pub async fn store_parked_sends_page_in_time_order_and_are_removed(store: Arc<dy
     assert!(!got.contains(&gone));
 }
 
-/// A text job to `to` created at `at` (and never updated).
-fn job_at(session: &SessionId, at: i64) -> Job {
-    let hi = OutboundMessage::new(MessageContent::Text {
-        text: "hi".into(),
-        mentions: vec![],
-    });
-    let to = Jid::parse("628123456789").unwrap();
-    Job::new(session.clone(), KeyId::from_string("key_u"), to, hi, at)
-}
-
 pub async fn store_unstarted_jobs_are_listed_by_creation_until_their_first_update(
     store: Arc<dyn Store>,
 ) {
@@ -201,11 +190,11 @@ pub async fn store_unstarted_jobs_are_listed_by_creation_until_their_first_updat
     let minute = (now_ms() / 60_000 - 30) * 60_000;
     let mut mine = Vec::new();
     for at in [minute - 2, minute - 1, minute, minute + 1, minute + 61_000] {
-        let job = job_at(&session, at);
+        let job = super::text_job_at(&session, at);
         assert!(store.create_job(&job).await.unwrap());
         mine.push(job);
     }
-    let outside = job_at(&session, minute + 200_000);
+    let outside = super::text_job_at(&session, minute + 200_000);
     assert!(store.create_job(&outside).await.unwrap());
     let (from, to) = (minute - 10, minute + 120_000);
     let list = |store: Arc<dyn Store>| {

@@ -8,16 +8,7 @@ use std::time::Duration;
 use wagate_core::clock::now_ms;
 use wagate_core::ports::{Queue, QueueSpec, Store, enqueue_send, names};
 use wagate_core::unstarted::{SETTLE, WINDOW, sweep};
-use wagate_core::{Jid, Job, KeyId, MessageContent, OutboundMessage, SessionId, random_token};
-
-fn job(session: &SessionId, at: i64) -> Job {
-    let hi = OutboundMessage::new(MessageContent::Text {
-        text: "hi".into(),
-        mentions: vec![],
-    });
-    let to = Jid::parse("628123456789").unwrap();
-    Job::new(session.clone(), KeyId::from_string("key_u"), to, hi, at)
-}
+use wagate_core::{SessionId, random_token};
 
 pub async fn unstarted_sweep_queues_a_cut_off_job_once(
     store: Arc<dyn Store>,
@@ -30,16 +21,16 @@ pub async fn unstarted_sweep_queues_a_cut_off_job_once(
     let created = now - 30_000;
 
     // Accepted whole: recorded and queued.
-    let whole = job(&session, created);
+    let whole = super::text_job_at(&session, created);
     assert!(store.create_job(&whole).await.unwrap());
     enqueue_send(queue.as_ref(), &whole, whole.id.as_str())
         .await
         .unwrap();
     // Cut off by a crash between the two steps.
-    let cut = job(&session, created + 1);
+    let cut = super::text_job_at(&session, created + 1);
     assert!(store.create_job(&cut).await.unwrap());
     // Still being accepted (younger than SETTLE): left alone.
-    let young = job(&session, now - 1_000);
+    let young = super::text_job_at(&session, now - 1_000);
     assert!(store.create_job(&young).await.unwrap());
     assert_eq!(queue.depth(&q).await.unwrap(), 1);
 

@@ -121,7 +121,13 @@ impl Connection for SimConnection {
     }
 
     async fn reject_call(&self, call: &IncomingCall) -> anyhow::Result<()> {
-        self.net.state().rejected_calls.push(call.call_id.clone());
+        let mut st = self.net.state();
+        st.rejected_calls.push(call.call_id.clone());
+        // A test's record, not a log: the most recent ones.
+        if st.rejected_calls.len() > super::REMEMBER_CALLS {
+            st.rejected_calls.remove(0);
+        }
+        drop(st);
         tracing::info!(session_id = %self.session, call_id = %call.call_id, "simulated call rejected");
         Ok(())
     }

@@ -5,14 +5,13 @@
 //! a JSONL log that is reloaded at startup, so a test that kills the process mid-run can still
 //! count what was delivered, exactly once or not.
 
+mod arrivals;
 mod connection;
 mod qr;
 mod send_log;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
@@ -25,20 +24,17 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use wagate_core::clock::now_ms;
 use wagate_core::ports::Blobs;
-use wagate_core::simulator::SimIncoming;
 use wagate_core::{
     Account, Jid, JidKind, MessageContent, OutboundMessage, SessionId, normalize_phone,
-    wa_message_id,
 };
 
 pub use send_log::{SimSendRecord, read_send_log};
 
 use self::qr::{QrKeys, pairing_code};
-use self::send_log::end_with_newline;
+use self::send_log::{SendLog, rotated};
 use super::{
-    CallStatus, Connected, Connection, Connector, ConnectorEvent, GroupChange, IncomingAction,
-    IncomingCall, IncomingMessage, MessageReceipt, ReceiptStatus, SendError, SendReceipt,
-    SessionSettings,
+    Connected, Connection, Connector, ConnectorEvent, IncomingCall, MessageReceipt, ReceiptStatus,
+    SendError, SendReceipt, SessionSettings,
 };
 
 /// The default time between two QR payloads, as WhatsApp Web rotates them.
@@ -57,6 +53,9 @@ pub fn creds_key(session: &SessionId) -> String {
 
 /// First deliveries the network remembers by default (their ids deduplicate resends).
 pub const DEFAULT_REMEMBER: usize = 100_000;
+
+/// Rejected calls the network remembers (see [`SimNetwork::rejected_calls`]).
+const REMEMBER_CALLS: usize = 1_000;
 
 /// Size past which the send log is rotated by default.
 pub const DEFAULT_LOG_MAX_BYTES: u64 = 64 << 20;
@@ -121,7 +120,7 @@ struct SimState {
     unregistered: HashSet<String>,
     /// Numbers whose next sends fail transiently, with how many failures are left.
     flaky: HashMap<String, u32>,
-    /// Ids of the calls sessions rejected, in order.
+    /// Ids of the calls sessions rejected, in order (the last [`REMEMBER_CALLS`]).
     rejected_calls: Vec<String>,
     send_delay: Duration,
 }
@@ -163,47 +162,6 @@ impl SimState {
                 self.delivered_ids.remove(&old.wa_message_id);
             }
         }
-    }
-}
-
-/// `sent.jsonl.1`: where the send log goes when it is rotated.
-fn rotated(log_path: &Path) -> PathBuf {
-    let mut name = log_path.as_os_str().to_owned();
-    name.push(".1");
-    PathBuf::from(name)
-}
-
-/// The open send log and its size.
-struct SendLog {
-    file: File,
-    len: u64,
-}
-
-impl SendLog {
-    fn open(path: &Path) -> anyhow::Result<Self> {
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .read(true)
-            .open(path)
-            .with_context(|| format!("opening {}", path.display()))?;
-        end_with_newline(&mut file).with_context(|| format!("repairing {}", path.display()))?;
-        let len = file.metadata()?.len();
-        Ok(Self { file, len })
-    }
-
-    fn append(&mut self, line: &[u8]) -> std::io::Result<()> {
-        self.file.write_all(line)?;
-        self.file.flush()?;
-        self.len += line.len() as u64;
-        Ok(())
-    }
-
-    /// Moves the log to `sent.jsonl.1` and starts an empty one.
-    fn rotate(&mut self, path: &Path) -> anyhow::Result<()> {
-        std::fs::rename(path, rotated(path))?;
-        *self = Self::open(path)?;
-        Ok(())
     }
 }
 
@@ -283,52 +241,6 @@ impl SimNetwork {
         self.state().rejected_calls.clone()
     }
 
-    /// Someone calls `session` (`video` or voice); returns the call id. The call then rings
-    /// until the session rejects it or `missed` is injected.
-    pub fn ring(
-        &self,
-        session: &SessionId,
-        from: &Jid,
-        video: bool,
-        missed: bool,
-    ) -> anyhow::Result<String> {
-        let call_id = wa_message_id();
-        let call = IncomingCall {
-            call_id: call_id.clone(),
-            from: from.clone(),
-            from_lid: None,
-            is_video: video,
-            is_group: false,
-            status: if missed {
-                CallStatus::Missed
-            } else {
-                CallStatus::Offer
-            },
-            timestamp_secs: now_ms() / 1000,
-            peer: from.to_string(),
-            creator: from.to_string(),
-        };
-        let st = self.state();
-        let Some(link) = st.links.get(session).filter(|l| l.account.is_some()) else {
-            bail!("session {session} is not linked on the simulated network");
-        };
-        link.tx
-            .try_send(ConnectorEvent::Call(Box::new(call)))
-            .map_err(|e| anyhow::anyhow!("session {session} cannot take the call: {e}"))?;
-        Ok(call_id)
-    }
-
-    /// A group `session`'s account is in changes (see `SimCommand::SimGroup`).
-    pub fn group_change(&self, session: &SessionId, change: GroupChange) -> anyhow::Result<()> {
-        let st = self.state();
-        let Some(link) = st.links.get(session).filter(|l| l.account.is_some()) else {
-            bail!("session {session} is not linked on the simulated network");
-        };
-        link.tx
-            .try_send(ConnectorEvent::Group(Box::new(change)))
-            .map_err(|e| anyhow::anyhow!("session {session} cannot take the change: {e}"))
-    }
-
     /// Makes every send take `delay` (to test what happens while a send is in flight).
     pub fn set_send_delay(&self, delay: Duration) {
         self.state().send_delay = delay;
@@ -389,51 +301,6 @@ impl SimNetwork {
             }
             _ => bail!("session {session} disconnected during the scan"),
         }
-    }
-
-    /// A message arrives for a linked session.
-    pub fn inject(
-        &self,
-        session: &SessionId,
-        incoming: &SimIncoming,
-    ) -> anyhow::Result<IncomingMessage> {
-        let from = Jid::parse_field(&incoming.from, "from")?;
-        let chat = match &incoming.chat {
-            Some(c) => Jid::parse_field(c, "chat")?,
-            None => from.clone(),
-        };
-        let msg = IncomingMessage {
-            id: wa_message_id(),
-            from,
-            sender_lid: None,
-            chat,
-            from_me: incoming.from_me,
-            push_name: incoming.push_name.clone(),
-            content: incoming.content(),
-            quoted_id: incoming.quoted_id.clone(),
-            raw: None,
-            timestamp_secs: now_ms() / 1000,
-        };
-        let event = match &incoming.action {
-            None => ConnectorEvent::Incoming(Box::new(msg.clone())),
-            Some(action) => ConnectorEvent::Action(Box::new(IncomingAction {
-                id: msg.id.clone(),
-                from: msg.from.clone(),
-                sender_lid: None,
-                chat: msg.chat.clone(),
-                from_me: msg.from_me,
-                action: action.clone(),
-                timestamp_secs: msg.timestamp_secs,
-            })),
-        };
-        let st = self.state();
-        let Some(link) = st.links.get(session).filter(|l| l.account.is_some()) else {
-            bail!("session {session} is not linked on the simulated network");
-        };
-        link.tx
-            .try_send(event)
-            .map_err(|e| anyhow::anyhow!("session {session} cannot take the message: {e}"))?;
-        Ok(msg)
     }
 
     /// The network drops the session's connection (`Closed`), as a flaky network would.

@@ -1,10 +1,11 @@
 //! The simulated network's send log: every send attempt that reached the network, one JSON
 //! line each, appended as it happens and reloaded at start, so a test that kills the process
-//! can still count what was delivered, exactly once or not.
+//! can still count what was delivered, exactly once or not. Rotated to `sent.jsonl.1` past a
+//! size, so it takes at most twice that on disk.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -79,4 +80,45 @@ pub(super) fn end_with_newline(file: &mut File) -> std::io::Result<()> {
         file.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// `sent.jsonl.1`: where the send log goes when it is rotated.
+pub(super) fn rotated(log_path: &Path) -> PathBuf {
+    let mut name = log_path.as_os_str().to_owned();
+    name.push(".1");
+    PathBuf::from(name)
+}
+
+/// The open send log and its size.
+pub(super) struct SendLog {
+    file: File,
+    pub(super) len: u64,
+}
+
+impl SendLog {
+    pub(super) fn open(path: &Path) -> anyhow::Result<Self> {
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        end_with_newline(&mut file).with_context(|| format!("repairing {}", path.display()))?;
+        let len = file.metadata()?.len();
+        Ok(Self { file, len })
+    }
+
+    pub(super) fn append(&mut self, line: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(line)?;
+        self.file.flush()?;
+        self.len += line.len() as u64;
+        Ok(())
+    }
+
+    /// Moves the log to `sent.jsonl.1` and starts an empty one.
+    pub(super) fn rotate(&mut self, path: &Path) -> anyhow::Result<()> {
+        std::fs::rename(path, rotated(path))?;
+        *self = Self::open(path)?;
+        Ok(())
+    }
 }
