@@ -1,7 +1,8 @@
 """Drives one full send through the local cloud run (see scripts/cloud-local.sh): the `api`
 function under `cargo lambda watch`, `wagate host` with the simulated network, everything on
 the AWS emulator. Create session -> scan -> open -> send -> sent -> signed webhook; then a
-photo arrives -> signed message_received with its content.
+photo arrives -> signed message_received with its content and its file in S3, downloadable
+through the presigned URL in the event and through the API (a redirect to S3).
 Standard library only; exits non-zero with a reason on the first thing that goes wrong."""
 
 import hashlib
@@ -113,7 +114,8 @@ def main():
     photo = {"kind": "media", "mediaKind": "image", "caption": "our menu",
              "mimetype": "image/jpeg", "size": 48213, "width": 1080, "height": 1350}
     status, body = call("POST", f"/api/dev/sessions/{SESSION}/incoming",
-                        {"from": "628555000111", "content": photo, "pushName": "Budi"})
+                        {"from": "628555000111", "content": photo, "pushName": "Budi",
+                         "media": {"size": 48213}})
     if status >= 300:
         sys.exit(f"cloud e2e: incoming answered {status} {body}")
 
@@ -123,7 +125,20 @@ def main():
         sys.exit(f"cloud e2e: message_received without its content: {data}")
     if data["message"]["message"]["imageMessage"].get("caption") != "our menu":
         sys.exit(f"cloud e2e: message_received without the seed's message object: {data}")
-    print("signed message_received with its content: cloud run OK")
+    media = data.get("media") or {}
+    if media.get("status") != "stored" or media.get("size") != 48213:
+        sys.exit(f"cloud e2e: the photo was not stored: {media}")
+    with urllib.request.urlopen(media["url"], timeout=30) as r:
+        file = r.read()
+    if len(file) != 48213 or hashlib.sha256(file).hexdigest() != media["sha256"]:
+        sys.exit(f"cloud e2e: the presigned URL gave {len(file)} bytes, not the photo")
+    print("the received photo downloads from S3 through the event's presigned URL")
+    req = urllib.request.Request(API + media["downloadPath"], headers={"x-api-key": KEY})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        via_api = r.read()
+    if via_api != file:
+        sys.exit("cloud e2e: GET .../messages/:id/media did not give the photo")
+    print("signed message_received with its content and file: cloud run OK")
     server.shutdown()
 
 

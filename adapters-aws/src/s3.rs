@@ -7,7 +7,10 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
-use wagate_core::ports::{BlobWriter, Blobs, PortError, PortResult, PresignedPut, check_blob_key};
+use wagate_core::ports::{
+    BlobStream, BlobWriter, Blobs, PortError, PortResult, PresignedGet, PresignedPut,
+    check_blob_key,
+};
 
 use crate::AwsSettings;
 
@@ -430,5 +433,64 @@ impl Blobs for S3Blobs {
             expires_at_ms: wagate_core::clock::now_ms()
                 + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX),
         }))
+    }
+
+    async fn presign_get(
+        &self,
+        key: &str,
+        ttl: std::time::Duration,
+    ) -> PortResult<Option<PresignedGet>> {
+        check_blob_key(key)?;
+        let config = PresigningConfig::expires_in(ttl)
+            .map_err(|e| PortError::Backend(anyhow::anyhow!("presigning {key}: {e}")))?;
+        let signed = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(backend)?;
+        Ok(Some(PresignedGet {
+            url: signed.uri().to_owned(),
+            expires_at_ms: wagate_core::clock::now_ms()
+                .saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)),
+        }))
+    }
+
+    async fn read_stream(&self, key: &str) -> PortResult<Option<(u64, BlobStream)>> {
+        check_blob_key(key)?;
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(backend(e)),
+        };
+        let len = out
+            .content_length()
+            .and_then(|l| u64::try_from(l).ok())
+            .unwrap_or(0);
+        let key = key.to_owned();
+        let chunks = futures::stream::unfold(Some(out.body), move |body| {
+            let key = key.clone();
+            async move {
+                let mut body = body?;
+                match body.next().await {
+                    None => None,
+                    Some(Ok(b)) => Some((Ok(b), Some(body))),
+                    Some(Err(e)) => Some((
+                        Err(PortError::Backend(anyhow::anyhow!("reading {key}: {e}"))),
+                        None,
+                    )),
+                }
+            }
+        });
+        Ok(Some((len, Box::pin(chunks))))
     }
 }

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use wagate_core::ports::{BlobWriter, Blobs, PortError, PortResult, check_blob_key};
+use futures::StreamExt;
+use wagate_core::ports::{BlobStream, BlobWriter, Blobs, PortError, PortResult, check_blob_key};
 
 /// Temp files start with a character no valid key segment can contain, so a temp file is
 /// never mistaken for a blob (by `get` or `list`) and never collides with one.
@@ -265,6 +266,18 @@ impl Blobs for FsBlobs {
             }
             Err(e) => Err(io(e)),
         }
+    }
+
+    async fn read_stream(&self, key: &str) -> PortResult<Option<(u64, BlobStream)>> {
+        let file = match tokio::fs::File::open(self.path(key)?).await {
+            Ok(f) => f,
+            Err(e) if no_blob(&e) => return Ok(None),
+            Err(e) => return Err(io(e)),
+        };
+        let len = file.metadata().await.map_err(io)?.len();
+        let chunks =
+            tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024).map(|r| r.map_err(io));
+        Ok(Some((len, Box::pin(chunks))))
     }
 
     async fn get_prefix(&self, key: &str, len: usize) -> PortResult<Option<Bytes>> {

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod dead_sends;
 pub mod dispatch;
 pub mod domain;
+pub mod inbound_media;
 pub mod policy;
 pub mod ports;
 pub mod simulator;

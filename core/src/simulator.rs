@@ -65,6 +65,35 @@ pub struct SimIncoming {
     pub from_me: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push_name: Option<String>,
+    /// The file of a media `content`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<SimMedia>,
+}
+
+/// The file behind a simulated media message, and how its downloads go.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SimMedia {
+    /// The file itself, base64 (at most [`SimMedia::MAX_DATA_BYTES`] decoded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// Or a generated file of this many bytes (at most [`SimMedia::MAX_SIZE`]), the same bytes
+    /// for the same message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Downloads fail with this reason (as when WhatsApp no longer has the file) …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail: Option<String>,
+    /// … this many times, then work (absent: always).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_times: Option<u32>,
+}
+
+impl SimMedia {
+    /// Inline files travel on the control queue (SQS takes 256 KiB per message).
+    pub const MAX_DATA_BYTES: usize = 128 * 1024;
+    /// Generated files: enough for any WhatsApp media.
+    pub const MAX_SIZE: u64 = 2 * 1024 * 1024 * 1024;
 }
 
 impl SimIncoming {

@@ -27,6 +27,11 @@ pub struct ApiConfig {
     pub dev_routes: bool,
     /// How long `POST /api/sessions/:id/pair-code` waits for the code before answering 202.
     pub pair_code_wait_ms: u64,
+    /// How long `GET …/messages/:id/media` waits for the host's download before answering
+    /// 202 (`MEDIA_WAIT_MS`).
+    pub media_wait_ms: u64,
+    /// How long a received file's download URL works (`MEDIA_URL_TTL_SECS`).
+    pub media_url_ttl: std::time::Duration,
     /// Caps, fetch limits and trusted private hosts for media.
     pub media: MediaConfig,
     /// `PUBLIC_URL`: how clients reach this server (`https://wa.example.com`), for the upload
@@ -72,6 +77,8 @@ impl Default for ApiConfig {
             max_upload_bytes: 100 * 1024 * 1024,
             dev_routes: false,
             pair_code_wait_ms: 10_000,
+            media_wait_ms: 8_000,
+            media_url_ttl: std::time::Duration::from_secs(3600),
             media: MediaConfig::default(),
             public_url: None,
         }

@@ -62,10 +62,15 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.config.max_json_bytes));
 
     // Authorised by its signature, not an API key: outside the authenticated router.
-    let direct_upload = Router::new().route(
-        routes::presigned::DIRECT_PATH,
-        put(routes::presigned::direct).layer(DefaultBodyLimit::disable()),
-    );
+    let direct_upload = Router::new()
+        .route(
+            routes::presigned::DIRECT_PATH,
+            put(routes::presigned::direct).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            wagate_core::inbound_media::DOWNLOAD_PATH,
+            get(routes::received_media::signed_download),
+        );
     let router = Router::new()
         .nest("/api", api)
         .merge(direct_upload)

@@ -32,6 +32,8 @@ pub struct AppState {
     /// Signs the upload URLs wagate serves itself when the blob store cannot presign. Random
     /// per process: those URLs live minutes and the embedded mode is one process.
     pub upload_secret: Arc<str>,
+    /// Signs and checks the download URLs of received media.
+    pub links: wagate_core::inbound_media::Linker,
 }
 
 impl std::fmt::Debug for AppState {
@@ -50,6 +52,10 @@ impl AppState {
         config: ApiConfig,
     ) -> Self {
         let settings = Arc::new(SettingsCache::new(&config));
+        let links = wagate_core::inbound_media::Linker::new(
+            config.public_url.as_deref().unwrap_or("http://localhost"),
+            config.media_url_ttl,
+        );
         let fetcher = Fetcher::new(Arc::new(config.media.clone()))
             .unwrap_or_else(|e| panic!("building the media HTTP client: {e}"));
         Self {
@@ -64,6 +70,7 @@ impl AppState {
             health: Arc::default(),
             fetcher: Arc::new(fetcher),
             upload_secret: Arc::from(wagate_core::random_token(43)),
+            links,
         }
     }
 

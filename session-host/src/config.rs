@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+use wagate_core::MediaCaps;
+use wagate_core::inbound_media::InboundMediaMode;
+
 /// How the session host paces, retries and starts sessions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostConfig {
@@ -34,6 +37,28 @@ pub struct HostConfig {
     /// How long a lease lasts unless renewed (`LEASE_TTL_MS`); renewed every third of it. A
     /// crashed host's sessions move to another host after at most this long.
     pub lease_ttl: Duration,
+    /// What sessions do with the media of received messages (`INBOUND_MEDIA`), unless a
+    /// session says otherwise.
+    pub inbound_media: InboundMediaMode,
+    /// The largest received file of each kind that is downloaded (`INBOUND_MEDIA_MAX_*_BYTES`).
+    pub inbound_caps: MediaCaps,
+    /// How long a received file's download URL works (`MEDIA_URL_TTL_SECS`).
+    pub media_url_ttl: Duration,
+    /// How clients reach the API, for the download URLs wagate signs itself (`PUBLIC_URL`,
+    /// else this machine's `PORT`).
+    pub public_url: String,
+}
+
+/// Received files may be larger than what WhatsApp lets an account send.
+pub fn default_inbound_caps() -> MediaCaps {
+    const MIB: u64 = 1024 * 1024;
+    MediaCaps {
+        image: 16 * MIB,
+        video: 100 * MIB,
+        audio: 100 * MIB,
+        document: 100 * MIB,
+        sticker: MIB,
+    }
 }
 
 impl Default for HostConfig {
@@ -51,6 +76,10 @@ impl Default for HostConfig {
             poll_wait: Duration::from_secs(1),
             host_id: "local".into(),
             lease_ttl: Duration::from_secs(30),
+            inbound_media: InboundMediaMode::Auto,
+            inbound_caps: default_inbound_caps(),
+            media_url_ttl: Duration::from_secs(3600),
+            public_url: "http://localhost:4000".into(),
         }
     }
 }

@@ -6,6 +6,7 @@ use wagate_core::ports::{Blobs, Queue, Store};
 
 use crate::config::HostConfig;
 use crate::connector::Connector;
+use crate::received_media::ReceivedMedia;
 
 /// The storage the session host works with.
 #[derive(Debug, Clone)]
@@ -24,4 +25,6 @@ pub struct HostContext {
     pub deps: HostDeps,
     pub config: HostConfig,
     pub connector: Arc<dyn Connector>,
+    /// Downloads of received media.
+    pub media: Arc<ReceivedMedia>,
 }

@@ -55,6 +55,7 @@ mod tests {
             },
             quoted_id: None,
             raw: None,
+            media_handle: None,
             timestamp_secs: 1,
         }
     }

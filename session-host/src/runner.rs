@@ -12,8 +12,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use wagate_core::backoff::backoff;
 use wagate_core::clock::now_ms;
+use wagate_core::inbound_media::{InboundMediaMode, MediaState, file_key, load_record};
 use wagate_core::ports::{Queue, QueueSpec, names};
-use wagate_core::{Account, Event, Job, MessageContent, OutboundMessage, SessionId, SessionStatus};
+use wagate_core::{
+    Account, Event, EventFilter, Job, MessageContent, OutboundMessage, SessionId, SessionStatus,
+};
 
 use crate::connector::{
     CallStatus, Connection, ConnectorEvent, IncomingCall, IncomingMessage, SessionSettings,
@@ -33,6 +36,9 @@ pub enum RunnerCommand {
     PairCode { phone: String },
     /// Unlink the account; the runner ends once the connection reports `LoggedOut`.
     Logout,
+    /// Download (again) the file of the received message `message_id`, whose media record
+    /// the API found not stored.
+    DownloadMedia { message_id: String },
 }
 
 /// The supervisor's handle on a runner.
@@ -157,6 +163,7 @@ impl Runner {
         {
             tracing::warn!(error = %e, "could not make sure the send queue exists");
         }
+        self.send_recovered_events().await;
         let worker = SendWorker::new(
             self.session.clone(),
             self.ctx.deps.store.clone(),
@@ -256,7 +263,7 @@ impl Runner {
                     return End::Finished;
                 }
                 cmd = self.commands.recv() => match cmd {
-                    Some(cmd) => self.command(conn.as_ref(), cmd).await,
+                    Some(cmd) => self.command(&conn, cmd).await,
                     // The supervisor is gone: nobody can stop this runner any more.
                     None => self.stop.cancel(),
                 },
@@ -272,7 +279,7 @@ impl Runner {
         }
     }
 
-    async fn command(&mut self, conn: &dyn Connection, cmd: RunnerCommand) {
+    async fn command(&mut self, conn: &Arc<dyn Connection>, cmd: RunnerCommand) {
         match cmd {
             RunnerCommand::PairCode { phone } => match conn.pair_code(&phone).await {
                 Ok(code) => {
@@ -288,6 +295,9 @@ impl Runner {
                 if let Err(e) = conn.logout().await {
                     tracing::warn!(session_id = %self.session, error = %e, "logout failed");
                 }
+            }
+            RunnerCommand::DownloadMedia { message_id } => {
+                self.download_on_request(conn.clone(), message_id).await;
             }
         }
     }
@@ -378,9 +388,7 @@ impl Runner {
             Disposition::Ignore(why) => {
                 tracing::debug!(session_id = %self.session, chat = %m.chat, why, "incoming message ignored");
             }
-            Disposition::Forward => {
-                self.emit(events::message_received(&self.session, &m)).await;
-            }
+            Disposition::Forward => self.forward(&m).await,
             Disposition::Pong => {
                 if let Err(e) = self.reply_pong(&m).await {
                     tracing::warn!(session_id = %self.session, error = %e, "could not queue the pong");
@@ -417,9 +425,119 @@ impl Runner {
         Ok(job)
     }
 
-    /// A call: the event, and with `REJECT_CALLS` the call declined and the caller answered.
+    /// The session's own settings for its events (the host's defaults when unreadable).
+    async fn preferences(&self) -> EventFilter {
+        match self.ctx.deps.store.get_session(&self.session).await {
+            Ok(Some(s)) => s.events,
+            Ok(None) => EventFilter::default(),
+            Err(e) => {
+                tracing::warn!(session_id = %self.session, error = %e, "could not read the session's settings");
+                EventFilter::default()
+            }
+        }
+    }
+
+    /// `message_received`, with its media: described (`on-request`), or downloaded first
+    /// (`auto`, in a task of its own so the connection's other events are not held up).
+    async fn forward(&self, m: &IncomingMessage) {
+        let mut event = events::message_received(&self.session, m);
+        if m.media_handle.is_none() {
+            return self.emit(event).await;
+        }
+        let media = self.ctx.media.clone();
+        let blobs = self.ctx.deps.blobs.clone();
+        let mode = self
+            .preferences()
+            .await
+            .inbound_media
+            .unwrap_or(media.default_mode);
+        let record = match media.register(blobs.as_ref(), &self.session, m, mode).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return self.emit(event).await,
+            Err(e) => {
+                tracing::warn!(session_id = %self.session, error = %e, "could not record a received file");
+                return self.emit(event).await;
+            }
+        };
+        let ticket = match mode {
+            InboundMediaMode::Auto => media.try_wait(),
+            _ => None,
+        };
+        let Some(ticket) = ticket else {
+            event.data.insert("media".into(), record.event_json(None));
+            return self.emit(event).await;
+        };
+        if let Err(e) = media.hold(blobs.as_ref(), &event).await {
+            tracing::warn!(session_id = %self.session, error = %e, "could not keep an event waiting for its media");
+        }
+        let conn = self.link.borrow().clone();
+        let queue = self.ctx.deps.queue.clone();
+        tokio::spawn(async move {
+            let _ticket = ticket;
+            let mut record = record;
+            media
+                .fetch(blobs.as_ref(), conn.as_deref(), &mut record)
+                .await;
+            event.data.insert(
+                "media".into(),
+                media.describe(blobs.as_ref(), &record).await,
+            );
+            match events::emit(queue.as_ref(), &event).await {
+                Ok(()) => media.release(blobs.as_ref(), &event).await,
+                Err(e) => {
+                    tracing::warn!(session_id = %event.session_id, error = %e, "could not queue an event; it is sent when the session starts again");
+                }
+            }
+        });
+    }
+
+    /// Events a host left waiting for their media when it stopped.
+    async fn send_recovered_events(&self) {
+        let blobs = self.ctx.deps.blobs.as_ref();
+        for event in self.ctx.media.recover(blobs, &self.session).await {
+            tracing::info!(session_id = %self.session, event_id = %event.id, "sending an event left waiting for its media");
+            if events::emit(self.queue(), &event).await.is_ok() {
+                self.ctx.media.release(blobs, &event).await;
+            }
+        }
+    }
+
+    /// `GET …/messages/:id/media` found the file missing: download it, in the background.
+    async fn download_on_request(&self, conn: Arc<dyn Connection>, message_id: String) {
+        let media = self.ctx.media.clone();
+        let blobs = self.ctx.deps.blobs.clone();
+        let mut record = match load_record(blobs.as_ref(), &self.session, &message_id).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(session_id = %self.session, error = %e, "could not read a media record");
+                return;
+            }
+        };
+        if let MediaState::Stored { .. } = record.state
+            && matches!(
+                blobs.size(&file_key(&self.session, &message_id)).await,
+                Ok(Some(_))
+            )
+        {
+            return;
+        }
+        tokio::spawn(async move {
+            media
+                .fetch(blobs.as_ref(), Some(conn.as_ref()), &mut record)
+                .await;
+        });
+    }
+
+    /// A call: the event, and with `REJECT_CALLS` (or the session's `rejectCalls`) the call
+    /// declined and the caller answered.
     async fn call(&self, call: &IncomingCall) {
-        let reject = self.ctx.config.reject_calls && call.status == CallStatus::Offer;
+        let reject = call.status == CallStatus::Offer
+            && self
+                .preferences()
+                .await
+                .reject_calls
+                .unwrap_or(self.ctx.config.reject_calls);
         let mut rejected = false;
         let conn = self.link.borrow().clone();
         if reject && let Some(conn) = conn {

@@ -20,6 +20,7 @@ use crate::context::HostContext;
 pub use crate::context::HostDeps;
 use crate::deletion;
 use crate::events;
+use crate::received_media::ReceivedMedia;
 use crate::runner::{RunnerCommand, RunnerHandle};
 
 /// How long a received control command stays hidden while it is handled.
@@ -56,6 +57,7 @@ impl SessionHost {
     ) -> Self {
         Self {
             ctx: Arc::new(HostContext {
+                media: Arc::new(ReceivedMedia::new(&config)),
                 deps,
                 config,
                 connector,
@@ -395,6 +397,23 @@ impl SessionHost {
                 };
                 if !r.command(RunnerCommand::PairCode { phone }).await {
                     anyhow::bail!("the session runner ended");
+                }
+            }
+            HostCommand::DownloadMedia {
+                session_id,
+                message_id,
+            } => {
+                // Only the host running the session can download: hand the command back
+                // while another host has it open. A session open nowhere drops it (the API's
+                // wait ends in a 202 and the client asks again).
+                if let Some(r) = self.live_runner(&session_id) {
+                    r.command(RunnerCommand::DownloadMedia { message_id }).await;
+                } else if store
+                    .get_session(&session_id)
+                    .await?
+                    .is_some_and(|s| s.status == SessionStatus::Open)
+                {
+                    anyhow::bail!("another host runs the session");
                 }
             }
         }

@@ -52,6 +52,7 @@ fn from_budi(chat: Option<&str>, text: &str, push_name: Option<&str>) -> SimInco
         action: None,
         from_me: false,
         push_name: push_name.map(Into::into),
+        media: None,
     }
 }
 

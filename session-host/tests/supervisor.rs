@@ -150,6 +150,7 @@ async fn incoming_full(
                 action: None,
                 from_me,
                 push_name: Some("Budi".into()),
+                media: None,
             }),
         })
         .await;

@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use wagate_aws::AwsNames;
 use wagate_core::dispatch::DispatchConfig;
+use wagate_core::inbound_media::InboundMediaMode;
 use wagate_core::policy::{Quota, RateLimit, check_cooldown_ms};
 use wagate_core::webhook::Target;
 use wagate_core::{MediaCaps, ProxyUrl};
@@ -146,6 +147,8 @@ fn api(v: &Vars<'_>) -> anyhow::Result<ApiConfig> {
         max_upload_bytes: v.parsed("MAX_UPLOAD_BYTES", d.max_upload_bytes)?,
         dev_routes: v.flag("DEV_ROUTES", d.dev_routes)?,
         pair_code_wait_ms: v.parsed("PAIR_CODE_WAIT_MS", d.pair_code_wait_ms)?,
+        media_wait_ms: v.parsed("MEDIA_WAIT_MS", d.media_wait_ms)?.min(25_000),
+        media_url_ttl: media_url_ttl(v)?,
         media: media(v)?,
         public_url: v
             .get("PUBLIC_URL")
@@ -208,10 +211,44 @@ fn host(v: &Vars<'_>) -> anyhow::Result<HostConfig> {
             other => other,
         },
         sim_qr_interval: v.millis("SIM_QR_INTERVAL_MS", d.sim_qr_interval)?,
+        inbound_media: match v.get("INBOUND_MEDIA") {
+            Some(raw) => InboundMediaMode::parse(&raw).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "environment variable INBOUND_MEDIA={raw:?}: expected auto, on-request or off"
+                )
+            })?,
+            None => d.inbound_media,
+        },
+        inbound_caps: MediaCaps {
+            image: v.parsed("INBOUND_MEDIA_MAX_IMAGE_BYTES", d.inbound_caps.image)?,
+            video: v.parsed("INBOUND_MEDIA_MAX_VIDEO_BYTES", d.inbound_caps.video)?,
+            audio: v.parsed("INBOUND_MEDIA_MAX_AUDIO_BYTES", d.inbound_caps.audio)?,
+            document: v.parsed("INBOUND_MEDIA_MAX_DOCUMENT_BYTES", d.inbound_caps.document)?,
+            sticker: v.parsed("INBOUND_MEDIA_MAX_STICKER_BYTES", d.inbound_caps.sticker)?,
+        },
+        media_url_ttl: media_url_ttl(v)?,
+        public_url: public_url(v)?,
         lease_ttl: v
             .millis("LEASE_TTL_MS", d.lease_ttl)?
             .max(Duration::from_secs(3)),
         ..d
+    })
+}
+
+/// `MEDIA_URL_TTL_SECS`: up to seven days (an S3 presigned URL's longest life).
+fn media_url_ttl(v: &Vars<'_>) -> anyhow::Result<Duration> {
+    let secs: u64 = v.parsed("MEDIA_URL_TTL_SECS", 3600)?;
+    if !(1..=7 * 86_400).contains(&secs) {
+        anyhow::bail!("environment variable MEDIA_URL_TTL_SECS: 1 … 604800 seconds");
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+/// `PUBLIC_URL`, else this machine on `PORT`.
+fn public_url(v: &Vars<'_>) -> anyhow::Result<String> {
+    Ok(match v.get("PUBLIC_URL") {
+        Some(u) => u.trim_end_matches('/').to_owned(),
+        None => format!("http://localhost:{}", v.parsed::<u16>("PORT", 4000)?),
     })
 }
 

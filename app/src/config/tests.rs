@@ -159,3 +159,38 @@ fn blank_values_count_as_unset() {
     assert_eq!(c.listen.port(), 4000);
     assert_eq!(c.data_dir.to_str(), Some("./data"));
 }
+
+#[test]
+fn received_media_settings_are_read_and_bounded() {
+    use wagate_core::inbound_media::InboundMediaMode;
+    let c = config(&[]).unwrap();
+    assert_eq!(c.host.inbound_media, InboundMediaMode::Auto);
+    assert_eq!(c.host.media_url_ttl, Duration::from_secs(3600));
+    assert_eq!(c.host.public_url, "http://localhost:4000");
+    assert_eq!(c.host.inbound_caps.video, 100 * 1024 * 1024);
+    let c = config(&[
+        ("INBOUND_MEDIA", "on-request"),
+        ("MEDIA_URL_TTL_SECS", "600"),
+        ("PORT", "8080"),
+        ("INBOUND_MEDIA_MAX_VIDEO_BYTES", "1000"),
+        ("MEDIA_WAIT_MS", "2000"),
+    ])
+    .unwrap();
+    assert_eq!(c.host.inbound_media, InboundMediaMode::OnRequest);
+    assert_eq!(c.host.media_url_ttl, Duration::from_secs(600));
+    assert_eq!(c.api.media_url_ttl, Duration::from_secs(600));
+    assert_eq!(c.api.media_wait_ms, 2000);
+    assert_eq!(c.host.public_url, "http://localhost:8080");
+    assert_eq!(c.host.inbound_caps.video, 1000);
+    let c = config(&[("PUBLIC_URL", "https://wa.example.com/")]).unwrap();
+    assert_eq!(c.host.public_url, "https://wa.example.com");
+    for (name, value) in [
+        ("INBOUND_MEDIA", "sometimes"),
+        ("MEDIA_URL_TTL_SECS", "0"),
+        ("MEDIA_URL_TTL_SECS", "604801"),
+        ("INBOUND_MEDIA_MAX_IMAGE_BYTES", "-1"),
+    ] {
+        let err = config(&[(name, value)]).unwrap_err().to_string();
+        assert!(err.contains(name), "{name}={value}: {err}");
+    }
+}

@@ -24,6 +24,11 @@ pub enum HostCommand {
         session_id: SessionId,
         phone: String,
     },
+    /// Download (again) the file of the received message `message_id`.
+    DownloadMedia {
+        session_id: SessionId,
+        message_id: String,
+    },
 }
 
 impl HostCommand {
@@ -32,7 +37,8 @@ impl HostCommand {
             Self::Start { session_id }
             | Self::Delete { session_id, .. }
             | Self::Logout { session_id }
-            | Self::PairCode { session_id, .. } => session_id,
+            | Self::PairCode { session_id, .. }
+            | Self::DownloadMedia { session_id, .. } => session_id,
         }
     }
 }

@@ -78,7 +78,8 @@ impl EventKind {
 }
 
 /// Which of a session's events reach a webhook (`enabled`, `events` on
-/// `/api/webhooks/configure` and session create). The default delivers everything.
+/// `/api/webhooks/configure` and session create), and what the host does about the ones that
+/// need a decision (received media, calls). The default delivers everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventFilter {
@@ -92,6 +93,13 @@ pub struct EventFilter {
     /// `message_received` with `fromMe: true`; off by default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub own_messages: bool,
+    /// What happens to the media of received messages; `None` is the host's
+    /// `INBOUND_MEDIA`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbound_media: Option<crate::inbound_media::InboundMediaMode>,
+    /// Decline incoming calls; `None` is the host's `REJECT_CALLS`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reject_calls: Option<bool>,
 }
 
 impl EventFilter {

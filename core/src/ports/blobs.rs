@@ -39,6 +39,35 @@ pub trait Blobs: std::fmt::Debug + Send + Sync + 'static {
         let _ = (key, content_type, ttl);
         Ok(None)
     }
+    /// A URL through which anyone holding it can GET the blob `key` for `ttl`; `None` when
+    /// this store cannot sign URLs (the embedded one).
+    async fn presign_get(
+        &self,
+        key: &str,
+        ttl: std::time::Duration,
+    ) -> PortResult<Option<PresignedGet>> {
+        let _ = (key, ttl);
+        Ok(None)
+    }
+    /// The blob `key` as a stream of chunks and its size, or `None` when there is none, so a
+    /// large file is served without being held in memory.
+    async fn read_stream(&self, key: &str) -> PortResult<Option<(u64, BlobStream)>> {
+        Ok(self.get(key).await?.map(|b| {
+            let len = b.len() as u64;
+            let s: BlobStream = Box::pin(futures::stream::once(async move { Ok(b) }));
+            (len, s)
+        }))
+    }
+}
+
+/// The chunks of a blob being read.
+pub type BlobStream = std::pin::Pin<Box<dyn futures::Stream<Item = PortResult<Bytes>> + Send>>;
+
+/// A signed download: `GET url` until `expires_at_ms` (ms since epoch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresignedGet {
+    pub url: String,
+    pub expires_at_ms: i64,
 }
 
 /// A blob being written (see [`Blobs::writer`]).

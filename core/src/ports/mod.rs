@@ -6,7 +6,7 @@ mod blobs;
 mod queue;
 mod store;
 
-pub use blobs::{BlobWriter, Blobs, PresignedPut, check_blob_key};
+pub use blobs::{BlobStream, BlobWriter, Blobs, PresignedGet, PresignedPut, check_blob_key};
 pub use queue::{
     Queue, QueueKind, QueueMessage, QueueSpec, enqueue_send, ensure_shared_queues, names,
 };

@@ -9,7 +9,7 @@ use axum::routing::post;
 use serde::Deserialize;
 use serde_json::json;
 use wagate_core::Jid;
-use wagate_core::simulator::{SimCommand, SimIncoming};
+use wagate_core::simulator::{SimCommand, SimIncoming, SimMedia};
 
 use super::body::Loose;
 use super::send_command;
@@ -74,6 +74,39 @@ struct IncomingBody {
     from_me: bool,
     #[serde(default)]
     push_name: Option<String>,
+    /// The file of a media `content`: `{ data }` (base64) or `{ size }` (generated), and
+    /// `fail` / `failTimes` to make its downloads fail.
+    #[serde(default)]
+    media: Option<SimMedia>,
+}
+
+/// Checks a simulated file: inline data within what the control queue carries, generated
+/// sizes within reason, and only for media content.
+fn check_media(media: &SimMedia, content: Option<&wagate_core::InboundContent>) -> ApiResult<()> {
+    let bad = |m: String| Err(ApiError::bad_request("validation_error", m));
+    if !matches!(content, Some(wagate_core::InboundContent::Media(_))) {
+        return bad("media: only with a media content (content.kind = \"media\")".into());
+    }
+    match (&media.data, media.size) {
+        (Some(_), Some(_)) => bad("media: data or size, not both".into()),
+        (None, None) => bad("media: data (base64) or size (bytes) is required".into()),
+        (Some(d), None) => {
+            use base64::Engine as _;
+            match base64::engine::general_purpose::STANDARD.decode(d) {
+                Err(_) => bad("media.data: not base64".into()),
+                Ok(b) if b.len() > SimMedia::MAX_DATA_BYTES => bad(format!(
+                    "media.data: {} bytes is over {} (use size for larger files)",
+                    b.len(),
+                    SimMedia::MAX_DATA_BYTES
+                )),
+                Ok(_) => Ok(()),
+            }
+        }
+        (None, Some(n)) if n > SimMedia::MAX_SIZE => {
+            bad(format!("media.size: at most {} bytes", SimMedia::MAX_SIZE))
+        }
+        (None, Some(_)) => Ok(()),
+    }
 }
 
 /// A message arrives for the session from `from` (in `chat`, if given).
@@ -96,6 +129,9 @@ async fn incoming(
             "text, content or action: one is required",
         ));
     }
+    if let Some(m) = &body.media {
+        check_media(m, body.content.as_ref())?;
+    }
     let incoming = SimIncoming {
         from: from.to_string(),
         chat: chat.map(|c| c.to_string()),
@@ -105,6 +141,7 @@ async fn incoming(
         action: body.action,
         from_me: body.from_me,
         push_name: body.push_name,
+        media: body.media,
     };
     accepted(
         &state,

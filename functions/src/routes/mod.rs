@@ -7,6 +7,7 @@ pub mod file_upload;
 pub mod health;
 pub mod messages;
 pub mod presigned;
+pub mod received_media;
 pub mod sessions;
 pub mod webhooks;
 

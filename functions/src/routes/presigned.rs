@@ -147,7 +147,7 @@ fn url_escape(key: &str) -> String {
 }
 
 /// `PUBLIC_URL`, or what the request came to (`X-Forwarded-Proto` and `Host`).
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(u) = &state.config.public_url {
         return u.clone();
     }

@@ -30,6 +30,10 @@ pub fn router() -> Router<AppState> {
         .route("/{id}/status", get(status))
         .route("/{id}/pair-code", post(pair_code))
         .route(
+            "/{id}/messages/{message_id}/media",
+            get(super::received_media::get_media),
+        )
+        .route(
             "/{id}/logout",
             command_route(
                 |session_id| HostCommand::Logout { session_id },
@@ -56,6 +60,8 @@ pub fn session_view(s: &Session) -> Value {
         "webhookEnabled": !s.events.disabled,
         "events": super::webhooks::event_names(&s.events),
         "ownMessages": s.events.own_messages,
+        "inboundMedia": s.events.inbound_media.map(wagate_core::inbound_media::InboundMediaMode::as_str),
+        "rejectCalls": s.events.reject_calls,
         "createdAt": s.created_at,
         "updatedAt": s.updated_at,
     })
@@ -80,6 +86,12 @@ struct CreateBody {
     /// Deliver the messages the account sends from its other devices.
     #[serde(default)]
     own_messages: Option<bool>,
+    /// `auto`, `on-request` or `off` (default: the host's `INBOUND_MEDIA`).
+    #[serde(default)]
+    inbound_media: Option<String>,
+    /// Decline incoming calls (default: the host's `REJECT_CALLS`).
+    #[serde(default)]
+    reject_calls: Option<bool>,
 }
 
 async fn create(
@@ -118,6 +130,8 @@ async fn create(
         super::webhooks::FilterChange {
             events: body.events.as_deref(),
             own_messages: body.own_messages,
+            inbound_media: body.inbound_media.as_deref(),
+            reject_calls: body.reject_calls,
             ..Default::default()
         },
     )?;

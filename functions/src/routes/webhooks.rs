@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::routing::post;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use wagate_core::inbound_media::InboundMediaMode;
 use wagate_core::{EventFilter, EventKind};
 
 use crate::caller::Caller;
@@ -37,6 +38,13 @@ struct ConfigureBody {
     /// Deliver the messages the account sends from its other devices (`fromMe: true`).
     #[serde(default)]
     own_messages: Option<bool>,
+    /// `auto`, `on-request` or `off`: what happens to received media (default: the host's
+    /// `INBOUND_MEDIA`).
+    #[serde(default)]
+    inbound_media: Option<String>,
+    /// Decline incoming calls (default: the host's `REJECT_CALLS`).
+    #[serde(default)]
+    reject_calls: Option<bool>,
 }
 
 /// Most names an `events` list may hold.
@@ -48,11 +56,17 @@ pub struct FilterChange<'a> {
     pub enabled: Option<bool>,
     pub events: Option<&'a [String]>,
     pub own_messages: Option<bool>,
+    pub inbound_media: Option<&'a str>,
+    pub reject_calls: Option<bool>,
 }
 
 impl FilterChange<'_> {
     fn is_empty(&self) -> bool {
-        self.enabled.is_none() && self.events.is_none() && self.own_messages.is_none()
+        self.enabled.is_none()
+            && self.events.is_none()
+            && self.own_messages.is_none()
+            && self.inbound_media.is_none()
+            && self.reject_calls.is_none()
     }
 }
 
@@ -64,6 +78,17 @@ pub fn event_filter(base: &EventFilter, change: FilterChange<'_>) -> ApiResult<E
     }
     if let Some(own) = change.own_messages {
         f.own_messages = own;
+    }
+    if let Some(raw) = change.inbound_media {
+        f.inbound_media = Some(InboundMediaMode::parse(raw).ok_or_else(|| {
+            ApiError::bad_request(
+                "validation_error",
+                format!("inboundMedia: {raw:?} is not auto, on-request or off"),
+            )
+        })?);
+    }
+    if let Some(reject) = change.reject_calls {
+        f.reject_calls = Some(reject);
     }
     let events = change.events;
     if let Some(names) = events {
@@ -114,6 +139,8 @@ pub fn filter_view(f: &EventFilter) -> Value {
         "enabled": !f.disabled,
         "ownMessages": f.own_messages,
         "events": event_names(f),
+        "inboundMedia": f.inbound_media.map(InboundMediaMode::as_str),
+        "rejectCalls": f.reject_calls,
     })
 }
 
@@ -133,6 +160,8 @@ async fn configure(
                 enabled: body.enabled,
                 events: body.events.as_deref(),
                 own_messages: body.own_messages,
+                inbound_media: body.inbound_media.as_deref(),
+                reject_calls: body.reject_calls,
             };
             let filter_given = !change.is_empty();
             let filter = event_filter(&s.events, change)?;
@@ -160,10 +189,16 @@ async fn configure(
             }
             Ok(axum::Json(v))
         }
-        None if body.enabled.is_some() || body.events.is_some() || body.own_messages.is_some() => {
+        None if body.enabled.is_some()
+            || body.events.is_some()
+            || body.own_messages.is_some()
+            || body.inbound_media.is_some()
+            || body.reject_calls.is_some() =>
+        {
             Err(ApiError::bad_request(
                 "validation_error",
-                "enabled, events, ownMessages: apply to one session; give its sessionId",
+                "enabled, events, ownMessages, inboundMedia, rejectCalls: apply to one \
+                 session; give its sessionId",
             ))
         }
         None if caller.is_admin() => {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::sync::mpsc;
+use wagate_core::ports::BlobWriter;
 use wagate_core::{
     Account, InboundAction, InboundContent, Jid, OutboundMessage, ProxyUrl, SessionId,
 };
@@ -94,6 +95,17 @@ pub trait Connection: Send + Sync + 'static {
     async fn logout(&self) -> anyhow::Result<()>;
     /// Declines a ringing call (the caller sees it rejected).
     async fn reject_call(&self, call: &IncomingCall) -> anyhow::Result<()>;
+    /// Downloads (and decrypts) the file of a received media message, `handle` being the
+    /// message's [`IncomingMessage::media_handle`], writing it to `out` chunk by chunk. Fails
+    /// without writing more once the file passes `max_bytes`. The caller finishes or aborts
+    /// `out`.
+    async fn download_media(
+        &self,
+        message_id: &str,
+        handle: &serde_json::Value,
+        max_bytes: u64,
+        out: &mut dyn BlobWriter,
+    ) -> anyhow::Result<()>;
     /// Closes the connection, keeping the credentials; the event stream ends.
     async fn disconnect(&self);
 }
@@ -201,6 +213,9 @@ pub struct IncomingMessage {
     /// The message as WhatsApp's JSON (camelCase protobuf names, bytes as base64), as the
     /// seed server's clients read it; `None` builds it from `content`.
     pub raw: Option<serde_json::Value>,
+    /// For a media message: what this connector needs to download its file later
+    /// ([`Connection::download_media`]); its own format, stored as it is.
+    pub media_handle: Option<serde_json::Value>,
     /// Server timestamp, seconds since the Unix epoch (as WhatsApp counts).
     pub timestamp_secs: i64,
 }

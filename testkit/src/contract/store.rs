@@ -195,6 +195,8 @@ pub async fn store_sessions_list_by_owner_update_and_delete(store: Arc<dyn Store
         disabled: true,
         only: Some(vec![EventKind::MessageReceived, EventKind::Qr]),
         own_messages: true,
+        inbound_media: Some(wagate_core::inbound_media::InboundMediaMode::OnRequest),
+        reject_calls: Some(true),
     };
     assert!(store.set_session_events(&a, &only).await.unwrap());
     let s = store.get_session(&a).await.unwrap().unwrap();

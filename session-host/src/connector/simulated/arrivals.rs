@@ -33,6 +33,10 @@ impl SimNetwork {
             content: incoming.content(),
             quoted_id: incoming.quoted_id.clone(),
             raw: None,
+            media_handle: match (&incoming.media, incoming.content()) {
+                (Some(m), wagate_core::InboundContent::Media(_)) => Some(super::media::handle(m)),
+                _ => None,
+            },
             timestamp_secs: now_ms() / 1000,
         };
         let event = match &incoming.action {

@@ -132,6 +132,16 @@ impl Connection for SimConnection {
         Ok(())
     }
 
+    async fn download_media(
+        &self,
+        message_id: &str,
+        handle: &serde_json::Value,
+        max_bytes: u64,
+        out: &mut dyn BlobWriter,
+    ) -> anyhow::Result<()> {
+        self.net.download(message_id, handle, max_bytes, out).await
+    }
+
     async fn disconnect(&self) {
         self.take_link();
     }

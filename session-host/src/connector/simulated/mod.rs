@@ -7,6 +7,7 @@
 
 mod arrivals;
 mod connection;
+mod media;
 mod qr;
 mod send_log;
 
@@ -23,7 +24,7 @@ use rand::Rng;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use wagate_core::clock::now_ms;
-use wagate_core::ports::Blobs;
+use wagate_core::ports::{BlobWriter, Blobs};
 use wagate_core::{
     Account, Jid, JidKind, MessageContent, OutboundMessage, SessionId, normalize_phone,
 };
@@ -122,6 +123,8 @@ struct SimState {
     flaky: HashMap<String, u32>,
     /// Ids of the calls sessions rejected, in order (the last [`REMEMBER_CALLS`]).
     rejected_calls: Vec<String>,
+    /// Failed downloads so far per message, for media set to fail a number of times.
+    media_failures: media::FailureCounts,
     send_delay: Duration,
 }
 

@@ -12,6 +12,7 @@
 pub mod creds;
 pub mod errors;
 pub mod inbound;
+pub mod media_in;
 pub mod outbound;
 pub mod polls;
 pub mod proto_json;
@@ -433,6 +434,16 @@ impl Connection for WaConnection {
             .reject_call(&call.call_id, &peer, &creator)
             .await
             .map_err(|e| anyhow::anyhow!("rejecting the call: {e}"))
+    }
+
+    async fn download_media(
+        &self,
+        message_id: &str,
+        handle: &serde_json::Value,
+        max_bytes: u64,
+        out: &mut dyn wagate_core::ports::BlobWriter,
+    ) -> anyhow::Result<()> {
+        media_in::download(&self.shared.client, message_id, handle, max_bytes, out).await
     }
 
     async fn pair_code(&self, phone: &str) -> anyhow::Result<String> {

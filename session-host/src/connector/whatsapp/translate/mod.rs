@@ -188,6 +188,12 @@ pub fn incoming(msg: &wa::Message, info: &MessageInfo) -> Option<Action> {
                 content,
                 quoted_id,
                 raw: Some(proto_json::message_to_json(msg.get_base_message())),
+                media_handle: super::media_in::handle(
+                    msg.get_base_message(),
+                    &src.chat.to_string(),
+                    src.is_group.then(|| src.sender.to_string()).as_deref(),
+                    from_me,
+                ),
                 timestamp_secs,
             }),
         ))),

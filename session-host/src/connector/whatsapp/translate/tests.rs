@@ -232,6 +232,38 @@ fn a_group_message_keeps_the_group_as_its_chat() {
     let m = one_incoming(&e);
     assert_eq!(m.chat, j("120363025246125244@g.us"));
     assert_eq!(m.from, j("628123456789"));
+    assert_eq!(m.media_handle, None, "a text has no file");
+}
+
+#[test]
+fn a_group_photo_carries_the_handle_to_download_it_later() {
+    let photo = wa::Message {
+        image_message: waproto::buffa::MessageField::some(wa::message::ImageMessage {
+            direct_path: Some("/v/t62/x".into()),
+            media_key: Some(vec![9; 32]),
+            file_sha256: Some(vec![8; 32]),
+            file_enc_sha256: Some(vec![7; 32]),
+            file_length: Some(1234),
+            mimetype: Some("image/jpeg".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let e = batch(
+        photo,
+        info(
+            "628123456789:3@s.whatsapp.net",
+            None,
+            "120363025246125244@g.us",
+        ),
+    );
+    let h = one_incoming(&e).media_handle.expect("a handle");
+    assert_eq!(h["chat"], "120363025246125244@g.us");
+    assert_eq!(h["participant"], "628123456789:3@s.whatsapp.net");
+    assert_eq!(
+        (h["mediaType"].as_str(), h["fileLength"].as_u64()),
+        (Some("image"), Some(1234))
+    );
 }
 
 #[test]
