@@ -2,10 +2,15 @@
 //! `wagate api` serves over plain HTTP in a long-running process (a container deployment
 //! without API Gateway, or measuring the enqueue path against an emulator).
 
+use std::sync::Arc;
+
 use tokio_util::sync::CancellationToken;
+use wagate_core::dispatch::Dispatcher;
 use wagate_functions::AppState;
+use wagate_functions::live::LiveFeed;
 
 use crate::aws::AwsPorts;
+use crate::serve::Tasks;
 use crate::{Config, serve};
 
 /// The API's state on the AWS ports, with the keys from the configuration seeded into the
@@ -17,10 +22,34 @@ pub async fn state(config: &Config) -> anyhow::Result<AppState> {
     Ok(state)
 }
 
-/// `wagate api`: the router on the AWS adapters over plain HTTP on `HOST:PORT`.
+/// `wagate api`: the router on the AWS adapters over plain HTTP on `HOST:PORT`; with
+/// `API_DISPATCH_WEBHOOKS`, also the webhook dispatcher and the live channel it feeds.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let router = wagate_functions::app(state(&config).await?);
+    let mut state = state(&config).await?;
+    let mut tasks = Tasks::new(shutdown.clone());
+    if config.api_dispatch_webhooks {
+        let live = LiveFeed::default();
+        state.live = Some(live.clone());
+        let dispatcher = Arc::new(
+            Dispatcher::new(
+                state.store.clone(),
+                state.queue.clone(),
+                config.dispatch.clone(),
+            )
+            .with_tap(live.sender()),
+        );
+        let stop = shutdown.clone();
+        tasks.spawn(async move { dispatcher.run(async move { stop.cancelled().await }).await });
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            stop.cancelled().await;
+            live.close().await;
+            Ok(())
+        });
+    }
+    let router = wagate_functions::app(state);
     let listener = serve::bind(config.listen, "the API").await?;
     tracing::info!(addr = %config.listen, "wagate api is listening (AWS adapters)");
-    serve::http(listener, router, shutdown).await
+    tasks.spawn(serve::http(listener, router, shutdown));
+    tasks.wait().await
 }

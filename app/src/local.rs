@@ -10,6 +10,7 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use wagate_core::dispatch::Dispatcher;
 use wagate_functions::AppState;
+use wagate_functions::live::LiveFeed;
 use wagate_host::connector::ConnectorKind;
 use wagate_host::{HostDeps, SimNetwork};
 use wagate_local::{LocalBackend, LocalOptions};
@@ -71,12 +72,14 @@ pub async fn start(mut cfg: Config) -> anyhow::Result<Running> {
     // The `/api/dev` routes drive the simulated network; WhatsApp has nothing to drive.
     cfg.api.dev_routes = cfg.connector == ConnectorKind::Simulated;
 
-    let state = AppState::new(
+    let live = LiveFeed::default();
+    let mut state = AppState::new(
         backend.store(),
         backend.queue(),
         backend.blobs(),
         cfg.api.clone(),
     );
+    state.live = Some(live.clone());
     state.bootstrap().await?;
     let deps = HostDeps {
         store: backend.store(),
@@ -84,11 +87,10 @@ pub async fn start(mut cfg: Config) -> anyhow::Result<Running> {
         blobs: backend.blobs(),
     };
     let (host, sim) = connector::session_host(&cfg, deps, &data_dir)?;
-    let dispatcher = Arc::new(Dispatcher::new(
-        backend.store(),
-        backend.queue(),
-        cfg.dispatch.clone(),
-    ));
+    let dispatcher = Arc::new(
+        Dispatcher::new(backend.store(), backend.queue(), cfg.dispatch.clone())
+            .with_tap(live.sender()),
+    );
 
     let listener = serve::bind(cfg.listen, "the API").await?;
     let addr = listener.local_addr()?;
@@ -100,6 +102,12 @@ pub async fn start(mut cfg: Config) -> anyhow::Result<Running> {
         stop.clone(),
     ));
     tasks.spawn(host.run(stop.clone()));
+    let live_stop = stop.clone();
+    tasks.spawn(async move {
+        live_stop.cancelled().await;
+        live.close().await;
+        Ok(())
+    });
     let dispatch_stop = stop.clone();
     tasks.spawn(async move {
         dispatcher

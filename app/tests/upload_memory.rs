@@ -9,7 +9,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use wagate_testkit::LocalProcess;
+use wagate_testkit::{LocalProcess, proc_status};
 
 const KEY: &str = "upload-memory-admin-key-0123";
 const BOUNDARY: &str = "wagate-big-upload";
@@ -74,16 +74,6 @@ async fn read_response(mut s: TcpStream) -> std::io::Result<(u16, String)> {
         .unwrap_or("")
         .to_owned();
     Ok((status, body))
-}
-
-fn proc_status(pid: u32, field: &str) -> u64 {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    text.lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<u64>().ok())
-        .map(|kb| kb * 1024)
-        .unwrap_or_else(|| panic!("{field} not in /proc/{pid}/status"))
 }
 
 /// Deterministic incompressible-looking content that starts like a PDF.

@@ -96,6 +96,8 @@ pub struct Dispatcher {
     queue: Arc<dyn Queue>,
     client: reqwest::Client,
     config: DispatchConfig,
+    /// Where every event also goes as it is first received (the live channel).
+    tap: Option<tokio::sync::broadcast::Sender<Event>>,
 }
 
 impl Dispatcher {
@@ -106,7 +108,15 @@ impl Dispatcher {
             store,
             queue,
             config,
+            tap: None,
         }
+    }
+
+    /// Also hands every event, on its first receipt, to `tap` (whoever listens; a listener
+    /// too slow to keep up misses events rather than slowing deliveries).
+    pub fn with_tap(mut self, tap: tokio::sync::broadcast::Sender<Event>) -> Self {
+        self.tap = Some(tap);
+        self
     }
 
     /// Delivers one received event and settles its queue message (ack, or nack with backoff).
@@ -125,6 +135,12 @@ impl Dispatcher {
                     .await;
             }
         };
+        if let Some(tap) = &self.tap
+            && msg.receive_count <= 1
+        {
+            // No listener is not an error.
+            let _ = tap.send(event.clone());
+        }
         let target = match self.target(&event).await {
             Ok(Some(t)) => t,
             Ok(None) => {

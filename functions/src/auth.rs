@@ -31,42 +31,8 @@ pub async fn authenticate(
         ));
     };
     let address = client_address(&req);
+    let caller = caller_of(&state, raw.to_str().unwrap_or_default(), &address).await?;
     let now = now_ms();
-    if let Some(lock) = state.auth_failures.locked(&address, now) {
-        return Err(too_many_failures(&lock, now));
-    }
-    // Compared exactly: a key with a trailing space is another key.
-    let key = ApiKey::new(raw.to_str().unwrap_or_default().to_owned());
-    let hash = key.hash();
-    let record = match state.keys.get(&hash) {
-        Some(rec) => Some(rec),
-        None => {
-            let rec = state.store.api_key_by_hash(&hash).await?;
-            if let Some(r) = &rec {
-                state.keys.put(r);
-            }
-            rec
-        }
-    };
-    let Some(record) = record.filter(|r| r.hash.ct_eq(&hash)) else {
-        let limit = state.config.auth_failures;
-        if let Some(lock) = state
-            .auth_failures
-            .record(state.store.as_ref(), &address, limit, now)
-            .await?
-        {
-            return Err(too_many_failures(&lock, now));
-        }
-        return Err(ApiError::new(
-            axum::http::StatusCode::UNAUTHORIZED,
-            "invalid_api_key",
-            "the API key is not valid",
-        ));
-    };
-    let caller = Caller {
-        key_id: record.id,
-        role: record.role,
-    };
 
     // An admin's own routes never hit the rate limit: a limit set too low must not lock out
     // the one key that can raise it again.
@@ -91,6 +57,48 @@ pub async fn authenticate(
     let mut resp = next.run(req).await;
     RATE_LIMIT.insert_headers(resp.headers_mut(), &rate);
     Ok(resp)
+}
+
+/// The key `raw` sent from `address`: its caller, or 401 (counted against the address) or 429
+/// (the address sent too many wrong keys). The HTTP routes and the live channel's handshake
+/// both come through here.
+pub async fn caller_of(state: &AppState, raw: &str, address: &str) -> Result<Caller, ApiError> {
+    let now = now_ms();
+    if let Some(lock) = state.auth_failures.locked(address, now) {
+        return Err(too_many_failures(&lock, now));
+    }
+    // Compared exactly: a key with a trailing space is another key.
+    let key = ApiKey::new(raw.to_owned());
+    let hash = key.hash();
+    let record = match state.keys.get(&hash) {
+        Some(rec) => Some(rec),
+        None => {
+            let rec = state.store.api_key_by_hash(&hash).await?;
+            if let Some(r) = &rec {
+                state.keys.put(r);
+            }
+            rec
+        }
+    };
+    let Some(record) = record.filter(|r| r.hash.ct_eq(&hash)) else {
+        let limit = state.config.auth_failures;
+        if let Some(lock) = state
+            .auth_failures
+            .record(state.store.as_ref(), address, limit, now)
+            .await?
+        {
+            return Err(too_many_failures(&lock, now));
+        }
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "invalid_api_key",
+            "the API key is not valid",
+        ));
+    };
+    Ok(Caller {
+        key_id: record.id,
+        role: record.role,
+    })
 }
 
 /// The 429 of an address that sent too many wrong keys.

@@ -68,10 +68,15 @@ impl AuthFailures {
 /// Who is asking: the peer's address when wagate serves HTTP itself, else the address the
 /// nearest proxy added last to `X-Forwarded-For` (API Gateway does), else `unknown`.
 pub fn client_address(req: &Request) -> String {
-    if let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
+    address_of(req.extensions(), req.headers())
+}
+
+/// [`client_address`] from a request's parts (a Socket.IO handshake's).
+pub fn address_of(extensions: &axum::http::Extensions, headers: &axum::http::HeaderMap) -> String {
+    if let Some(ConnectInfo(addr)) = extensions.get::<ConnectInfo<SocketAddr>>() {
         return addr.ip().to_string();
     }
-    req.headers()
+    headers
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.rsplit(',').next())

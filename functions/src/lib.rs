@@ -12,6 +12,7 @@ pub mod host_stats;
 pub mod key_cache;
 mod layers;
 pub mod limit_headers;
+pub mod live;
 pub mod media;
 pub mod paging;
 pub mod routes;
@@ -31,6 +32,9 @@ pub use state::AppState;
 
 /// The web UI (`ui/index.html`): one page, no build step, served at `/ui`.
 const UI_PAGE: &str = include_str!("../../ui/index.html");
+/// The Socket.IO browser client the UI uses (socket.io-client 4.8.4's `dist/socket.io.min.js`,
+/// MIT), served from here so the page works with no internet.
+const SOCKET_IO_JS: &str = include_str!("../../ui/socket.io.min.js");
 
 /// The whole API.
 pub fn app(state: AppState) -> Router {
@@ -77,8 +81,28 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::health::router())
         .route("/ui", get(|| async { Html(UI_PAGE) }))
         .route("/ui/", get(|| async { Html(UI_PAGE) }))
+        .route(
+            "/ui/socket.io.min.js",
+            get(|| async {
+                (
+                    [
+                        (
+                            axum::http::header::CONTENT_TYPE,
+                            "text/javascript; charset=utf-8",
+                        ),
+                        (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+                    ],
+                    SOCKET_IO_JS,
+                )
+            }),
+        )
         .fallback(route_not_found)
         .with_state(state.clone());
+    // On the top router (a nested one would see stripped paths); it answers /socket.io/ itself.
+    let router = match &state.live {
+        Some(feed) => router.layer(live::layer(state.clone(), feed).0),
+        None => router,
+    };
     layers::apply(router, &state.config)
 }
 

@@ -34,6 +34,9 @@ pub struct AppState {
     pub upload_secret: Arc<str>,
     /// Signs and checks the download URLs of received media.
     pub links: wagate_core::inbound_media::Linker,
+    /// The live channel's events, where this process dispatches them (`None`: no live
+    /// channel, as on Lambda).
+    pub live: Option<crate::live::LiveFeed>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -71,6 +74,7 @@ impl AppState {
             fetcher: Arc::new(fetcher),
             upload_secret: Arc::from(wagate_core::random_token(43)),
             links,
+            live: None,
         }
     }
 

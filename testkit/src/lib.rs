@@ -13,5 +13,5 @@ pub mod process;
 pub mod receiver;
 
 pub use net::free_port;
-pub use process::LocalProcess;
+pub use process::{LocalProcess, proc_status};
 pub use receiver::{Received, WebhookReceiver};

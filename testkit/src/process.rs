@@ -97,3 +97,14 @@ async fn live(port: u16) -> bool {
     let mut head = [0u8; 12];
     s.read_exact(&mut head).await.is_ok() && head.ends_with(b"200")
 }
+
+/// A `/proc/PID/status` field in bytes (`VmRSS:`, `VmHWM:`, …).
+pub fn proc_status(pid: u32, field: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    text.lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .unwrap_or_else(|| panic!("{field} not in /proc/{pid}/status"))
+}

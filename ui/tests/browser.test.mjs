@@ -28,6 +28,8 @@ test("a user links a session and sends from the page", { timeout: 90_000 }, asyn
     await page.getByLabel("API key").fill(key);
     await page.getByRole("button", { name: "Save and connect" }).click();
     await page.locator("#role", { hasText: "admin key" }).waitFor();
+    // The live channel connects (Socket.IO from /ui/socket.io.min.js, no CDN).
+    await page.locator("#live", { hasText: "live" }).waitFor({ timeout: 10_000 });
 
     await page.getByLabel("Session id (optional)").fill("ui-shop");
     await page.getByRole("button", { name: "Create session" }).click();

@@ -54,6 +54,9 @@ pub struct Config {
     pub aws: AwsNames,
     /// `HOST_DISPATCH_WEBHOOKS`: `wagate host` also delivers webhooks.
     pub host_dispatch_webhooks: bool,
+    /// `API_DISPATCH_WEBHOOKS`: `wagate api` also delivers webhooks, and then serves the live
+    /// channel (Socket.IO) with the events it delivers.
+    pub api_dispatch_webhooks: bool,
     /// `HOST_HEALTH_PORT`: `wagate host`'s `GET /health`.
     pub host_health_port: u16,
     /// `RUST_LOG_FORMAT=json`, or running on Lambda: logs as JSON lines.
@@ -113,6 +116,7 @@ impl Config {
             },
             aws: aws(&v)?,
             host_dispatch_webhooks: v.flag("HOST_DISPATCH_WEBHOOKS", false)?,
+            api_dispatch_webhooks: v.flag("API_DISPATCH_WEBHOOKS", false)?,
             host_health_port: v.parsed("HOST_HEALTH_PORT", 4001)?,
             log_json: v
                 .get("RUST_LOG_FORMAT")
