@@ -293,3 +293,36 @@ async fn job_state_is_readable_and_wait_returns_when_time_runs_out() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn typing_before_a_send_is_kept_on_the_job_and_bounded() {
+    let app = app_with_session("shop").await;
+    let r = app
+        .post(
+            TEXT,
+            USER_A,
+            with_target(json!({ "text": "hi", "typingMs": 1500 })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    assert_eq!(app.job(&r.body["id"]).await.message.typing_ms, Some(1500));
+    for bad in [json!(20_001), json!(-1), json!("soon")] {
+        let r = app
+            .post(
+                TEXT,
+                USER_A,
+                with_target(json!({ "text": "hi", "typingMs": bad })),
+            )
+            .await;
+        assert_eq!(r.status, BAD, "{bad}: {:?}", r.body);
+        assert!(
+            r.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("typingMs"),
+            "{:?}",
+            r.body
+        );
+    }
+    assert_eq!(app.queued("shop").await, 1, "only the good one");
+}

@@ -70,6 +70,7 @@ async fn several_files_with_captions_are_queued_in_order_and_paced() {
     let app = app_with_session("up").await;
     let parts = vec![
         field("delayMs", "2000"),
+        field("typingMs", "800"),
         field("captions[]", "first"),
         field("captions[]", "second"),
         ("file", Some(("a.png", "image/png")), png(100)),
@@ -83,6 +84,10 @@ async fn several_files_with_captions_are_queued_in_order_and_paced() {
     let second = app.job(&results[1]["id"]).await;
     assert_eq!(first.pace_ms, None);
     assert_eq!(second.pace_ms, Some(2000));
+    assert_eq!(
+        (first.message.typing_ms, second.message.typing_ms),
+        (Some(800), Some(800))
+    );
     let m = media_of(second.message.content);
     assert_eq!(m.caption.as_deref(), Some("second"));
     assert_eq!(m.media, MediaKind::Document);
@@ -113,9 +118,16 @@ async fn a_mix_of_good_and_bad_files_answers_207() {
 #[tokio::test]
 async fn bad_delay_or_missing_session_changes_nothing() {
     let app = app_with_session("up").await;
-    for (delay, session) in [("100", "up"), ("20000", "up"), ("1200", "nope")] {
+    for (delay, typing, session) in [
+        ("100", "0", "up"),
+        ("20000", "0", "up"),
+        ("1200", "0", "nope"),
+        ("1200", "20001", "up"),
+        ("1200", "soon", "up"),
+    ] {
         let parts = vec![
             field("delayMs", delay),
+            field("typingMs", typing),
             ("file", Some(("a.png", "image/png")), png(10)),
         ];
         let r = app.request(upload_to(session, parts)).await;

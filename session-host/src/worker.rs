@@ -24,7 +24,7 @@ use wagate_core::ports::{PortError, Queue, QueueMessage, Store, names};
 use wagate_core::{Job, JobId, JobState, SessionId};
 
 use crate::config::HostConfig;
-use crate::connector::{Connection, SendError};
+use crate::connector::{ChatState, Connection, SendError};
 use crate::events;
 
 /// The session's connection while it is open, `None` otherwise. The runner publishes it; the
@@ -232,6 +232,10 @@ impl SendWorker {
             return Ok(Outcome::Processed);
         }
         tracing::debug!(attempts, to = %job.to, "sending");
+        if let Some(ms) = job.message.typing_ms {
+            self.holding(&msg, show_typing(conn.as_ref(), &job, ms))
+                .await;
+        }
         let result = self
             .holding(&msg, conn.send(&job.to, &job.message, &job.wa_message_id))
             .await;
@@ -342,5 +346,21 @@ impl SendWorker {
                 }
             }
         }
+    }
+}
+
+/// "typing…" (or "recording audio…" before a voice note) in the job's chat for `ms`, then
+/// neither. Cosmetic: a chat state WhatsApp refuses does not stop the send.
+async fn show_typing(conn: &dyn Connection, job: &Job, ms: u32) {
+    let state = match &job.message.content {
+        wagate_core::MessageContent::Media { ptt: true, .. } => ChatState::Recording,
+        _ => ChatState::Composing,
+    };
+    let ms = ms.min(wagate_core::MAX_TYPING_MS);
+    for (state, wait) in [(state, u64::from(ms)), (ChatState::Paused, 0)] {
+        if let Err(e) = conn.chat_state(&job.to, state).await {
+            tracing::debug!(error = %e, "chat state not shown");
+        }
+        tokio::time::sleep(Duration::from_millis(wait)).await;
     }
 }

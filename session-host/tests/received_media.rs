@@ -15,7 +15,9 @@ use wagate_core::{
     SessionId,
 };
 use wagate_host::config::HostConfig;
-use wagate_host::connector::{Connection, IncomingCall, IncomingMessage, SendError, SendReceipt};
+use wagate_host::connector::{
+    ChatState, Connection, IncomingCall, IncomingMessage, SendError, SendReceipt,
+};
 use wagate_host::received_media::{MAX_WAITING, ReceivedMedia};
 use wagate_local::FsBlobs;
 
@@ -36,6 +38,9 @@ impl Connection for Serves {
         Ok(())
     }
     async fn reject_call(&self, _: &IncomingCall) -> anyhow::Result<()> {
+        Ok(())
+    }
+    async fn chat_state(&self, _: &Jid, _: ChatState) -> anyhow::Result<()> {
         Ok(())
     }
     async fn download_media(

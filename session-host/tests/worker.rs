@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use wagate_core::ports::{QueueMessage, names};
 use wagate_core::{EventKind, Job, JobState, SessionId};
-use wagate_host::connector::Connection;
+use wagate_host::connector::{ChatState, Connection};
 use wagate_host::worker::LinkRx;
 use wagate_host::{Outcome, SendWorker, WorkerConfig, read_send_log};
 
@@ -514,4 +514,50 @@ async fn order_per_chat_holds_through_retries() {
         "three failed attempts, then each once"
     );
     assert_eq!(rig.depth().await, 0);
+}
+
+#[tokio::test]
+async fn typing_is_shown_for_its_time_before_the_message_and_recording_before_a_voice_note() {
+    let rig = Rig::open().await;
+    let mut job = common::text_job(&rig.session, "6281234567890", "hello");
+    job.message.typing_ms = Some(300);
+    let job = rig.world.enqueue_job(job).await;
+    let mut worker = rig.worker(config());
+    let started = std::time::Instant::now();
+    step(&mut worker, Outcome::Processed).await;
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "typing takes its time"
+    );
+    assert_eq!(rig.state(&job).await, JobState::Sent);
+    let to = wagate_core::Jid::parse("6281234567890").unwrap();
+    assert_eq!(
+        rig.world.sim.chat_states(),
+        vec![
+            (rig.session.clone(), to.clone(), ChatState::Composing),
+            (rig.session.clone(), to.clone(), ChatState::Paused),
+        ]
+    );
+
+    let mut note = common::text_job(&rig.session, "6281234567890", "");
+    note.message.content = wagate_core::MessageContent::Media {
+        media: wagate_core::MediaKind::Audio,
+        source: wagate_core::MediaSource::Url("https://example.com/a.ogg".into()),
+        caption: None,
+        file_name: None,
+        mimetype: None,
+        ptt: true,
+        gif_playback: false,
+    };
+    note.message.typing_ms = Some(1);
+    rig.world.enqueue_job(note).await;
+    step(&mut worker, Outcome::Processed).await;
+    let states = rig.world.sim.chat_states();
+    assert_eq!(states[2].2, ChatState::Recording, "{states:?}");
+    assert_eq!(states[3].2, ChatState::Paused);
+
+    // Without typingMs nothing is shown.
+    rig.enqueue("6281234567890", "plain").await;
+    step(&mut worker, Outcome::Processed).await;
+    assert_eq!(rig.world.sim.chat_states().len(), 4);
 }

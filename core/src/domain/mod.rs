@@ -24,8 +24,8 @@ pub use inbound::{ContactCard, InboundAction, InboundContent, InboundMedia, Inbo
 pub use jid::{Jid, JidKind, normalize_phone};
 pub use job::{Job, JobState};
 pub use message::{
-    Button, Contact, ListRow, ListSection, MAX_BUTTONS, MAX_POLL_OPTIONS, MediaKind, MediaSource,
-    MessageContent, OutboundMessage, Quoted, validate_media_url, validate_webhook_url,
+    Button, Contact, ListRow, ListSection, MAX_BUTTONS, MAX_POLL_OPTIONS, MAX_TYPING_MS, MediaKind,
+    MediaSource, MessageContent, OutboundMessage, Quoted, validate_media_url, validate_webhook_url,
 };
 pub use proxy::ProxyUrl;
 pub use session::{Account, Session, SessionStatus};

@@ -190,6 +190,23 @@ async fn read_text_field(name: &str, mut field: Field<'_>) -> ApiResult<String> 
     })
 }
 
+/// `typingMs` of a form or query string: absent or 0 for none.
+fn parse_typing(raw: Option<&str>) -> ApiResult<Option<u32>> {
+    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    match raw.parse::<u32>() {
+        Ok(n) if n <= wagate_core::MAX_TYPING_MS => Ok((n > 0).then_some(n)),
+        _ => Err(ApiError::bad_request(
+            "validation_error",
+            format!(
+                "typingMs: whole milliseconds, 0 to {}",
+                wagate_core::MAX_TYPING_MS
+            ),
+        )),
+    }
+}
+
 fn parse_delay(raw: Option<&str>) -> ApiResult<u64> {
     let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
         return Ok(DELAY_DEFAULT_MS);
@@ -276,6 +293,7 @@ async fn multipart_inner(
     let session = crate::caller::load_session(state, caller, session_id).await?;
     let to = Jid::parse(form.field("to").unwrap_or_default())?;
     let delay = parse_delay(form.field("delayMs"))?;
+    let typing_ms = parse_typing(form.field("typingMs"))?;
     let hint = form.hint()?;
 
     if form.files.is_empty() {
@@ -285,10 +303,11 @@ async fn multipart_inner(
                 "file: send at least one file, or text",
             ));
         };
-        let msg = OutboundMessage::new(MessageContent::Text {
+        let mut msg = OutboundMessage::new(MessageContent::Text {
             text: text.to_owned(),
             mentions: vec![],
         });
+        msg.typing_ms = typing_ms;
         let accepted = send::accept(
             state,
             caller,
@@ -321,16 +340,15 @@ async fn multipart_inner(
                     .or_else(|| global_caption.clone());
                 let kind = hint.unwrap_or(got.kind);
                 let pace_ms = (!outgoing.is_empty()).then_some(delay);
-                outgoing.push(Outgoing {
-                    message: media_message(
-                        kind,
-                        got,
-                        &file.file_name,
-                        file.content_type.as_deref(),
-                        caption,
-                    ),
-                    pace_ms,
-                });
+                let mut message = media_message(
+                    kind,
+                    got,
+                    &file.file_name,
+                    file.content_type.as_deref(),
+                    caption,
+                );
+                message.typing_ms = typing_ms;
+                outgoing.push(Outgoing { message, pace_ms });
                 slots.push(i);
                 results.push(json!({ "index": i, "fileName": file.file_name }));
             }
@@ -397,6 +415,7 @@ struct RawQuery {
     #[serde(alias = "filename")]
     file_name: Option<String>,
     delay_ms: Option<String>,
+    typing_ms: Option<String>,
     wait: Option<String>,
 }
 
@@ -419,6 +438,7 @@ async fn raw(state: AppState, caller: Caller, req: Request) -> ApiResult<Respons
     let session = crate::caller::load_session(&state, &caller, session_id).await?;
     let to = Jid::parse(q.to.as_deref().unwrap_or_default())?;
     parse_delay(q.delay_ms.as_deref())?;
+    let typing_ms = parse_typing(q.typing_ms.as_deref())?;
     let hint = q.media_type.as_deref().map(MediaKind::parse).transpose()?;
     let wait = WaitQuery {
         wait: q.wait.clone(),
@@ -446,13 +466,14 @@ async fn raw(state: AppState, caller: Caller, req: Request) -> ApiResult<Respons
         .await
         .map_err(|e| ingest_error("body", e, |e| e))?;
     let kind = hint.unwrap_or(got.kind);
-    let msg = media_message(
+    let mut msg = media_message(
         kind,
         &got,
         &file_name,
         declared.as_deref(),
         q.caption.clone(),
     );
+    msg.typing_ms = typing_ms;
     let accepted = send::accept(
         &state,
         &caller,

@@ -48,6 +48,10 @@ struct Target {
     quoted: Option<QuotedBody>,
     #[serde(default)]
     quoted_message_id: Option<String>,
+    /// "typing…" for this long before the message goes. Read loosely, then checked, so a
+    /// wrong value is named (a flattened field's serde error loses its path).
+    #[serde(default)]
+    typing_ms: Option<serde_json::Value>,
 }
 
 impl Target {
@@ -70,6 +74,24 @@ impl Target {
             text: None,
         }))
     }
+
+    /// `typingMs`: absent or 0 for none, else whole milliseconds (the cap is checked with
+    /// the message).
+    fn typing_ms(&self) -> Result<Option<u32>, ValidationError> {
+        match &self.typing_ms {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .map(|n| (n > 0).then_some(n))
+                .ok_or_else(|| {
+                    ValidationError::new(
+                        "typingMs",
+                        format!("whole milliseconds, 0 to {}", wagate_core::MAX_TYPING_MS),
+                    )
+                }),
+        }
+    }
 }
 
 /// Validates the target, builds the message, brings its media into the blob store and runs
@@ -90,6 +112,7 @@ async fn submit(
     let mut message = OutboundMessage {
         content: content?,
         quoted: target.quoted()?,
+        typing_ms: target.typing_ms()?,
     };
     message.validate()?;
     let mut pending = PendingBlobs::new(state.blobs.clone());

@@ -95,6 +95,8 @@ pub trait Connection: Send + Sync + 'static {
     async fn logout(&self) -> anyhow::Result<()>;
     /// Declines a ringing call (the caller sees it rejected).
     async fn reject_call(&self, call: &IncomingCall) -> anyhow::Result<()>;
+    /// Shows `state` ("typing…", "recording audio…", or neither) in the chat `to`.
+    async fn chat_state(&self, to: &Jid, state: ChatState) -> anyhow::Result<()>;
     /// Downloads (and decrypts) the file of a received media message, `handle` being the
     /// message's [`IncomingMessage::media_handle`], writing it to `out` chunk by chunk. Fails
     /// without writing more once the file passes `max_bytes`. The caller finishes or aborts
@@ -108,6 +110,14 @@ pub trait Connection: Send + Sync + 'static {
     ) -> anyhow::Result<()>;
     /// Closes the connection, keeping the credentials; the event stream ends.
     async fn disconnect(&self);
+}
+
+/// What a chat shows of this account: typing, recording a voice note, or neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatState {
+    Composing,
+    Recording,
+    Paused,
 }
 
 /// What WhatsApp answered to a send.

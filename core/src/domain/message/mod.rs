@@ -7,7 +7,9 @@ use super::{Jid, ValidationError};
 
 mod validate;
 
-pub use validate::{MAX_BUTTONS, MAX_POLL_OPTIONS, validate_media_url, validate_webhook_url};
+pub use validate::{
+    MAX_BUTTONS, MAX_POLL_OPTIONS, MAX_TYPING_MS, validate_media_url, validate_webhook_url,
+};
 
 /// One message to one recipient.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,6 +18,10 @@ pub struct OutboundMessage {
     /// The message this one replies to, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quoted: Option<Quoted>,
+    /// Show "typing…" (or "recording audio…" before a voice note) in the chat for this long
+    /// before the message goes, as a person would (`typingMs`, at most [`MAX_TYPING_MS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typing_ms: Option<u32>,
 }
 
 /// A reference to an earlier message for a quoted reply.
@@ -212,6 +218,7 @@ impl OutboundMessage {
         Self {
             content,
             quoted: None,
+            typing_ms: None,
         }
     }
 

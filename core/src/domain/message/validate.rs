@@ -15,6 +15,8 @@ pub const MAX_BUTTON_TEXT: usize = 20;
 pub const MAX_LIST_ROWS: usize = 10;
 pub const MAX_POLL_OPTIONS: usize = 12;
 pub const MAX_MENTIONS: usize = 1_024;
+/// The longest "typing…" before a send: it holds the session's worker meanwhile.
+pub const MAX_TYPING_MS: u32 = 20_000;
 
 fn required(field: &'static str, value: &str, max: usize) -> Result<(), ValidationError> {
     if value.trim().is_empty() {
@@ -79,6 +81,12 @@ impl OutboundMessage {
     pub fn validate(&self) -> Result<(), ValidationError> {
         if let Some(q) = &self.quoted {
             required("quoted.id", &q.id, 128)?;
+        }
+        if self.typing_ms.is_some_and(|t| t > MAX_TYPING_MS) {
+            return Err(ValidationError::new(
+                "typingMs",
+                format!("at most {MAX_TYPING_MS} ms"),
+            ));
         }
         match &self.content {
             MessageContent::Text { text: t, mentions } => text(t, mentions),

@@ -132,6 +132,11 @@ impl Connection for SimConnection {
         Ok(())
     }
 
+    async fn chat_state(&self, to: &Jid, state: ChatState) -> anyhow::Result<()> {
+        self.net.record_chat_state(&self.session, to, state);
+        Ok(())
+    }
+
     async fn download_media(
         &self,
         message_id: &str,

@@ -34,8 +34,8 @@ pub use send_log::{SimSendRecord, read_send_log};
 use self::qr::{QrKeys, pairing_code};
 use self::send_log::{SendLog, rotated};
 use super::{
-    Connected, Connection, Connector, ConnectorEvent, IncomingCall, MessageReceipt, ReceiptStatus,
-    SendError, SendReceipt, SessionSettings,
+    ChatState, Connected, Connection, Connector, ConnectorEvent, IncomingCall, MessageReceipt,
+    ReceiptStatus, SendError, SendReceipt, SessionSettings,
 };
 
 /// The default time between two QR payloads, as WhatsApp Web rotates them.
@@ -125,6 +125,8 @@ struct SimState {
     rejected_calls: Vec<String>,
     /// Failed downloads so far per message, for media set to fail a number of times.
     media_failures: media::FailureCounts,
+    /// What sessions showed in chats ("typing…"), in order: the last [`REMEMBER_CALLS`].
+    chat_states: VecDeque<(SessionId, Jid, ChatState)>,
     send_delay: Duration,
 }
 
@@ -240,6 +242,20 @@ impl SimNetwork {
     }
 
     /// The ids of the calls sessions rejected, in order.
+    /// What sessions showed in chats, oldest first (the most recent ones).
+    pub fn chat_states(&self) -> Vec<(SessionId, Jid, ChatState)> {
+        self.state().chat_states.iter().cloned().collect()
+    }
+
+    fn record_chat_state(&self, session: &SessionId, to: &Jid, state: ChatState) {
+        let mut st = self.state();
+        st.chat_states
+            .push_back((session.clone(), to.clone(), state));
+        while st.chat_states.len() > REMEMBER_CALLS {
+            st.chat_states.pop_front();
+        }
+    }
+
     pub fn rejected_calls(&self) -> Vec<String> {
         self.state().rejected_calls.clone()
     }

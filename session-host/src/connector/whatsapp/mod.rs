@@ -436,6 +436,20 @@ impl Connection for WaConnection {
             .map_err(|e| anyhow::anyhow!("rejecting the call: {e}"))
     }
 
+    async fn chat_state(&self, to: &Jid, state: super::ChatState) -> anyhow::Result<()> {
+        let wa_to: whatsapp_rust::Jid = to
+            .as_str()
+            .parse()
+            .map_err(|e| anyhow::anyhow!("chat {to}: {e:?}"))?;
+        let chatstate = self.shared.client.chatstate();
+        match state {
+            super::ChatState::Composing => chatstate.send_composing(&wa_to).await,
+            super::ChatState::Recording => chatstate.send_recording(&wa_to).await,
+            super::ChatState::Paused => chatstate.send_paused(&wa_to).await,
+        }
+        .map_err(|e| anyhow::anyhow!("chat state: {e}"))
+    }
+
     async fn download_media(
         &self,
         message_id: &str,
