@@ -110,6 +110,18 @@ def main():
         sys.exit(f"cloud e2e: webhook for the wrong session: {event}")
     print("signed message_sent webhook received")
 
+    # A number check: the api function records the query in DynamoDB, the host answers it
+    # from the control queue.
+    status, body = call("POST", "/api/contacts/check",
+                        {"sessionId": SESSION, "numbers": ["628123456789", "9991234567"]})
+    if status == 202:
+        query = body["queryId"]
+        status, body = eventually("the number check's answer", lambda: (
+            lambda r: r if r[0] == 200 else None)(call("GET", f"/api/queries/{query}")))
+    if status != 200 or [r["onWhatsapp"] for r in body["results"]] != [True, False]:
+        sys.exit(f"cloud e2e: number check answered {status} {body}")
+    print("number check answered by the host through the control queue")
+
     # A photo arrives: its content and the seed server's `message` object reach the webhook,
     # signed, through the control queue, the host, the events queue and the dispatcher.
     photo = {"kind": "media", "mediaKind": "image", "caption": "our menu",

@@ -360,6 +360,36 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn put_record(&self, key: &str, value: &str, expires_at_ms: i64) -> PortResult<()> {
+        // The idempotency table is the store's expiring key-value table; records get their
+        // own prefix so no idempotency key can name one.
+        let (key, value) = (format!("record:{key}"), value.to_owned());
+        self.db
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "INSERT INTO idempotency (key, value, expires_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+                )?
+                .execute(params![key, value, expires_at_ms])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get_record(&self, key: &str, now_ms: i64) -> PortResult<Option<String>> {
+        let key = format!("record:{key}");
+        Ok(self
+            .db
+            .call(move |c| {
+                c.prepare_cached(
+                    "SELECT value FROM idempotency WHERE key = ?1 AND expires_at > ?2",
+                )?
+                .query_row(params![key, now_ms], |r| r.get(0))
+                .optional()
+            })
+            .await?)
+    }
+
     async fn hit_counter(
         &self,
         key: &str,

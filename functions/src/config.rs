@@ -32,6 +32,9 @@ pub struct ApiConfig {
     pub media_wait_ms: u64,
     /// How long a received file's download URL works (`MEDIA_URL_TTL_SECS`).
     pub media_url_ttl: std::time::Duration,
+    /// How long a query (`POST /api/contacts/check`) waits for the host's answer before
+    /// answering 202 (`QUERY_WAIT_MS`).
+    pub query_wait_ms: u64,
     /// Caps, fetch limits and trusted private hosts for media.
     pub media: MediaConfig,
     /// `PUBLIC_URL`: how clients reach this server (`https://wa.example.com`), for the upload
@@ -78,6 +81,7 @@ impl Default for ApiConfig {
             dev_routes: false,
             pair_code_wait_ms: 10_000,
             media_wait_ms: 8_000,
+            query_wait_ms: 5_000,
             media_url_ttl: std::time::Duration::from_secs(3600),
             media: MediaConfig::default(),
             public_url: None,

@@ -46,6 +46,8 @@ pub fn app(state: AppState) -> Router {
         .nest("/sessions", routes::sessions::router())
         .nest("/messages", upload.merge(routes::messages::router()))
         .nest("/webhooks", routes::webhooks::router())
+        .nest("/contacts", routes::contacts::contacts())
+        .nest("/queries", routes::contacts::queries())
         .route("/media/uploads", post(routes::presigned::create))
         .nest(
             "/admin",

@@ -14,6 +14,7 @@ pub mod context;
 pub mod deletion;
 pub mod events;
 pub mod incoming;
+pub mod queries;
 pub mod received_media;
 pub mod requeue;
 pub mod runner;

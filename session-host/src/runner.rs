@@ -39,6 +39,8 @@ pub enum RunnerCommand {
     /// Download (again) the file of the received message `message_id`, whose media record
     /// the API found not stored.
     DownloadMedia { message_id: String },
+    /// Answer the query recorded as `query_id`.
+    Query { query_id: String },
 }
 
 /// The supervisor's handle on a runner.
@@ -73,6 +75,7 @@ impl RunnerHandle {
             link: link_tx,
             worker: None,
             worker_stop: CancellationToken::new(),
+            check_pace: crate::queries::CheckPace::default(),
             qr: None,
             pairing_code: None,
             account: None,
@@ -136,6 +139,8 @@ struct Runner {
     link: watch::Sender<Option<Arc<dyn Connection>>>,
     worker: Option<JoinHandle<()>>,
     worker_stop: CancellationToken,
+    /// When the session last asked WhatsApp about numbers.
+    check_pace: crate::queries::CheckPace,
     // What the store shows of the session, kept here because the store sets it all at once.
     qr: Option<String>,
     pairing_code: Option<String>,
@@ -298,6 +303,24 @@ impl Runner {
             }
             RunnerCommand::DownloadMedia { message_id } => {
                 self.download_on_request(conn.clone(), message_id).await;
+            }
+            RunnerCommand::Query { query_id } => {
+                let store = self.ctx.deps.store.clone();
+                match crate::queries::load(store.as_ref(), &query_id).await {
+                    Ok(Some(rec)) if rec.session_id == self.session => {
+                        let (conn, pace) = (conn.clone(), self.check_pace.clone());
+                        tokio::spawn(async move {
+                            crate::queries::answer(store.as_ref(), Some(conn.as_ref()), &pace, rec)
+                                .await;
+                        });
+                    }
+                    Ok(_) => {
+                        tracing::debug!(session_id = %self.session, %query_id, "query gone or not this session's")
+                    }
+                    Err(e) => {
+                        tracing::warn!(session_id = %self.session, error = %e, "could not read a query")
+                    }
+                }
             }
         }
     }

@@ -399,6 +399,30 @@ impl SessionHost {
                     anyhow::bail!("the session runner ended");
                 }
             }
+            HostCommand::Query {
+                session_id,
+                query_id,
+            } => {
+                if let Some(r) = self.live_runner(&session_id)
+                    && r.command(RunnerCommand::Query {
+                        query_id: query_id.clone(),
+                    })
+                    .await
+                {
+                    return Ok(());
+                }
+                if store
+                    .get_session(&session_id)
+                    .await?
+                    .is_some_and(|s| s.status == SessionStatus::Open)
+                {
+                    anyhow::bail!("another host runs the session");
+                }
+                // Nobody can answer: say so rather than leave the asker waiting.
+                if let Some(rec) = crate::queries::load(store.as_ref(), &query_id).await? {
+                    crate::queries::answer(store.as_ref(), None, &Default::default(), rec).await;
+                }
+            }
             HostCommand::DownloadMedia {
                 session_id,
                 message_id,

@@ -43,6 +43,9 @@ impl Connection for Serves {
     async fn chat_state(&self, _: &Jid, _: ChatState) -> anyhow::Result<()> {
         Ok(())
     }
+    async fn check_numbers(&self, _: &[String]) -> anyhow::Result<Vec<wagate_core::NumberCheck>> {
+        anyhow::bail!("not in this test")
+    }
     async fn download_media(
         &self,
         _: &str,

@@ -20,6 +20,9 @@ pub fn job(id: &str) -> String {
 pub fn idem(key: &str) -> String {
     format!("idem#{key}")
 }
+pub fn record(key: &str) -> String {
+    format!("rec#{key}")
+}
 pub fn counter(key: &str) -> String {
     format!("ctr#{key}")
 }

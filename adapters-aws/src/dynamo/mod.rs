@@ -397,6 +397,27 @@ impl Store for DynamoStore {
         Err(PortError::Throttled)
     }
 
+    async fn put_record(&self, key: &str, value: &str, expires_at_ms: i64) -> PortResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(keys::record(key)))
+            .item("value", s(value))
+            .item("expires_at", n(expires_at_ms))
+            .item("ttl", n(ttl_secs(expires_at_ms)))
+            .send()
+            .await
+            .map_err(port)?;
+        Ok(())
+    }
+
+    async fn get_record(&self, key: &str, now_ms: i64) -> PortResult<Option<String>> {
+        match self.get(keys::record(key)).await? {
+            Some(item) if item.i64("expires_at")? > now_ms => Ok(Some(item.string("value")?)),
+            _ => Ok(None),
+        }
+    }
+
     async fn complete_idempotency(&self, key: &str, value: &str) -> PortResult<()> {
         conditional(
             self.client

@@ -152,6 +152,7 @@ fn api(v: &Vars<'_>) -> anyhow::Result<ApiConfig> {
         dev_routes: v.flag("DEV_ROUTES", d.dev_routes)?,
         pair_code_wait_ms: v.parsed("PAIR_CODE_WAIT_MS", d.pair_code_wait_ms)?,
         media_wait_ms: v.parsed("MEDIA_WAIT_MS", d.media_wait_ms)?.min(25_000),
+        query_wait_ms: v.parsed("QUERY_WAIT_MS", d.query_wait_ms)?.min(25_000),
         media_url_ttl: media_url_ttl(v)?,
         media: media(v)?,
         public_url: v

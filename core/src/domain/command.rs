@@ -29,6 +29,11 @@ pub enum HostCommand {
         session_id: SessionId,
         message_id: String,
     },
+    /// Answer the query recorded as `query_id` (see `QueryRecord`).
+    Query {
+        session_id: SessionId,
+        query_id: String,
+    },
 }
 
 impl HostCommand {
@@ -38,7 +43,8 @@ impl HostCommand {
             | Self::Delete { session_id, .. }
             | Self::Logout { session_id }
             | Self::PairCode { session_id, .. }
-            | Self::DownloadMedia { session_id, .. } => session_id,
+            | Self::DownloadMedia { session_id, .. }
+            | Self::Query { session_id, .. } => session_id,
         }
     }
 }

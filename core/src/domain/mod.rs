@@ -12,6 +12,7 @@ mod jid;
 mod job;
 mod message;
 mod proxy;
+mod query;
 mod session;
 
 pub use apikey::{ApiKey, ApiKeyRecord, KeyHash, Role};
@@ -28,4 +29,7 @@ pub use message::{
     MediaSource, MessageContent, OutboundMessage, Quoted, validate_media_url, validate_webhook_url,
 };
 pub use proxy::ProxyUrl;
+pub use query::{
+    MAX_NUMBERS_PER_CHECK, NumberCheck, QUERY_TTL_MS, QueryRecord, QueryStatus, SessionQuery,
+};
 pub use session::{Account, Session, SessionStatus};

@@ -191,6 +191,12 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     /// Replaces the value of a claimed key (e.g. with the final response).
     async fn complete_idempotency(&self, key: &str, value: &str) -> PortResult<()>;
 
+    // --- records that expire (answers to queries, caches of what WhatsApp said)
+    /// Stores `value` under `key` until `expires_at_ms`, replacing what was there.
+    async fn put_record(&self, key: &str, value: &str, expires_at_ms: i64) -> PortResult<()>;
+    /// The value under `key`, unless it expired by `now_ms`.
+    async fn get_record(&self, key: &str, now_ms: i64) -> PortResult<Option<String>>;
+
     // --- counters (rate limit, quota, cooldown)
     /// Atomically counts one hit on `key` unless `limit` hits were counted in the current
     /// window. A window starts at the first hit after the previous one ended and lasts

@@ -2,6 +2,7 @@
 
 pub mod admin;
 mod body;
+pub mod contacts;
 pub mod dev;
 pub mod file_upload;
 pub mod health;

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 use wagate_core::ports::BlobWriter;
 use wagate_core::{
-    Account, InboundAction, InboundContent, Jid, OutboundMessage, ProxyUrl, SessionId,
+    Account, InboundAction, InboundContent, Jid, NumberCheck, OutboundMessage, ProxyUrl, SessionId,
 };
 
 pub use simulated::SimNetwork;
@@ -97,6 +97,9 @@ pub trait Connection: Send + Sync + 'static {
     async fn reject_call(&self, call: &IncomingCall) -> anyhow::Result<()>;
     /// Shows `state` ("typing…", "recording audio…", or neither) in the chat `to`.
     async fn chat_state(&self, to: &Jid, state: ChatState) -> anyhow::Result<()>;
+    /// Asks WhatsApp which of `numbers` (digits) have an account; one answer per number, in
+    /// order.
+    async fn check_numbers(&self, numbers: &[String]) -> anyhow::Result<Vec<NumberCheck>>;
     /// Downloads (and decrypts) the file of a received media message, `handle` being the
     /// message's [`IncomingMessage::media_handle`], writing it to `out` chunk by chunk. Fails
     /// without writing more once the file passes `max_bytes`. The caller finishes or aborts

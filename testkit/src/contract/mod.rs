@@ -45,7 +45,8 @@ macro_rules! port_contract_tests {
                 store_leases_have_one_holder_until_they_expire, store_sessions_page_by_owner_in_id_order,
                 store_sessions_page_without_owner_and_keys_page, store_dead_letters_page_in_time_order,
                 store_parked_sends_page_in_time_order_and_are_removed,
-                store_unstarted_jobs_are_listed_by_creation_until_their_first_update);
+                store_unstarted_jobs_are_listed_by_creation_until_their_first_update,
+                store_records_are_replaced_and_expire);
         }
         mod queue_suite {
             use super::*;

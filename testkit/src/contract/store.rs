@@ -462,3 +462,41 @@ pub async fn store_dead_letters_list_honours_the_limit(store: Arc<dyn Store>) {
         2
     );
 }
+
+pub async fn store_records_are_replaced_and_expire(store: Arc<dyn Store>) {
+    let key = format!("query:{}", wagate_core::random_token(8));
+    assert_eq!(store.get_record(&key, 1_000).await.unwrap(), None);
+    store.put_record(&key, "first", 2_000).await.unwrap();
+    assert_eq!(
+        store.get_record(&key, 1_000).await.unwrap().as_deref(),
+        Some("first")
+    );
+    store.put_record(&key, "second", 3_000).await.unwrap();
+    assert_eq!(
+        store.get_record(&key, 2_500).await.unwrap().as_deref(),
+        Some("second"),
+        "replaced, with the new expiry"
+    );
+    assert_eq!(
+        store.get_record(&key, 3_000).await.unwrap(),
+        None,
+        "expired"
+    );
+    // Records and idempotency keys do not see each other.
+    assert_eq!(
+        store
+            .claim_idempotency(&key, "idem", 10_000, 1_000)
+            .await
+            .unwrap(),
+        None
+    );
+    store.put_record(&key, "third", 5_000).await.unwrap();
+    assert_eq!(
+        store
+            .claim_idempotency(&key, "again", 10_000, 1_000)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("idem")
+    );
+}

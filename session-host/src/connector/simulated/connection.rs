@@ -137,6 +137,19 @@ impl Connection for SimConnection {
         Ok(())
     }
 
+    async fn check_numbers(&self, numbers: &[String]) -> anyhow::Result<Vec<NumberCheck>> {
+        let linked = self
+            .net
+            .state()
+            .links
+            .get(&self.session)
+            .is_some_and(|l| l.id == self.link_id && l.account.is_some());
+        if !linked {
+            bail!("not logged in");
+        }
+        Ok(self.net.check_numbers(numbers))
+    }
+
     async fn download_media(
         &self,
         message_id: &str,

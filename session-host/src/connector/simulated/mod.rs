@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 use wagate_core::clock::now_ms;
 use wagate_core::ports::{BlobWriter, Blobs};
 use wagate_core::{
-    Account, Jid, JidKind, MessageContent, OutboundMessage, SessionId, normalize_phone,
+    Account, Jid, JidKind, MessageContent, NumberCheck, OutboundMessage, SessionId, normalize_phone,
 };
 
 pub use send_log::{SimSendRecord, read_send_log};
@@ -127,6 +127,8 @@ struct SimState {
     media_failures: media::FailureCounts,
     /// What sessions showed in chats ("typing…"), in order: the last [`REMEMBER_CALLS`].
     chat_states: VecDeque<(SessionId, Jid, ChatState)>,
+    /// How many numbers sessions asked about ("is it on WhatsApp?").
+    numbers_checked: u64,
     send_delay: Duration,
 }
 
@@ -242,6 +244,31 @@ impl SimNetwork {
     }
 
     /// The ids of the calls sessions rejected, in order.
+    /// Answers "is it on WhatsApp?" by the sending rules: `999…` and the numbers a test
+    /// marked unregistered are not; `…0` numbers are business accounts.
+    pub fn check_numbers(&self, numbers: &[String]) -> Vec<NumberCheck> {
+        let mut st = self.state();
+        st.numbers_checked = st.numbers_checked.saturating_add(numbers.len() as u64);
+        numbers
+            .iter()
+            .map(|n| {
+                let on = !n.starts_with("999") && !st.unregistered.contains(n);
+                NumberCheck {
+                    number: n.clone(),
+                    on_whatsapp: on,
+                    jid: on.then(|| format!("{n}@s.whatsapp.net")),
+                    lid: None,
+                    business: on && n.ends_with('0'),
+                }
+            })
+            .collect()
+    }
+
+    /// How many numbers were asked about so far (cached answers are not asked again).
+    pub fn numbers_checked(&self) -> u64 {
+        self.state().numbers_checked
+    }
+
     /// What sessions showed in chats, oldest first (the most recent ones).
     pub fn chat_states(&self) -> Vec<(SessionId, Jid, ChatState)> {
         self.state().chat_states.iter().cloned().collect()

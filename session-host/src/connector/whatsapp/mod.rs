@@ -35,7 +35,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use wagate_core::ports::Blobs;
 use wagate_core::{
-    Account, Jid, JidKind, MediaCaps, MediaSource, OutboundMessage, ProxyUrl, SessionId,
+    Account, Jid, JidKind, MediaCaps, MediaSource, NumberCheck, OutboundMessage, ProxyUrl,
+    SessionId,
 };
 use whatsapp_rust::http::{HttpClient, UreqHttpClient};
 use whatsapp_rust::pair_code::PairCodeOptions;
@@ -448,6 +449,26 @@ impl Connection for WaConnection {
             super::ChatState::Paused => chatstate.send_paused(&wa_to).await,
         }
         .map_err(|e| anyhow::anyhow!("chat state: {e}"))
+    }
+
+    async fn check_numbers(&self, numbers: &[String]) -> anyhow::Result<Vec<NumberCheck>> {
+        let jids: Vec<whatsapp_rust::Jid> = numbers
+            .iter()
+            .map(|n| {
+                format!("{n}@s.whatsapp.net")
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("number {n}: {e:?}"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let answers = self
+            .shared
+            .client
+            .contacts()
+            .is_on_whatsapp(&jids)
+            .await
+            .map_err(|e| anyhow::anyhow!("is_on_whatsapp: {e}"))?;
+        let answers: Vec<translate::RegisteredAnswer> = answers.iter().map(Into::into).collect();
+        Ok(translate::number_checks(numbers, &answers))
     }
 
     async fn download_media(

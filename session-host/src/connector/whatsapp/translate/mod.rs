@@ -413,3 +413,70 @@ pub fn receipt(
 
 #[cfg(test)]
 mod tests;
+
+/// What one `is_on_whatsapp` answer says (whatsapp-rust's own type cannot be built outside
+/// it, so the mapping below is tested on this).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegisteredAnswer {
+    pub jid: whatsapp_rust::Jid,
+    pub lid: Option<whatsapp_rust::Jid>,
+    /// The phone JID when WhatsApp answered with the LID.
+    pub pn_jid: Option<whatsapp_rust::Jid>,
+    pub registered: bool,
+    pub business: bool,
+}
+
+impl From<&whatsapp_rust::IsOnWhatsAppResult> for RegisteredAnswer {
+    fn from(a: &whatsapp_rust::IsOnWhatsAppResult) -> Self {
+        Self {
+            jid: a.jid.clone(),
+            lid: a.lid.clone(),
+            pn_jid: a.pn_jid.clone(),
+            registered: a.is_registered,
+            business: a.is_business,
+        }
+    }
+}
+
+/// The answers to `is_on_whatsapp`, one per asked number in order. An answer is matched to its
+/// number by the phone JID (`pn_jid` when WhatsApp answered with the LID); a number WhatsApp
+/// said nothing about is not on WhatsApp.
+pub fn number_checks(
+    numbers: &[String],
+    answers: &[RegisteredAnswer],
+) -> Vec<wagate_core::NumberCheck> {
+    numbers
+        .iter()
+        .map(|n| {
+            let found = answers
+                .iter()
+                .find(|a| a.pn_jid.as_ref().is_some_and(|p| p.user == *n) || a.jid.user == *n);
+            match found {
+                Some(a) if a.registered => {
+                    let (phone, lid) = if a.jid.is_lid() {
+                        (a.pn_jid.as_ref(), Some(&a.jid))
+                    } else {
+                        (Some(&a.jid), a.lid.as_ref())
+                    };
+                    wagate_core::NumberCheck {
+                        number: n.clone(),
+                        on_whatsapp: true,
+                        jid: Some(phone.map_or_else(
+                            || format!("{n}@s.whatsapp.net"),
+                            |p| p.to_non_ad_string(),
+                        )),
+                        lid: lid.map(|l| l.to_non_ad_string()),
+                        business: a.business,
+                    }
+                }
+                _ => wagate_core::NumberCheck {
+                    number: n.clone(),
+                    on_whatsapp: false,
+                    jid: None,
+                    lid: None,
+                    business: false,
+                },
+            }
+        })
+        .collect()
+}

@@ -494,3 +494,66 @@ fn unrelated_events_give_no_action() {
     let e = Event::OfflineSyncCompleted(ev::OfflineSyncCompleted::builder().count(0).build());
     assert!(translate(&e).is_empty());
 }
+
+#[test]
+fn number_checks_follow_the_asked_order_with_phone_lid_and_business() {
+    let numbers: Vec<String> = ["628111", "628222", "628333", "628444"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    let answers = vec![
+        // Answered out of order, by LID with the phone beside it.
+        RegisteredAnswer {
+            jid: wj("205744183902211@lid"),
+            lid: None,
+            pn_jid: Some(wj("628222@s.whatsapp.net")),
+            registered: true,
+            business: true,
+        },
+        RegisteredAnswer {
+            jid: wj("628111@s.whatsapp.net"),
+            lid: Some(wj("118220447310921@lid")),
+            pn_jid: None,
+            registered: true,
+            business: false,
+        },
+        RegisteredAnswer {
+            jid: wj("628333@s.whatsapp.net"),
+            lid: None,
+            pn_jid: None,
+            registered: false,
+            business: false,
+        },
+    ];
+    let got = number_checks(&numbers, &answers);
+    let check = |number: &str, on: bool, jid: Option<&str>, lid: Option<&str>, business: bool| {
+        wagate_core::NumberCheck {
+            number: number.into(),
+            on_whatsapp: on,
+            jid: jid.map(Into::into),
+            lid: lid.map(Into::into),
+            business,
+        }
+    };
+    assert_eq!(
+        got,
+        vec![
+            check(
+                "628111",
+                true,
+                Some("628111@s.whatsapp.net"),
+                Some("118220447310921@lid"),
+                false
+            ),
+            check(
+                "628222",
+                true,
+                Some("628222@s.whatsapp.net"),
+                Some("205744183902211@lid"),
+                true
+            ),
+            check("628333", false, None, None, false),
+            check("628444", false, None, None, false),
+        ]
+    );
+}

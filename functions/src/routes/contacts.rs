@@ -1,0 +1,170 @@
+//! Contacts: `POST /api/contacts/check` (which numbers are on WhatsApp, through the session's
+//! connection, answers cached by the host) and `GET /api/queries/:id` (the answer of a query
+//! that took longer than the request waited).
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use wagate_core::clock::now_ms;
+use wagate_core::{
+    HostCommand, MAX_NUMBERS_PER_CHECK, QUERY_TTL_MS, QueryRecord, QueryStatus, SessionQuery,
+    normalize_phone, random_token,
+};
+
+use super::body::Loose;
+use super::send_command;
+use crate::caller::{Caller, load_session};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::state::AppState;
+
+pub fn contacts() -> Router<AppState> {
+    Router::new().route("/check", post(check))
+}
+
+pub fn queries() -> Router<AppState> {
+    Router::new().route("/{id}", get(show))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CheckBody {
+    session_id: String,
+    numbers: Vec<Loose>,
+}
+
+/// `POST /api/contacts/check { sessionId, numbers }`.
+async fn check(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CheckBody>,
+) -> ApiResult<Response> {
+    let session = load_session(&state, &caller, &body.session_id).await?;
+    if body.numbers.is_empty() || body.numbers.len() > MAX_NUMBERS_PER_CHECK {
+        return Err(ApiError::bad_request(
+            "validation_error",
+            format!("numbers: 1 to {MAX_NUMBERS_PER_CHECK} phone numbers"),
+        ));
+    }
+    let mut numbers = Vec::with_capacity(body.numbers.len());
+    for (i, n) in body.numbers.iter().enumerate() {
+        let digits = normalize_phone(&n.0, "numbers").map_err(|e| {
+            ApiError::bad_request("validation_error", format!("numbers[{i}]: {}", e.message))
+        })?;
+        if !numbers.contains(&digits) {
+            numbers.push(digits);
+        }
+    }
+    let rec = QueryRecord {
+        id: format!("q_{}", random_token(20)),
+        session_id: session.id.clone(),
+        owner: caller.key_id.clone(),
+        query: SessionQuery::CheckNumbers { numbers },
+        status: QueryStatus::Pending,
+        result: None,
+        error: None,
+        created_at: now_ms(),
+    };
+    ask(&state, &rec).await?;
+    let rec = wait(&state, rec).await?;
+    Ok(answer(rec))
+}
+
+/// Records `rec` as pending and sends it to the session's host.
+async fn ask(state: &AppState, rec: &QueryRecord) -> ApiResult<()> {
+    let body = serde_json::to_string(rec).map_err(ApiError::internal)?;
+    state
+        .store
+        .put_record(
+            &QueryRecord::key(&rec.id),
+            &body,
+            rec.created_at.saturating_add(QUERY_TTL_MS),
+        )
+        .await?;
+    send_command(
+        state,
+        HostCommand::Query {
+            session_id: rec.session_id.clone(),
+            query_id: rec.id.clone(),
+        },
+    )
+    .await
+}
+
+async fn load(state: &AppState, id: &str) -> ApiResult<Option<QueryRecord>> {
+    let raw = state
+        .store
+        .get_record(&QueryRecord::key(id), now_ms())
+        .await?;
+    Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
+}
+
+/// Waits up to `QUERY_WAIT_MS` for the host's answer.
+async fn wait(state: &AppState, rec: QueryRecord) -> ApiResult<QueryRecord> {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(state.config.query_wait_ms);
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if let Some(now) = load(state, &rec.id).await?
+            && now.status != QueryStatus::Pending
+        {
+            return Ok(now);
+        }
+    }
+    Ok(rec)
+}
+
+/// 200 with the answer, 202 while pending, 502 when WhatsApp could not answer.
+fn answer(rec: QueryRecord) -> Response {
+    let mut v = json!({
+        "queryId": rec.id,
+        "sessionId": rec.session_id,
+        "status": rec.status,
+    });
+    match rec.status {
+        QueryStatus::Done => {
+            if let (Value::Object(m), Some(Value::Object(r))) = (&mut v, rec.result) {
+                m.extend(r);
+            }
+            axum::Json(v).into_response()
+        }
+        QueryStatus::Pending => (
+            StatusCode::ACCEPTED,
+            [(header::RETRY_AFTER, "1")],
+            axum::Json(json!({
+                "queryId": rec.id,
+                "sessionId": rec.session_id,
+                "status": "pending",
+                "message": format!("the answer will be at GET /api/queries/{}", rec.id),
+            })),
+        )
+            .into_response(),
+        QueryStatus::Failed => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "query_failed",
+            rec.error
+                .unwrap_or_else(|| "WhatsApp did not answer".into()),
+        )
+        .into_response(),
+    }
+}
+
+/// `GET /api/queries/:id`: only the key that asked (and admins) see it.
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    match load(&state, &id).await? {
+        Some(rec) if caller.is_admin() || rec.owner == caller.key_id => Ok(answer(rec)),
+        _ => Err(ApiError::not_found(
+            "query_not_found",
+            format!("no query {id:?} (answers are kept 10 minutes)"),
+        )),
+    }
+}

@@ -1,0 +1,132 @@
+//! Answers to the API's queries (`HostCommand::Query`) by the session's connection. What is
+//! costly or risky to ask WhatsApp often is kept: a number check is cached per session for
+//! [`NUMBER_CACHE_MS`], and a session's uncached checks are spaced [`CHECK_GAP`] apart (bulk
+//! checks get numbers banned).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+use wagate_core::clock::now_ms;
+use wagate_core::ports::Store;
+use wagate_core::{NumberCheck, QUERY_TTL_MS, QueryRecord, QueryStatus, SessionId, SessionQuery};
+
+use crate::connector::Connection;
+
+/// How long a number check's answer is reused.
+pub const NUMBER_CACHE_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+/// The least time between two uncached checks of one session.
+pub const CHECK_GAP: Duration = Duration::from_secs(1);
+
+/// When the session last asked WhatsApp about numbers.
+pub type CheckPace = Arc<Mutex<Option<Instant>>>;
+
+/// Answers `rec` and records the answer (or why there is none).
+pub async fn answer(
+    store: &dyn Store,
+    conn: Option<&dyn Connection>,
+    pace: &CheckPace,
+    mut rec: QueryRecord,
+) {
+    let outcome = match conn {
+        None => Err("the session is not connected; ask again once it is open".to_owned()),
+        Some(conn) => match &rec.query {
+            SessionQuery::CheckNumbers { numbers } => {
+                check_numbers(store, conn, &rec.session_id, numbers, pace)
+                    .await
+                    .map(|r| serde_json::json!({ "results": r }))
+                    .map_err(|e| format!("{e:#}"))
+            }
+        },
+    };
+    match outcome {
+        Ok(result) => {
+            rec.status = QueryStatus::Done;
+            rec.result = Some(result);
+        }
+        Err(error) => {
+            tracing::info!(session_id = %rec.session_id, query_id = %rec.id, %error, "query failed");
+            rec.status = QueryStatus::Failed;
+            rec.error = Some(error);
+        }
+    }
+    save(store, &rec).await;
+}
+
+/// Stores `rec` (kept [`QUERY_TTL_MS`] from its creation).
+pub async fn save(store: &dyn Store, rec: &QueryRecord) {
+    let body = serde_json::to_string(rec).unwrap_or_default();
+    let expires = rec.created_at.saturating_add(QUERY_TTL_MS);
+    if let Err(e) = store
+        .put_record(&QueryRecord::key(&rec.id), &body, expires)
+        .await
+    {
+        tracing::warn!(query_id = %rec.id, error = %e, "could not record a query's answer");
+    }
+}
+
+/// Reads query `id`, if it is still kept.
+pub async fn load(store: &dyn Store, id: &str) -> anyhow::Result<Option<QueryRecord>> {
+    let raw = store.get_record(&QueryRecord::key(id), now_ms()).await?;
+    Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
+}
+
+async fn check_numbers(
+    store: &dyn Store,
+    conn: &dyn Connection,
+    session: &SessionId,
+    numbers: &[String],
+    pace: &CheckPace,
+) -> anyhow::Result<Vec<NumberCheck>> {
+    let now = now_ms();
+    let mut known: Vec<Option<NumberCheck>> = Vec::with_capacity(numbers.len());
+    for n in numbers {
+        let cached = store
+            .get_record(&NumberCheck::cache_key(session, n), now)
+            .await?
+            .and_then(|raw| serde_json::from_str(&raw).ok());
+        known.push(cached);
+    }
+    let ask: Vec<String> = numbers
+        .iter()
+        .zip(&known)
+        .filter(|(_, k)| k.is_none())
+        .map(|(n, _)| n.clone())
+        .collect();
+    let mut fresh = Vec::new();
+    if !ask.is_empty() {
+        let mut last = pace.lock().await;
+        if let Some(at) = *last {
+            tokio::time::sleep_until(at + CHECK_GAP).await;
+        }
+        let got = conn.check_numbers(&ask).await;
+        *last = Some(Instant::now());
+        drop(last);
+        fresh = got?;
+        for c in &fresh {
+            let body = serde_json::to_string(c)?;
+            store
+                .put_record(
+                    &NumberCheck::cache_key(session, &c.number),
+                    &body,
+                    now.saturating_add(NUMBER_CACHE_MS),
+                )
+                .await?;
+        }
+    }
+    Ok(numbers
+        .iter()
+        .zip(known)
+        .map(|(n, k)| {
+            k.or_else(|| fresh.iter().find(|c| c.number == *n).cloned())
+                .unwrap_or_else(|| NumberCheck {
+                    number: n.clone(),
+                    on_whatsapp: false,
+                    jid: None,
+                    lid: None,
+                    business: false,
+                })
+        })
+        .collect())
+}
