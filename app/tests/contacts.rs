@@ -106,6 +106,39 @@ async fn numbers_are_checked_in_order_cached_and_kept_to_their_owner() {
     let (st, _) = get_as(&local, USER_A, &format!("/api/queries/{id}")).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
+    // A profile, through the same path; a number not on WhatsApp is a 502 saying so.
+    let (st, p) = local
+        .call(
+            reqwest::Method::GET,
+            "/api/contacts/628555000110/profile?sessionId=shop",
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    assert_eq!(p["profile"]["jid"], "628555000110@s.whatsapp.net");
+    assert_eq!(p["profile"]["business"], true);
+    assert!(p["profile"]["about"].is_string(), "{p}");
+    let (st, p) = local
+        .call(
+            reqwest::Method::GET,
+            "/api/contacts/9991234567/profile?sessionId=shop",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (st, &p["error"]["code"]),
+        (StatusCode::BAD_GATEWAY, &json!("query_failed"))
+    );
+    let (st, _) = local
+        .call(
+            reqwest::Method::GET,
+            "/api/contacts/12/profile?sessionId=shop",
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let checked = sim.numbers_checked();
+
     // Bad input: clear 400s, nothing asked.
     let many: Vec<String> = (0..51).map(|i| format!("62811100{i:04}")).collect();
     for bad in [
@@ -119,7 +152,7 @@ async fn numbers_are_checked_in_order_cached_and_kept_to_their_owner() {
         assert_eq!(st, StatusCode::BAD_REQUEST, "{bad} → {body}");
         assert!(body["error"]["message"].is_string(), "{body}");
     }
-    assert_eq!(sim.numbers_checked(), 4);
+    assert_eq!(sim.numbers_checked(), checked);
 
     // Another user's session is not found; a session not linked fails fast.
     let (st, _) = post_as(
@@ -160,6 +193,6 @@ async fn numbers_are_checked_in_order_cached_and_kept_to_their_owner() {
         started.elapsed() < std::time::Duration::from_secs(10),
         "no hang"
     );
-    assert_eq!(sim.numbers_checked(), 4);
+    assert_eq!(sim.numbers_checked(), checked);
     local.stop().await;
 }

@@ -38,6 +38,11 @@ pub async fn answer(
                     .map(|r| serde_json::json!({ "results": r }))
                     .map_err(|e| format!("{e:#}"))
             }
+            SessionQuery::Profile { number } => conn
+                .profile(number)
+                .await
+                .map(|p| serde_json::json!({ "profile": p }))
+                .map_err(|e| format!("{e:#}")),
         },
     };
     match outcome {

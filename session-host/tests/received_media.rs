@@ -46,6 +46,9 @@ impl Connection for Serves {
     async fn check_numbers(&self, _: &[String]) -> anyhow::Result<Vec<wagate_core::NumberCheck>> {
         anyhow::bail!("not in this test")
     }
+    async fn profile(&self, _: &str) -> anyhow::Result<wagate_core::ContactProfile> {
+        anyhow::bail!("not in this test")
+    }
     async fn download_media(
         &self,
         _: &str,

@@ -30,6 +30,7 @@ pub use message::{
 };
 pub use proxy::ProxyUrl;
 pub use query::{
-    MAX_NUMBERS_PER_CHECK, NumberCheck, QUERY_TTL_MS, QueryRecord, QueryStatus, SessionQuery,
+    ContactProfile, MAX_NUMBERS_PER_CHECK, NumberCheck, QUERY_TTL_MS, QueryRecord, QueryStatus,
+    SessionQuery,
 };
 pub use session::{Account, Session, SessionStatus};

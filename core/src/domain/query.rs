@@ -24,6 +24,8 @@ pub const MAX_NUMBERS_PER_CHECK: usize = 50;
 pub enum SessionQuery {
     /// Which of these numbers (digits, international format) have a WhatsApp account.
     CheckNumbers { numbers: Vec<String> },
+    /// What a number's account shows: its about text, picture, business name.
+    Profile { number: String },
 }
 
 /// Where a query stands.
@@ -74,6 +76,27 @@ pub struct NumberCheck {
     pub lid: Option<String>,
     #[serde(default)]
     pub business: bool,
+}
+
+/// What [`SessionQuery::Profile`] finds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactProfile {
+    pub number: String,
+    pub jid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lid: Option<String>,
+    /// The "about" text, unless the account hides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
+    /// A time-limited URL of the profile picture, unless there is none or it is hidden.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picture_url: Option<String>,
+    #[serde(default)]
+    pub business: bool,
+    /// A business account's verified name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_name: Option<String>,
 }
 
 impl NumberCheck {

@@ -1,6 +1,7 @@
 //! Contacts: `POST /api/contacts/check` (which numbers are on WhatsApp, through the session's
-//! connection, answers cached by the host) and `GET /api/queries/:id` (the answer of a query
-//! that took longer than the request waited).
+//! connection, answers cached by the host), `GET /api/contacts/:phone/profile` (about text,
+//! picture, business name) and `GET /api/queries/:id` (the answer of a query that took longer
+//! than the request waited).
 
 use std::time::Duration;
 
@@ -21,11 +22,13 @@ use super::body::Loose;
 use super::send_command;
 use crate::caller::{Caller, load_session};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Json;
+use crate::extract::{Json, Query};
 use crate::state::AppState;
 
 pub fn contacts() -> Router<AppState> {
-    Router::new().route("/check", post(check))
+    Router::new()
+        .route("/check", post(check))
+        .route("/{phone}/profile", get(profile))
 }
 
 pub fn queries() -> Router<AppState> {
@@ -61,19 +64,48 @@ async fn check(
             numbers.push(digits);
         }
     }
-    let rec = QueryRecord {
+    let rec = new_query(&caller, &session.id, SessionQuery::CheckNumbers { numbers });
+    ask(&state, &rec).await?;
+    let rec = wait(&state, rec).await?;
+    Ok(answer(rec))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ProfileQuery {
+    session_id: String,
+}
+
+/// `GET /api/contacts/:phone/profile?sessionId=`.
+async fn profile(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(phone): Path<String>,
+    Query(q): Query<ProfileQuery>,
+) -> ApiResult<Response> {
+    let session = load_session(&state, &caller, &q.session_id).await?;
+    let number = normalize_phone(&phone, "phone")?;
+    let rec = new_query(&caller, &session.id, SessionQuery::Profile { number });
+    ask(&state, &rec).await?;
+    let rec = wait(&state, rec).await?;
+    Ok(answer(rec))
+}
+
+fn new_query(
+    caller: &Caller,
+    session: &wagate_core::SessionId,
+    query: SessionQuery,
+) -> QueryRecord {
+    QueryRecord {
         id: format!("q_{}", random_token(20)),
-        session_id: session.id.clone(),
+        session_id: session.clone(),
         owner: caller.key_id.clone(),
-        query: SessionQuery::CheckNumbers { numbers },
+        query,
         status: QueryStatus::Pending,
         result: None,
         error: None,
         created_at: now_ms(),
-    };
-    ask(&state, &rec).await?;
-    let rec = wait(&state, rec).await?;
-    Ok(answer(rec))
+    }
 }
 
 /// Records `rec` as pending and sends it to the session's host.

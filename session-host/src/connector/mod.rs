@@ -13,7 +13,8 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 use wagate_core::ports::BlobWriter;
 use wagate_core::{
-    Account, InboundAction, InboundContent, Jid, NumberCheck, OutboundMessage, ProxyUrl, SessionId,
+    Account, ContactProfile, InboundAction, InboundContent, Jid, NumberCheck, OutboundMessage,
+    ProxyUrl, SessionId,
 };
 
 pub use simulated::SimNetwork;
@@ -100,6 +101,8 @@ pub trait Connection: Send + Sync + 'static {
     /// Asks WhatsApp which of `numbers` (digits) have an account; one answer per number, in
     /// order.
     async fn check_numbers(&self, numbers: &[String]) -> anyhow::Result<Vec<NumberCheck>>;
+    /// What `number`'s account shows (fails for a number not on WhatsApp).
+    async fn profile(&self, number: &str) -> anyhow::Result<ContactProfile>;
     /// Downloads (and decrypts) the file of a received media message, `handle` being the
     /// message's [`IncomingMessage::media_handle`], writing it to `out` chunk by chunk. Fails
     /// without writing more once the file passes `max_bytes`. The caller finishes or aborts

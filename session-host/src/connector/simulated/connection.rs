@@ -150,6 +150,22 @@ impl Connection for SimConnection {
         Ok(self.net.check_numbers(numbers))
     }
 
+    async fn profile(&self, number: &str) -> anyhow::Result<ContactProfile> {
+        let check = self.check_numbers(&[number.to_owned()]).await?;
+        match check.into_iter().next() {
+            Some(c) if c.on_whatsapp => Ok(ContactProfile {
+                jid: c.jid.unwrap_or_default(),
+                about: Some("Hey there! I am using WhatsApp.".into()),
+                picture_url: Some(format!("https://pps.whatsapp.net/simulated/{number}.jpg")),
+                business: c.business,
+                business_name: c.business.then(|| format!("Shop {number}")),
+                lid: None,
+                number: c.number,
+            }),
+            _ => bail!("{number} is not on WhatsApp"),
+        }
+    }
+
     async fn download_media(
         &self,
         message_id: &str,

@@ -26,7 +26,8 @@ use tokio::task::JoinHandle;
 use wagate_core::clock::now_ms;
 use wagate_core::ports::{BlobWriter, Blobs};
 use wagate_core::{
-    Account, Jid, JidKind, MessageContent, NumberCheck, OutboundMessage, SessionId, normalize_phone,
+    Account, ContactProfile, Jid, JidKind, MessageContent, NumberCheck, OutboundMessage, SessionId,
+    normalize_phone,
 };
 
 pub use send_log::{SimSendRecord, read_send_log};

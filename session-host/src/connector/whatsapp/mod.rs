@@ -35,8 +35,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use wagate_core::ports::Blobs;
 use wagate_core::{
-    Account, Jid, JidKind, MediaCaps, MediaSource, NumberCheck, OutboundMessage, ProxyUrl,
-    SessionId,
+    Account, ContactProfile, Jid, JidKind, MediaCaps, MediaSource, NumberCheck, OutboundMessage,
+    ProxyUrl, SessionId,
 };
 use whatsapp_rust::http::{HttpClient, UreqHttpClient};
 use whatsapp_rust::pair_code::PairCodeOptions;
@@ -469,6 +469,38 @@ impl Connection for WaConnection {
             .map_err(|e| anyhow::anyhow!("is_on_whatsapp: {e}"))?;
         let answers: Vec<translate::RegisteredAnswer> = answers.iter().map(Into::into).collect();
         Ok(translate::number_checks(numbers, &answers))
+    }
+
+    async fn profile(&self, number: &str) -> anyhow::Result<ContactProfile> {
+        let jid: whatsapp_rust::Jid = format!("{number}@s.whatsapp.net")
+            .parse()
+            .map_err(|e| anyhow::anyhow!("number {number}: {e:?}"))?;
+        let contacts = self.shared.client.contacts();
+        let infos = contacts
+            .get_user_info(std::slice::from_ref(&jid))
+            .await
+            .map_err(|e| anyhow::anyhow!("user info: {e}"))?;
+        let Some(info) = infos.values().next() else {
+            anyhow::bail!("{number} is not on WhatsApp");
+        };
+        // A hidden or absent picture is no picture, not a failure.
+        let picture = contacts
+            .get_profile_picture(&jid, false)
+            .await
+            .ok()
+            .flatten()
+            .map(|p| p.url);
+        Ok(translate::profile(
+            number,
+            &translate::ProfileFacts {
+                jid: info.jid.clone(),
+                lid: info.lid.clone(),
+                about: info.status.clone(),
+                business: info.is_business,
+                business_name: info.verified_name.as_ref().and_then(|v| v.name.clone()),
+            },
+            picture,
+        ))
     }
 
     async fn download_media(

@@ -480,3 +480,41 @@ pub fn number_checks(
         })
         .collect()
 }
+
+/// What `get_user_info` says of one account (whatsapp-rust's type cannot be built outside it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileFacts {
+    pub jid: whatsapp_rust::Jid,
+    pub lid: Option<whatsapp_rust::Jid>,
+    pub about: Option<String>,
+    pub business: bool,
+    pub business_name: Option<String>,
+}
+
+/// A contact's profile from its user info and picture URL; empty texts count as none.
+pub fn profile(
+    number: &str,
+    facts: &ProfileFacts,
+    picture_url: Option<String>,
+) -> wagate_core::ContactProfile {
+    let (jid, lid) = if facts.jid.is_lid() {
+        (
+            format!("{number}@s.whatsapp.net"),
+            Some(facts.jid.to_non_ad_string()),
+        )
+    } else {
+        (
+            facts.jid.to_non_ad_string(),
+            facts.lid.as_ref().map(|l| l.to_non_ad_string()),
+        )
+    };
+    wagate_core::ContactProfile {
+        number: number.to_owned(),
+        jid,
+        lid,
+        about: facts.about.clone().filter(|a| !a.is_empty()),
+        picture_url: picture_url.filter(|u| !u.is_empty()),
+        business: facts.business,
+        business_name: facts.business_name.clone().filter(|n| !n.is_empty()),
+    }
+}

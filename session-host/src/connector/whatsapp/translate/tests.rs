@@ -557,3 +557,43 @@ fn number_checks_follow_the_asked_order_with_phone_lid_and_business() {
         ]
     );
 }
+
+#[test]
+fn a_profile_keeps_phone_and_lid_and_drops_empty_texts() {
+    let by_phone = ProfileFacts {
+        jid: wj("628111@s.whatsapp.net"),
+        lid: Some(wj("118220447310921@lid")),
+        about: Some("Open 9-5".into()),
+        business: true,
+        business_name: Some("Toko Budi".into()),
+    };
+    let p = profile(
+        "628111",
+        &by_phone,
+        Some("https://pps.whatsapp.net/v/x.jpg".into()),
+    );
+    assert_eq!(p.jid, "628111@s.whatsapp.net");
+    assert_eq!(p.lid.as_deref(), Some("118220447310921@lid"));
+    assert_eq!(p.about.as_deref(), Some("Open 9-5"));
+    assert_eq!(
+        p.picture_url.as_deref(),
+        Some("https://pps.whatsapp.net/v/x.jpg")
+    );
+    assert!(p.business);
+    assert_eq!(p.business_name.as_deref(), Some("Toko Budi"));
+
+    let by_lid = ProfileFacts {
+        jid: wj("205744183902211@lid"),
+        lid: None,
+        about: Some(String::new()),
+        business: false,
+        business_name: Some(String::new()),
+    };
+    let p = profile("628222", &by_lid, Some(String::new()));
+    assert_eq!(p.jid, "628222@s.whatsapp.net");
+    assert_eq!(p.lid.as_deref(), Some("205744183902211@lid"));
+    assert_eq!(
+        (p.about, p.picture_url, p.business_name),
+        (None, None, None)
+    );
+}
