@@ -58,6 +58,13 @@ test("a user links a session and sends from the page", { timeout: 90_000 }, asyn
     await page.waitForFunction(() => document.querySelectorAll("#jobs .badge.sent").length >= 3, null, { timeout: 30_000 });
     await page.screenshot({ path: artifacts + "ui-sent.png", fullPage: true });
 
+    // Who is on WhatsApp, through the session picked above.
+    await page.getByLabel("Numbers to check (one per line, up to 50; through the session above)")
+      .fill("628123456789\n9991234567");
+    await page.getByRole("button", { name: "Check numbers" }).click();
+    await page.locator("#checked li", { hasText: "628123456789: on WhatsApp" }).waitFor({ timeout: 15_000 });
+    await page.locator("#checked li", { hasText: "9991234567: not on WhatsApp" }).waitFor();
+
     // A bad request shows the API's own words, not a blank page.
     await page.getByLabel("Kind").selectOption("poll");
     await page.getByLabel("Question").fill("Only one option?");
