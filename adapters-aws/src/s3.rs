@@ -412,8 +412,7 @@ impl Blobs for S3Blobs {
         ttl: std::time::Duration,
     ) -> PortResult<Option<PresignedPut>> {
         check_blob_key(key)?;
-        let config = PresigningConfig::expires_in(ttl)
-            .map_err(|e| PortError::Backend(anyhow::anyhow!("presigning {key}: {e}")))?;
+        let config = presigning(key, ttl)?;
         let signed = self
             .client
             .put_object()
@@ -430,8 +429,7 @@ impl Blobs for S3Blobs {
                 .headers()
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect(),
-            expires_at_ms: wagate_core::clock::now_ms()
-                + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX),
+            expires_at_ms: expires_at_ms(ttl),
         }))
     }
 
@@ -441,8 +439,7 @@ impl Blobs for S3Blobs {
         ttl: std::time::Duration,
     ) -> PortResult<Option<PresignedGet>> {
         check_blob_key(key)?;
-        let config = PresigningConfig::expires_in(ttl)
-            .map_err(|e| PortError::Backend(anyhow::anyhow!("presigning {key}: {e}")))?;
+        let config = presigning(key, ttl)?;
         let signed = self
             .client
             .get_object()
@@ -453,8 +450,7 @@ impl Blobs for S3Blobs {
             .map_err(backend)?;
         Ok(Some(PresignedGet {
             url: signed.uri().to_owned(),
-            expires_at_ms: wagate_core::clock::now_ms()
-                .saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)),
+            expires_at_ms: expires_at_ms(ttl),
         }))
     }
 
@@ -493,4 +489,14 @@ impl Blobs for S3Blobs {
         });
         Ok(Some((len, Box::pin(chunks))))
     }
+}
+
+fn presigning(key: &str, ttl: std::time::Duration) -> PortResult<PresigningConfig> {
+    PresigningConfig::expires_in(ttl)
+        .map_err(|e| PortError::Backend(anyhow::anyhow!("presigning {key}: {e}")))
+}
+
+/// When a URL presigned now for `ttl` stops working (ms since epoch).
+fn expires_at_ms(ttl: std::time::Duration) -> i64 {
+    wagate_core::clock::now_ms().saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX))
 }

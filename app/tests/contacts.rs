@@ -105,6 +105,12 @@ async fn numbers_are_checked_in_order_cached_and_kept_to_their_owner() {
     assert_eq!((st, &kept["results"]), (StatusCode::OK, &body["results"]));
     let (st, _) = get_as(&local, USER_A, &format!("/api/queries/{id}")).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+    let long = "q".repeat(5000);
+    let (st, body) = get_as(&local, KEY, &format!("/api/queries/{long}")).await;
+    assert_eq!(
+        (st, &body["error"]["code"]),
+        (StatusCode::NOT_FOUND, &json!("query_not_found"))
+    );
 
     // A profile, through the same path; a number not on WhatsApp is a 502 saying so.
     let (st, p) = local

@@ -168,7 +168,7 @@ async fn forward(io: SocketIo, mut events: broadcast::Receiver<Event>) {
         // Closed (shutting down): no namespace any more.
         let Some(ns) = io.of("/") else { return };
         let room = event.session_id.to_string();
-        let body: Value = serde_json::from_slice(&event.webhook_body()).unwrap_or_default();
+        let body = event.webhook_json();
         let names = std::iter::once(event.kind.as_str()).chain(seed_alias(event.kind));
         for name in names {
             if let Err(e) = ns.clone().to(room.clone()).emit(name, &body).await {

@@ -19,11 +19,12 @@ use wagate_core::clock::now_ms;
 use wagate_core::inbound_media::{
     InboundMediaMode, Linker, MediaRecord, MediaState, file_key, load_record, save_record,
 };
-use wagate_core::ports::{BlobWriter, Blobs, PortResult};
+use wagate_core::ports::{BlobWriter, Blobs, PortResult, Queue};
 use wagate_core::{Event, InboundContent, MediaCaps, MediaKind, SessionId};
 
 use crate::config::HostConfig;
 use crate::connector::{Connection, IncomingMessage};
+use crate::events;
 
 /// Downloads at once per host.
 const CONCURRENT: usize = 4;
@@ -204,6 +205,76 @@ impl ReceivedMedia {
             _ => None,
         };
         r.event_json(link.as_ref())
+    }
+
+    /// Holds `event` (in the blob store, against a crash), downloads `record`'s file in a task
+    /// of its own, then sends the event with its `media` and lets the held copy go.
+    pub fn emit_after_download(
+        self: Arc<Self>,
+        blobs: Arc<dyn Blobs>,
+        queue: Arc<dyn Queue>,
+        conn: Option<Arc<dyn Connection>>,
+        mut record: MediaRecord,
+        mut event: Event,
+        ticket: WaitTicket,
+    ) {
+        tokio::spawn(async move {
+            let _ticket = ticket;
+            if let Err(e) = self.hold(blobs.as_ref(), &event).await {
+                tracing::warn!(session_id = %event.session_id, error = %e, "could not keep an event waiting for its media");
+            }
+            self.fetch(blobs.as_ref(), conn.as_deref(), &mut record)
+                .await;
+            event
+                .data
+                .insert("media".into(), self.describe(blobs.as_ref(), &record).await);
+            match events::emit(queue.as_ref(), &event).await {
+                Ok(()) => self.release(blobs.as_ref(), &event).await,
+                Err(e) => {
+                    tracing::warn!(session_id = %event.session_id, error = %e, "could not queue an event; it is sent when the session starts again");
+                }
+            }
+        });
+    }
+
+    /// Sends the events a stopped host left waiting for their media (see [`Self::recover`]).
+    pub async fn send_recovered(&self, blobs: &dyn Blobs, queue: &dyn Queue, session: &SessionId) {
+        for event in self.recover(blobs, session).await {
+            tracing::info!(session_id = %session, event_id = %event.id, "sending an event left waiting for its media");
+            if events::emit(queue, &event).await.is_ok() {
+                self.release(blobs, &event).await;
+            }
+        }
+    }
+
+    /// Downloads the file of `message_id` again in the background, unless it is stored.
+    pub async fn download_on_request(
+        self: Arc<Self>,
+        blobs: Arc<dyn Blobs>,
+        conn: Arc<dyn Connection>,
+        session: &SessionId,
+        message_id: &str,
+    ) {
+        let mut record = match load_record(blobs.as_ref(), session, message_id).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(session_id = %session, error = %e, "could not read a media record");
+                return;
+            }
+        };
+        if let MediaState::Stored { .. } = record.state
+            && matches!(
+                blobs.size(&file_key(session, message_id)).await,
+                Ok(Some(_))
+            )
+        {
+            return;
+        }
+        tokio::spawn(async move {
+            self.fetch(blobs.as_ref(), Some(conn.as_ref()), &mut record)
+                .await;
+        });
     }
 
     /// Keeps `event` until it is sent.

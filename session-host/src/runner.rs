@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use wagate_core::backoff::backoff;
 use wagate_core::clock::now_ms;
-use wagate_core::inbound_media::{InboundMediaMode, MediaState, file_key, load_record};
+use wagate_core::inbound_media::InboundMediaMode;
 use wagate_core::ports::{Queue, QueueSpec, names};
 use wagate_core::{
     Account, Event, EventFilter, Job, MessageContent, OutboundMessage, SessionId, SessionStatus,
@@ -490,66 +490,36 @@ impl Runner {
             event.data.insert("media".into(), record.event_json(None));
             return self.emit(event).await;
         };
-        if let Err(e) = media.hold(blobs.as_ref(), &event).await {
-            tracing::warn!(session_id = %self.session, error = %e, "could not keep an event waiting for its media");
-        }
         let conn = self.link.borrow().clone();
-        let queue = self.ctx.deps.queue.clone();
-        tokio::spawn(async move {
-            let _ticket = ticket;
-            let mut record = record;
-            media
-                .fetch(blobs.as_ref(), conn.as_deref(), &mut record)
-                .await;
-            event.data.insert(
-                "media".into(),
-                media.describe(blobs.as_ref(), &record).await,
-            );
-            match events::emit(queue.as_ref(), &event).await {
-                Ok(()) => media.release(blobs.as_ref(), &event).await,
-                Err(e) => {
-                    tracing::warn!(session_id = %event.session_id, error = %e, "could not queue an event; it is sent when the session starts again");
-                }
-            }
-        });
+        media.emit_after_download(
+            blobs,
+            self.ctx.deps.queue.clone(),
+            conn,
+            record,
+            event,
+            ticket,
+        );
     }
 
     /// Events a host left waiting for their media when it stopped.
     async fn send_recovered_events(&self) {
-        let blobs = self.ctx.deps.blobs.as_ref();
-        for event in self.ctx.media.recover(blobs, &self.session).await {
-            tracing::info!(session_id = %self.session, event_id = %event.id, "sending an event left waiting for its media");
-            if events::emit(self.queue(), &event).await.is_ok() {
-                self.ctx.media.release(blobs, &event).await;
-            }
-        }
+        let media = &self.ctx.media;
+        media
+            .send_recovered(self.ctx.deps.blobs.as_ref(), self.queue(), &self.session)
+            .await;
     }
 
     /// `GET …/messages/:id/media` found the file missing: download it, in the background.
     async fn download_on_request(&self, conn: Arc<dyn Connection>, message_id: String) {
         let media = self.ctx.media.clone();
-        let blobs = self.ctx.deps.blobs.clone();
-        let mut record = match load_record(blobs.as_ref(), &self.session, &message_id).await {
-            Ok(Some(r)) => r,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(session_id = %self.session, error = %e, "could not read a media record");
-                return;
-            }
-        };
-        if let MediaState::Stored { .. } = record.state
-            && matches!(
-                blobs.size(&file_key(&self.session, &message_id)).await,
-                Ok(Some(_))
+        media
+            .download_on_request(
+                self.ctx.deps.blobs.clone(),
+                conn,
+                &self.session,
+                &message_id,
             )
-        {
-            return;
-        }
-        tokio::spawn(async move {
-            media
-                .fetch(blobs.as_ref(), Some(conn.as_ref()), &mut record)
-                .await;
-        });
+            .await;
     }
 
     /// A call: the event, and with `REJECT_CALLS` (or the session's `rejectCalls`) the call

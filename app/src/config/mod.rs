@@ -182,18 +182,24 @@ fn api(v: &Vars<'_>) -> anyhow::Result<ApiConfig> {
 fn media(v: &Vars<'_>) -> anyhow::Result<MediaConfig> {
     let d = MediaConfig::default();
     Ok(MediaConfig {
-        caps: MediaCaps {
-            image: v.parsed("MEDIA_MAX_IMAGE_BYTES", d.caps.image)?,
-            video: v.parsed("MEDIA_MAX_VIDEO_BYTES", d.caps.video)?,
-            audio: v.parsed("MEDIA_MAX_AUDIO_BYTES", d.caps.audio)?,
-            document: v.parsed("MEDIA_MAX_DOCUMENT_BYTES", d.caps.document)?,
-            sticker: v.parsed("MEDIA_MAX_STICKER_BYTES", d.caps.sticker)?,
-        },
+        caps: caps(v, "MEDIA", d.caps)?,
         fetch_timeout: v.millis("MEDIA_FETCH_TIMEOUT_MS", d.fetch_timeout)?,
         max_redirects: v.parsed("MEDIA_MAX_REDIRECTS", d.max_redirects)?,
         allow: AllowList::parse(&v.list("MEDIA_ALLOW_PRIVATE"))
             .map_err(|e| anyhow::anyhow!("environment variable MEDIA_ALLOW_PRIVATE: {e}"))?,
         ..d
+    })
+}
+
+/// `{prefix}_MAX_{IMAGE,VIDEO,AUDIO,DOCUMENT,STICKER}_BYTES` over `d`.
+fn caps(v: &Vars<'_>, prefix: &str, d: MediaCaps) -> anyhow::Result<MediaCaps> {
+    let cap = |kind: &str, default: u64| v.parsed(&format!("{prefix}_MAX_{kind}_BYTES"), default);
+    Ok(MediaCaps {
+        image: cap("IMAGE", d.image)?,
+        video: cap("VIDEO", d.video)?,
+        audio: cap("AUDIO", d.audio)?,
+        document: cap("DOCUMENT", d.document)?,
+        sticker: cap("STICKER", d.sticker)?,
     })
 }
 
@@ -224,13 +230,7 @@ fn host(v: &Vars<'_>) -> anyhow::Result<HostConfig> {
             })?,
             None => d.inbound_media,
         },
-        inbound_caps: MediaCaps {
-            image: v.parsed("INBOUND_MEDIA_MAX_IMAGE_BYTES", d.inbound_caps.image)?,
-            video: v.parsed("INBOUND_MEDIA_MAX_VIDEO_BYTES", d.inbound_caps.video)?,
-            audio: v.parsed("INBOUND_MEDIA_MAX_AUDIO_BYTES", d.inbound_caps.audio)?,
-            document: v.parsed("INBOUND_MEDIA_MAX_DOCUMENT_BYTES", d.inbound_caps.document)?,
-            sticker: v.parsed("INBOUND_MEDIA_MAX_STICKER_BYTES", d.inbound_caps.sticker)?,
-        },
+        inbound_caps: caps(v, "INBOUND_MEDIA", d.inbound_caps)?,
         media_url_ttl: media_url_ttl(v)?,
         public_url: public_url(v)?,
         lease_ttl: v

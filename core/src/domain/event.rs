@@ -150,13 +150,18 @@ impl Event {
         }
     }
 
-    /// The exact bytes POSTed to the webhook (and signed).
-    pub fn webhook_body(&self) -> Vec<u8> {
+    /// The webhook body as JSON: `{ event, data: { id, … }, ts }` (the live channel sends it
+    /// as it is).
+    pub fn webhook_json(&self) -> Value {
         let mut data = Map::with_capacity(self.data.len() + 1);
         data.insert("id".into(), Value::String(self.session_id.to_string()));
         data.extend(self.data.clone());
-        let body = json!({ "event": self.kind.as_str(), "data": data, "ts": self.ts });
-        serde_json::to_vec(&body).unwrap_or_default()
+        json!({ "event": self.kind.as_str(), "data": data, "ts": self.ts })
+    }
+
+    /// The exact bytes POSTed to the webhook (and signed).
+    pub fn webhook_body(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.webhook_json()).unwrap_or_default()
     }
 }
 

@@ -192,7 +192,15 @@ async fn show(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    match load(&state, &id).await? {
+    // Ids are ours (`q_` and 20 characters): anything else is not one, and is never looked up
+    // (a store key has a length limit).
+    let plausible = id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let rec = if plausible {
+        load(&state, &id).await?
+    } else {
+        None
+    };
+    match rec {
         Some(rec) if caller.is_admin() || rec.owner == caller.key_id => Ok(answer(rec)),
         _ => Err(ApiError::not_found(
             "query_not_found",

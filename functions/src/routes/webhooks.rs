@@ -47,6 +47,18 @@ struct ConfigureBody {
     reject_calls: Option<bool>,
 }
 
+impl ConfigureBody {
+    fn filter_change(&self) -> FilterChange<'_> {
+        FilterChange {
+            enabled: self.enabled,
+            events: self.events.as_deref(),
+            own_messages: self.own_messages,
+            inbound_media: self.inbound_media.as_deref(),
+            reject_calls: self.reject_calls,
+        }
+    }
+}
+
 /// Most names an `events` list may hold.
 const MAX_EVENT_NAMES: usize = 32;
 
@@ -156,13 +168,7 @@ async fn configure(
     match &body.session_id {
         Some(id) => {
             let s = load_session(&state, &caller, id).await?;
-            let change = FilterChange {
-                enabled: body.enabled,
-                events: body.events.as_deref(),
-                own_messages: body.own_messages,
-                inbound_media: body.inbound_media.as_deref(),
-                reject_calls: body.reject_calls,
-            };
+            let change = body.filter_change();
             let filter_given = !change.is_empty();
             let filter = event_filter(&s.events, change)?;
             // The webhook itself changes when given, or when nothing else is (`{ sessionId }`
@@ -189,18 +195,11 @@ async fn configure(
             }
             Ok(axum::Json(v))
         }
-        None if body.enabled.is_some()
-            || body.events.is_some()
-            || body.own_messages.is_some()
-            || body.inbound_media.is_some()
-            || body.reject_calls.is_some() =>
-        {
-            Err(ApiError::bad_request(
-                "validation_error",
-                "enabled, events, ownMessages, inboundMedia, rejectCalls: apply to one \
+        None if !body.filter_change().is_empty() => Err(ApiError::bad_request(
+            "validation_error",
+            "enabled, events, ownMessages, inboundMedia, rejectCalls: apply to one \
                  session; give its sessionId",
-            ))
-        }
+        )),
         None if caller.is_admin() => {
             let url = body.url.clone().ok_or_else(|| {
                 ApiError::bad_request("validation_error", "url: required for the default webhook")
