@@ -122,6 +122,33 @@ def main():
         sys.exit(f"cloud e2e: number check answered {status} {body}")
     print("number check answered by the host through the control queue")
 
+    # Actions: a group made through the send queue (the job and its result in DynamoDB),
+    # then read back through the query path.
+    status, job = call("POST", "/api/groups?wait=10",
+                       {"sessionId": SESSION, "subject": "Cloud class",
+                        "participants": ["628111000001", "9975550001"]})
+    if status == 202:
+        status, job = eventually("the group create", lambda: (
+            lambda r: r if r[1].get("status") in ("done", "failed") else None)(
+                call("GET", f"/api/jobs/{job['id']}")))
+    if status != 200 or job.get("status") != "done":
+        sys.exit(f"cloud e2e: group create answered {status} {job}")
+    group = job["result"]["groupId"]
+    outcomes = [p["status"] for p in job["result"]["participants"]]
+    if outcomes != ["ok", "privacy_refused"]:
+        sys.exit(f"cloud e2e: group members {job['result']}")
+    status, body = call("GET", f"/api/groups/{group}?sessionId={SESSION}")
+    if status == 202:
+        query = body["queryId"]
+        status, body = eventually("the group's info", lambda: (
+            lambda r: r if r[0] == 200 else None)(call("GET", f"/api/queries/{query}")))
+    if status != 200 or body["group"]["subject"] != "Cloud class":
+        sys.exit(f"cloud e2e: group info answered {status} {body}")
+    status, again = call("GET", f"/api/jobs/{job['id']}")
+    if status != 200 or again.get("result") != job["result"]:
+        sys.exit(f"cloud e2e: the job's result was not kept: {status} {again}")
+    print("group created by an action job and read back through the query path")
+
     # A photo arrives: its content and the seed server's `message` object reach the webhook,
     # signed, through the control queue, the host, the events queue and the dispatcher.
     photo = {"kind": "media", "mediaKind": "image", "caption": "our menu",

@@ -2,6 +2,7 @@
 //! shares: `wagate local` serves it with `axum::serve`, the Lambda functions hand it to
 //! `lambda_http`, and tests call it with `oneshot`.
 
+pub mod action;
 pub mod auth;
 pub mod auth_failures;
 pub mod caller;
@@ -44,10 +45,20 @@ pub fn app(state: AppState) -> Router {
 
     let mut api = Router::new()
         .nest("/sessions", routes::sessions::router())
-        .nest("/messages", upload.merge(routes::messages::router()))
+        .nest(
+            "/messages",
+            upload
+                .merge(routes::messages::router())
+                .merge(routes::actions::message_actions()),
+        )
+        .nest("/groups", routes::groups::router())
+        .nest("/chats", routes::actions::chats())
+        .nest("/presence", routes::actions::presence())
+        .nest("/jobs", routes::actions::jobs())
+        .nest("/status", routes::status::router())
         .nest("/webhooks", routes::webhooks::router())
         .nest("/contacts", routes::contacts::contacts())
-        .nest("/queries", routes::contacts::queries())
+        .nest("/queries", routes::queries::router())
         .route("/media/uploads", post(routes::presigned::create))
         .nest(
             "/admin",

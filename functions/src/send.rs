@@ -183,13 +183,24 @@ async fn accept_now(what: &Acceptance, outgoing: Vec<Outgoing>) -> ApiResult<Acc
 
     let settings = state.settings.get(state.store.as_ref()).await?;
     let store = state.store.as_ref();
-    let n = outgoing.len() as u64;
-    let quota = policy::check_quota(store, &caller.key_id, settings.quota, n, now).await?;
+    // Actions (react, a group change, …) are not messages: no quota, no cooldown.
+    let n = outgoing
+        .iter()
+        .filter(|o| o.message.action().is_none())
+        .count() as u64;
+    let quota = if n == 0 {
+        None
+    } else {
+        policy::check_quota(store, &caller.key_id, settings.quota, n, now).await?
+    };
     if let Some(q) = quota.filter(|q| !q.allowed) {
         return Err(QUOTA.refusal(&q, settings.quota.window_ms, now));
     }
-    let cooldown =
-        policy::check_cooldown(store, &session.id, to, settings.cooldown_ms, now).await?;
+    let cooldown = if n == 0 {
+        None
+    } else {
+        policy::check_cooldown(store, &session.id, to, settings.cooldown_ms, now).await?
+    };
     if let Some(cd) = cooldown.filter(|cd| !cd.allowed) {
         policy::refund_quota(store, &caller.key_id, settings.quota, n, now).await?;
         return Err(ApiError::too_many(
@@ -290,7 +301,7 @@ pub async fn single_response(
     } else {
         StatusCode::ACCEPTED
     };
-    let mut body = job_view(&job);
+    let mut body = crate::action::job_body(state, &job).await?;
     if replayed {
         body["replayed"] = json!(true);
     }

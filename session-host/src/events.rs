@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use wagate_core::clock::now_ms;
 use wagate_core::ports::{PortResult, Queue, names};
-use wagate_core::{Account, Event, EventId, EventKind, InboundAction, Job, SessionId};
+use wagate_core::{
+    Account, ActionResult, Event, EventId, EventKind, InboundAction, Job, SessionId,
+};
 
 use crate::connector::{
     GroupChange, GroupChangeKind, IncomingAction, IncomingCall, IncomingMessage, MessageReceipt,
@@ -225,6 +227,40 @@ pub fn message_sent(job: &Job, receipt: &SendReceipt) -> Event {
         now_ms(),
     );
     e.id = EventId::from_string(format!("evt_sent_{}", job.id));
+    e
+}
+
+/// `action_done`: `{ jobId, to, type, status: "done", result }` for an action job, `result`
+/// being what it produced (`messageId`, `groupId`, `inviteLink`, `participants`). Its id is
+/// derived from the job, as for `message_sent`.
+pub fn action_done(job: &Job, result: &ActionResult) -> Event {
+    let mut data = job_data(job, "done");
+    data["result"] = json!(result);
+    let mut e = Event::new(
+        job.session_id.clone(),
+        EventKind::ActionDone,
+        data,
+        now_ms(),
+    );
+    e.id = EventId::from_string(format!("evt_done_{}", job.id));
+    e
+}
+
+/// `message_failed` for a message, `action_failed` for an action: as `message_sent` with
+/// `status: "failed"` and `error`.
+pub fn job_failed(job: &Job, error: &str) -> Event {
+    if job.message.action().is_none() {
+        return message_failed(job, error);
+    }
+    let mut data = job_data(job, "failed");
+    data["error"] = json!(error);
+    let mut e = Event::new(
+        job.session_id.clone(),
+        EventKind::ActionFailed,
+        data,
+        now_ms(),
+    );
+    e.id = EventId::from_string(format!("evt_failed_{}", job.id));
     e
 }
 

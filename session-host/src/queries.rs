@@ -6,11 +6,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Mutex;
+use serde_json::json;
+use tokio::sync::{Mutex, watch};
 use tokio::time::Instant;
 use wagate_core::clock::now_ms;
 use wagate_core::ports::Store;
-use wagate_core::{NumberCheck, QUERY_TTL_MS, QueryRecord, QueryStatus, SessionId, SessionQuery};
+use wagate_core::{
+    GroupInfo, Jid, NumberCheck, QUERY_DEADLINE_MS, QUERY_TTL_MS, QueryRecord, QueryStatus,
+    SessionId, SessionQuery,
+};
 
 use crate::connector::Connection;
 
@@ -19,8 +23,36 @@ pub const NUMBER_CACHE_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 /// The least time between two uncached checks of one session.
 pub const CHECK_GAP: Duration = Duration::from_secs(1);
 
+/// How long a group's info is reused; group events and the session's own group changes
+/// drop it sooner.
+pub const GROUP_CACHE_MS: i64 = 10 * 60 * 1000;
+
 /// When the session last asked WhatsApp about numbers.
 pub type CheckPace = Arc<Mutex<Option<Instant>>>;
+
+/// Answers `rec` once the session is open (a host that just took the session is still
+/// connecting), or says it is not connected if it does not open before the query's deadline.
+pub async fn answer_when_open(
+    store: Arc<dyn Store>,
+    mut link: watch::Receiver<Option<Arc<dyn Connection>>>,
+    pace: CheckPace,
+    rec: QueryRecord,
+) {
+    let left = rec
+        .created_at
+        .saturating_add(QUERY_DEADLINE_MS)
+        .saturating_sub(now_ms());
+    let wait = Duration::from_millis(u64::try_from(left).unwrap_or(0));
+    let open = tokio::time::timeout(wait, async {
+        link.wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|c| c.clone())
+    })
+    .await;
+    let conn = open.ok().flatten();
+    answer(store.as_ref(), conn.as_deref(), &pace, rec).await;
+}
 
 /// Answers `rec` and records the answer (or why there is none).
 pub async fn answer(
@@ -35,15 +67,33 @@ pub async fn answer(
             SessionQuery::CheckNumbers { numbers } => {
                 check_numbers(store, conn, &rec.session_id, numbers, pace)
                     .await
-                    .map(|r| serde_json::json!({ "results": r }))
-                    .map_err(|e| format!("{e:#}"))
+                    .map(|r| json!({ "results": r }))
             }
-            SessionQuery::Profile { number } => conn
-                .profile(number)
+            SessionQuery::Profile { number } => {
+                conn.profile(number).await.map(|p| json!({ "profile": p }))
+            }
+            SessionQuery::BusinessProfile { number } => conn
+                .business_profile(number)
                 .await
-                .map(|p| serde_json::json!({ "profile": p }))
-                .map_err(|e| format!("{e:#}")),
-        },
+                .map(|p| json!({ "business": p })),
+            SessionQuery::Blocklist => conn.blocklist().await.map(|b| json!({ "blocked": b })),
+            SessionQuery::Groups => conn.groups().await.map(|g| json!({ "groups": g })),
+            SessionQuery::Group { jid } => group(store, conn, &rec.session_id, jid)
+                .await
+                .map(|g| json!({ "group": g })),
+            SessionQuery::InviteLink { jid } => conn
+                .invite_link(jid)
+                .await
+                .map(|l| json!({ "inviteLink": l })),
+            SessionQuery::InviteInfo { code } => {
+                conn.invite_info(code).await.map(|g| json!({ "group": g }))
+            }
+            SessionQuery::JoinRequests { jid } => conn
+                .join_requests(jid)
+                .await
+                .map(|r| json!({ "requests": r })),
+        }
+        .map_err(|e| format!("{e:#}")),
     };
     match outcome {
         Ok(result) => {
@@ -134,4 +184,41 @@ async fn check_numbers(
                 })
         })
         .collect())
+}
+
+/// Group `jid`'s info, from the cache when it is fresh.
+async fn group(
+    store: &dyn Store,
+    conn: &dyn Connection,
+    session: &SessionId,
+    jid: &Jid,
+) -> anyhow::Result<GroupInfo> {
+    let key = GroupInfo::cache_key(session, jid);
+    let now = now_ms();
+    if let Some(g) = store
+        .get_record(&key, now)
+        .await?
+        .and_then(|raw| serde_json::from_str(&raw).ok())
+    {
+        return Ok(g);
+    }
+    let g = conn.group(jid).await?;
+    store
+        .put_record(
+            &key,
+            &serde_json::to_string(&g)?,
+            now.saturating_add(GROUP_CACHE_MS),
+        )
+        .await?;
+    Ok(g)
+}
+
+/// Drops the cached info of group `jid` (it changed).
+pub async fn forget_group(store: &dyn Store, session: &SessionId, jid: &Jid) {
+    if let Err(e) = store
+        .put_record(&GroupInfo::cache_key(session, jid), "", 0)
+        .await
+    {
+        tracing::warn!(session_id = %session, group = %jid, error = %e, "could not drop a cached group");
+    }
 }

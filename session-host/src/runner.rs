@@ -308,11 +308,8 @@ impl Runner {
                 let store = self.ctx.deps.store.clone();
                 match crate::queries::load(store.as_ref(), &query_id).await {
                     Ok(Some(rec)) if rec.session_id == self.session => {
-                        let (conn, pace) = (conn.clone(), self.check_pace.clone());
-                        tokio::spawn(async move {
-                            crate::queries::answer(store.as_ref(), Some(conn.as_ref()), &pace, rec)
-                                .await;
-                        });
+                        let (link, pace) = (self.link.subscribe(), self.check_pace.clone());
+                        tokio::spawn(crate::queries::answer_when_open(store, link, pace, rec));
                     }
                     Ok(_) => {
                         tracing::debug!(session_id = %self.session, %query_id, "query gone or not this session's")
@@ -380,6 +377,8 @@ impl Runner {
             ConnectorEvent::Incoming(m) => self.incoming(*m).await,
             ConnectorEvent::Call(c) => self.call(&c).await,
             ConnectorEvent::Group(g) => {
+                crate::queries::forget_group(self.ctx.deps.store.as_ref(), &self.session, &g.group)
+                    .await;
                 self.emit(events::group_change(&self.session, &g)).await;
             }
             ConnectorEvent::Action(a) => {

@@ -21,15 +21,24 @@ use tokio_util::sync::CancellationToken;
 use wagate_core::backoff::backoff;
 use wagate_core::clock::now_ms;
 use wagate_core::ports::{PortError, Queue, QueueMessage, Store, names};
-use wagate_core::{Job, JobId, JobState, SessionId};
+use wagate_core::{ActionResult, Job, JobId, JobState, SessionId};
 
 use crate::config::HostConfig;
-use crate::connector::{ChatState, Connection, SendError};
+use crate::connector::{ChatState, Connection, SendError, SendReceipt};
 use crate::events;
 
 /// The session's connection while it is open, `None` otherwise. The runner publishes it; the
 /// worker sends only while it is `Some`.
 pub type LinkRx = watch::Receiver<Option<Arc<dyn Connection>>>;
+
+/// How long an action's result is kept: as long as a job record by default.
+pub const ACTION_RESULT_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// What a job did when it went through.
+enum Done {
+    Sent(SendReceipt),
+    Action(ActionResult),
+}
 
 /// What one step of the worker did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,24 +240,32 @@ impl SendWorker {
             self.ack(&msg).await?;
             return Ok(Outcome::Processed);
         }
-        tracing::debug!(attempts, to = %job.to, "sending");
-        if let Some(ms) = job.message.typing_ms {
-            self.holding(&msg, show_typing(conn.as_ref(), &job, ms))
-                .await;
-        }
-        let result = self
-            .holding(&msg, conn.send(&job.to, &job.message, &job.wa_message_id))
-            .await;
+        tracing::debug!(attempts, to = %job.to, kind = job.message.kind(), "sending");
+        let result = match job.message.action() {
+            Some(action) => self
+                .holding(&msg, conn.act(&job.to, action, &job.wa_message_id))
+                .await
+                .map(Done::Action),
+            None => {
+                if let Some(ms) = job.message.typing_ms {
+                    self.holding(&msg, show_typing(conn.as_ref(), &job, ms))
+                        .await;
+                }
+                self.holding(&msg, conn.send(&job.to, &job.message, &job.wa_message_id))
+                    .await
+                    .map(Done::Sent)
+            }
+        };
         self.last_send = Some(Instant::now());
 
         match result {
-            Ok(receipt) => {
-                events::emit(self.queue.as_ref(), &events::message_sent(&job, &receipt)).await?;
+            Ok(done) => {
+                self.finish(&job, &done).await?;
                 self.store
                     .update_job(&job.id, JobState::Sent, attempts, None, Some(now_ms()))
                     .await?;
                 self.ack(&msg).await?;
-                tracing::info!(attempts, wa_message_id = %receipt.message_id, "job sent");
+                tracing::info!(attempts, "job done");
             }
             Err(SendError::Permanent(reason)) => self.fail(&job, &msg, attempts, &reason).await?,
             Err(SendError::Transient(reason)) if attempts >= self.config.max_attempts => {
@@ -273,6 +290,31 @@ impl SendWorker {
         Ok(Outcome::Processed)
     }
 
+    /// Records what a job produced and tells the webhooks, before the job is marked done: a
+    /// crash in between does it again (same event id, same result).
+    async fn finish(&self, job: &Job, done: &Done) -> anyhow::Result<()> {
+        let event = match done {
+            Done::Sent(receipt) => events::message_sent(job, receipt),
+            Done::Action(result) => {
+                let body = serde_json::to_string(result)?;
+                let expires = now_ms().saturating_add(ACTION_RESULT_TTL_MS);
+                self.store
+                    .put_record(&ActionResult::key(job.id.as_str()), &body, expires)
+                    .await?;
+                if job
+                    .message
+                    .action()
+                    .is_some_and(wagate_core::Action::needs_group)
+                {
+                    crate::queries::forget_group(self.store.as_ref(), &self.session, &job.to).await;
+                }
+                events::action_done(job, result)
+            }
+        };
+        events::emit(self.queue.as_ref(), &event).await?;
+        Ok(())
+    }
+
     async fn fail(
         &self,
         job: &Job,
@@ -280,7 +322,7 @@ impl SendWorker {
         attempts: u32,
         reason: &str,
     ) -> anyhow::Result<()> {
-        events::emit(self.queue.as_ref(), &events::message_failed(job, reason)).await?;
+        events::emit(self.queue.as_ref(), &events::job_failed(job, reason)).await?;
         self.store
             .update_job(&job.id, JobState::Failed, attempts, Some(reason), None)
             .await?;

@@ -49,6 +49,35 @@ impl Connection for Serves {
     async fn profile(&self, _: &str) -> anyhow::Result<wagate_core::ContactProfile> {
         anyhow::bail!("not in this test")
     }
+    async fn act(
+        &self,
+        _: &Jid,
+        _: &wagate_core::Action,
+        _: &str,
+    ) -> Result<wagate_core::ActionResult, SendError> {
+        Err(SendError::Permanent("not in this test".into()))
+    }
+    async fn business_profile(&self, _: &str) -> anyhow::Result<wagate_core::BusinessProfile> {
+        anyhow::bail!("not in this test")
+    }
+    async fn blocklist(&self) -> anyhow::Result<Vec<Jid>> {
+        anyhow::bail!("not in this test")
+    }
+    async fn groups(&self) -> anyhow::Result<Vec<wagate_core::GroupInfo>> {
+        anyhow::bail!("not in this test")
+    }
+    async fn group(&self, _: &Jid) -> anyhow::Result<wagate_core::GroupInfo> {
+        anyhow::bail!("not in this test")
+    }
+    async fn invite_link(&self, _: &Jid) -> anyhow::Result<String> {
+        anyhow::bail!("not in this test")
+    }
+    async fn invite_info(&self, _: &str) -> anyhow::Result<wagate_core::GroupInfo> {
+        anyhow::bail!("not in this test")
+    }
+    async fn join_requests(&self, _: &Jid) -> anyhow::Result<Vec<wagate_core::JoinRequest>> {
+        anyhow::bail!("not in this test")
+    }
     async fn download_media(
         &self,
         _: &str,

@@ -65,6 +65,16 @@ test("a user links a session and sends from the page", { timeout: 90_000 }, asyn
     await page.locator("#checked li", { hasText: "628123456789: on WhatsApp" }).waitFor({ timeout: 15_000 });
     await page.locator("#checked li", { hasText: "9991234567: not on WhatsApp" }).waitFor();
 
+    // A reaction, and a group whose second member's privacy refuses being added.
+    await page.getByLabel("Message id (a send's waMessageId or a received messageId)").fill("3EB0INCOMING1");
+    await page.getByRole("button", { name: 'React (in the chat "To" above)' }).click();
+    await page.locator("#actions p", { hasText: "react:" }).locator(".badge.done").waitFor({ timeout: 20_000 });
+    await page.getByLabel("Subject").fill("Browser group");
+    await page.getByLabel("Members (one number per line)").fill("628123456789\n9975550001");
+    await page.getByRole("button", { name: "Create group" }).click();
+    await page.locator("#actions p", { hasText: "9975550001: privacy refused" }).waitFor({ timeout: 20_000 });
+    await page.locator("#actions p", { hasText: "628123456789: ok" }).waitFor();
+
     // A bad request shows the API's own words, not a blank page.
     await page.getByLabel("Kind").selectOption("poll");
     await page.getByLabel("Question").fill("Only one option?");

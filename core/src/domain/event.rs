@@ -31,11 +31,15 @@ pub enum EventKind {
     GroupParticipants,
     /// A group's subject, description or settings changed.
     GroupUpdated,
+    /// An action job (react, revoke, a group change, …) was carried out, with its result.
+    ActionDone,
+    /// An action job failed for good.
+    ActionFailed,
 }
 
 impl EventKind {
     /// Every kind, in the order the docs list them.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 16] = [
         Self::Qr,
         Self::SessionOpen,
         Self::SessionClosed,
@@ -50,6 +54,8 @@ impl EventKind {
         Self::Call,
         Self::GroupParticipants,
         Self::GroupUpdated,
+        Self::ActionDone,
+        Self::ActionFailed,
     ];
 
     /// The kind named `name` (as on the wire: `message_received`, …).
@@ -73,6 +79,8 @@ impl EventKind {
             Self::Call => "call",
             Self::GroupParticipants => "group_participants",
             Self::GroupUpdated => "group_updated",
+            Self::ActionDone => "action_done",
+            Self::ActionFailed => "action_failed",
         }
     }
 }

@@ -20,7 +20,7 @@ pub enum JidKind {
 }
 
 /// A WhatsApp address, `user@server`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Jid(String);
 

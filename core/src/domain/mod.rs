@@ -1,6 +1,7 @@
 //! The domain: identifiers, recipients, the outbound message model and its validation, jobs,
 //! sessions, events and API keys. Nothing here does I/O.
 
+mod action;
 mod apikey;
 mod caps;
 mod command;
@@ -15,6 +16,11 @@ mod proxy;
 mod query;
 mod session;
 
+pub use action::{
+    Action, ActionResult, ChatChange, EDIT_WINDOW_MS, GroupSettings, MAX_MUTE_MS, MAX_PARTICIPANTS,
+    MemberChange, MemberOutcome, MemberResult, MessageRef, Typing, account_lane, invite_code,
+    invite_link,
+};
 pub use apikey::{ApiKey, ApiKeyRecord, KeyHash, Role};
 pub use caps::MediaCaps;
 pub use command::HostCommand;
@@ -25,12 +31,14 @@ pub use inbound::{ContactCard, InboundAction, InboundContent, InboundMedia, Inbo
 pub use jid::{Jid, JidKind, normalize_phone};
 pub use job::{Job, JobState};
 pub use message::{
-    Button, Contact, ListRow, ListSection, MAX_BUTTONS, MAX_POLL_OPTIONS, MAX_TYPING_MS, MediaKind,
-    MediaSource, MessageContent, OutboundMessage, Quoted, validate_media_url, validate_webhook_url,
+    Button, Contact, ListRow, ListSection, MAX_BUTTONS, MAX_POLL_OPTIONS, MAX_STATUS_RECIPIENTS,
+    MAX_TYPING_MS, MediaKind, MediaSource, MessageContent, OutboundMessage, Quoted, StatusAudience,
+    validate_media_url, validate_webhook_url,
 };
 pub use proxy::ProxyUrl;
 pub use query::{
-    ContactProfile, MAX_NUMBERS_PER_CHECK, NumberCheck, QUERY_TTL_MS, QueryRecord, QueryStatus,
+    BusinessProfile, ContactProfile, GroupInfo, GroupMember, GroupRole, JoinRequest,
+    MAX_NUMBERS_PER_CHECK, NumberCheck, QUERY_DEADLINE_MS, QUERY_TTL_MS, QueryRecord, QueryStatus,
     SessionQuery,
 };
 pub use session::{Account, Session, SessionStatus};

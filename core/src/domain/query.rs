@@ -7,10 +7,13 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{KeyId, SessionId};
+use super::{Jid, KeyId, SessionId};
 
 /// How long a query's record (and its answer) is kept.
 pub const QUERY_TTL_MS: i64 = 10 * 60 * 1000;
+/// How long a query may stay unanswered: past it the API calls it failed (no host ran the
+/// session in time) and a host that gets it late drops it.
+pub const QUERY_DEADLINE_MS: i64 = 60 * 1000;
 /// The most numbers one check may hold.
 pub const MAX_NUMBERS_PER_CHECK: usize = 50;
 
@@ -26,6 +29,20 @@ pub enum SessionQuery {
     CheckNumbers { numbers: Vec<String> },
     /// What a number's account shows: its about text, picture, business name.
     Profile { number: String },
+    /// A business account's profile: description, address, email, websites, categories.
+    BusinessProfile { number: String },
+    /// The numbers this account blocked.
+    Blocklist,
+    /// The groups the account is in.
+    Groups,
+    /// One group's subject, description, members and settings.
+    Group { jid: Jid },
+    /// A group's invite link (admins only).
+    InviteLink { jid: Jid },
+    /// What group an invite code is for, before joining it.
+    InviteInfo { code: String },
+    /// Who asked to join a group that wants approval (admins only).
+    JoinRequests { jid: Jid },
 }
 
 /// Where a query stands.
@@ -58,6 +75,20 @@ impl QueryRecord {
     /// The store key of query `id`.
     pub fn key(id: &str) -> String {
         format!("query:{id}")
+    }
+
+    /// The record as it stands at `now_ms`: a query still pending past its deadline failed.
+    pub fn as_of(mut self, now_ms: i64) -> Self {
+        if self.status == QueryStatus::Pending
+            && now_ms > self.created_at.saturating_add(QUERY_DEADLINE_MS)
+        {
+            self.status = QueryStatus::Failed;
+            self.error = Some(format!(
+                "no host answered within {} s: is the session's host running and the session open?",
+                QUERY_DEADLINE_MS / 1000
+            ));
+        }
+        self
     }
 }
 
@@ -104,4 +135,82 @@ impl NumberCheck {
     pub fn cache_key(session: &SessionId, number: &str) -> String {
         format!("onwa:{session}:{number}")
     }
+}
+
+/// A member's role in a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupRole {
+    Member,
+    Admin,
+    /// The group's creator (or whoever WhatsApp made its owner).
+    SuperAdmin,
+}
+
+/// One member of a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupMember {
+    /// By phone number when WhatsApp tells it, else the LID.
+    pub jid: Jid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lid: Option<Jid>,
+    pub role: GroupRole,
+}
+
+/// A group as [`SessionQuery::Group`] (and the groups list, and an invite's preview) shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupInfo {
+    pub jid: Jid,
+    pub subject: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Jid>,
+    /// Seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_secs: Option<i64>,
+    pub participants: Vec<GroupMember>,
+    /// Only admins may send.
+    pub announce: bool,
+    /// Only admins may edit the group's info.
+    pub locked: bool,
+    /// Disappearing messages timer, 0 when off.
+    pub ephemeral_secs: u32,
+    /// New members need an admin's approval.
+    pub approval: bool,
+}
+
+impl GroupInfo {
+    /// The store key under which a session caches group `jid`'s info.
+    pub fn cache_key(session: &SessionId, jid: &Jid) -> String {
+        format!("group:{session}:{jid}")
+    }
+}
+
+/// Someone who asked to join a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinRequest {
+    pub jid: Jid,
+    /// Seconds since the Unix epoch.
+    pub requested_secs: i64,
+}
+
+/// What [`SessionQuery::BusinessProfile`] finds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BusinessProfile {
+    pub jid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub websites: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<String>,
 }

@@ -33,3 +33,18 @@ pub struct QuotedBody {
     #[serde(default)]
     pub text: Option<String>,
 }
+
+/// A list of numbers or JIDs, each parsed (errors name `field`), duplicates kept once.
+pub fn jid_list(
+    list: &[Loose],
+    field: &'static str,
+) -> Result<Vec<wagate_core::Jid>, wagate_core::ValidationError> {
+    let mut out: Vec<wagate_core::Jid> = Vec::with_capacity(list.len());
+    for item in list {
+        let jid = wagate_core::Jid::parse_field(&item.0, field)?;
+        if !out.contains(&jid) {
+            out.push(jid);
+        }
+    }
+    Ok(out)
+}

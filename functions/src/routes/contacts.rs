@@ -1,25 +1,19 @@
-//! Contacts: `POST /api/contacts/check` (which numbers are on WhatsApp, through the session's
-//! connection, answers cached by the host), `GET /api/contacts/:phone/profile` (about text,
-//! picture, business name) and `GET /api/queries/:id` (the answer of a query that took longer
-//! than the request waited).
-
-use std::time::Duration;
+//! Contacts: `POST /api/contacts/check` (which numbers are on WhatsApp, answers cached by the
+//! host), `GET /api/contacts/:phone/profile` (about text, picture, business name),
+//! `GET /api/contacts/:phone/business` (a business's profile), `GET /api/contacts/blocklist`,
+//! and `POST /api/contacts/:phone/block` / `unblock` (actions, queued like sends). Questions go
+//! through the query path (`queries`), changes through the action path (`crate::action`).
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde_json::{Value, json};
-use wagate_core::clock::now_ms;
-use wagate_core::{
-    HostCommand, MAX_NUMBERS_PER_CHECK, QUERY_TTL_MS, QueryRecord, QueryStatus, SessionQuery,
-    normalize_phone, random_token,
-};
+use wagate_core::{Action, Jid, MAX_NUMBERS_PER_CHECK, SessionQuery, normalize_phone};
 
 use super::body::Loose;
-use super::send_command;
+use super::queries::{self, SessionParam};
+use crate::action::Acting;
 use crate::caller::{Caller, load_session};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
@@ -28,11 +22,11 @@ use crate::state::AppState;
 pub fn contacts() -> Router<AppState> {
     Router::new()
         .route("/check", post(check))
+        .route("/blocklist", get(blocklist))
         .route("/{phone}/profile", get(profile))
-}
-
-pub fn queries() -> Router<AppState> {
-    Router::new().route("/{id}", get(show))
+        .route("/{phone}/business", get(business))
+        .route("/{phone}/block", post(block))
+        .route("/{phone}/unblock", post(unblock))
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,16 +58,13 @@ async fn check(
             numbers.push(digits);
         }
     }
-    let rec = new_query(&caller, &session.id, SessionQuery::CheckNumbers { numbers });
-    ask(&state, &rec).await?;
-    let rec = wait(&state, rec).await?;
-    Ok(answer(rec))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ProfileQuery {
-    session_id: String,
+    queries::run(
+        &state,
+        &caller,
+        session.id.as_str(),
+        SessionQuery::CheckNumbers { numbers },
+    )
+    .await
 }
 
 /// `GET /api/contacts/:phone/profile?sessionId=`.
@@ -81,130 +72,70 @@ async fn profile(
     State(state): State<AppState>,
     caller: Caller,
     Path(phone): Path<String>,
-    Query(q): Query<ProfileQuery>,
+    Query(q): Query<SessionParam>,
 ) -> ApiResult<Response> {
-    let session = load_session(&state, &caller, &q.session_id).await?;
     let number = normalize_phone(&phone, "phone")?;
-    let rec = new_query(&caller, &session.id, SessionQuery::Profile { number });
-    ask(&state, &rec).await?;
-    let rec = wait(&state, rec).await?;
-    Ok(answer(rec))
-}
-
-fn new_query(
-    caller: &Caller,
-    session: &wagate_core::SessionId,
-    query: SessionQuery,
-) -> QueryRecord {
-    QueryRecord {
-        id: format!("q_{}", random_token(20)),
-        session_id: session.clone(),
-        owner: caller.key_id.clone(),
-        query,
-        status: QueryStatus::Pending,
-        result: None,
-        error: None,
-        created_at: now_ms(),
-    }
-}
-
-/// Records `rec` as pending and sends it to the session's host.
-async fn ask(state: &AppState, rec: &QueryRecord) -> ApiResult<()> {
-    let body = serde_json::to_string(rec).map_err(ApiError::internal)?;
-    state
-        .store
-        .put_record(
-            &QueryRecord::key(&rec.id),
-            &body,
-            rec.created_at.saturating_add(QUERY_TTL_MS),
-        )
-        .await?;
-    send_command(
-        state,
-        HostCommand::Query {
-            session_id: rec.session_id.clone(),
-            query_id: rec.id.clone(),
-        },
+    queries::run(
+        &state,
+        &caller,
+        &q.session_id,
+        SessionQuery::Profile { number },
     )
     .await
 }
 
-async fn load(state: &AppState, id: &str) -> ApiResult<Option<QueryRecord>> {
-    let raw = state
-        .store
-        .get_record(&QueryRecord::key(id), now_ms())
-        .await?;
-    Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
-}
-
-/// Waits up to `QUERY_WAIT_MS` for the host's answer.
-async fn wait(state: &AppState, rec: QueryRecord) -> ApiResult<QueryRecord> {
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(state.config.query_wait_ms);
-    while tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        if let Some(now) = load(state, &rec.id).await?
-            && now.status != QueryStatus::Pending
-        {
-            return Ok(now);
-        }
-    }
-    Ok(rec)
-}
-
-/// 200 with the answer, 202 while pending, 502 when WhatsApp could not answer.
-fn answer(rec: QueryRecord) -> Response {
-    let mut v = json!({
-        "queryId": rec.id,
-        "sessionId": rec.session_id,
-        "status": rec.status,
-    });
-    match rec.status {
-        QueryStatus::Done => {
-            if let (Value::Object(m), Some(Value::Object(r))) = (&mut v, rec.result) {
-                m.extend(r);
-            }
-            axum::Json(v).into_response()
-        }
-        QueryStatus::Pending => (
-            StatusCode::ACCEPTED,
-            [(header::RETRY_AFTER, "1")],
-            axum::Json(json!({
-                "queryId": rec.id,
-                "sessionId": rec.session_id,
-                "status": "pending",
-                "message": format!("the answer will be at GET /api/queries/{}", rec.id),
-            })),
-        )
-            .into_response(),
-        QueryStatus::Failed => ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "query_failed",
-            rec.error
-                .unwrap_or_else(|| "WhatsApp did not answer".into()),
-        )
-        .into_response(),
-    }
-}
-
-/// `GET /api/queries/:id`: only the key that asked (and admins) see it.
-async fn show(
+/// `GET /api/contacts/:phone/business?sessionId=`.
+async fn business(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(phone): Path<String>,
+    Query(q): Query<SessionParam>,
 ) -> ApiResult<Response> {
-    // Ids are ours (`q_` and 20 characters): anything else is not one, and is never looked up
-    // (a store key has a length limit).
-    let plausible = id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    let rec = if plausible {
-        load(&state, &id).await?
-    } else {
-        None
-    };
-    match rec {
-        Some(rec) if caller.is_admin() || rec.owner == caller.key_id => Ok(answer(rec)),
-        _ => Err(ApiError::not_found(
-            "query_not_found",
-            format!("no query {id:?} (answers are kept 10 minutes)"),
-        )),
-    }
+    let number = normalize_phone(&phone, "phone")?;
+    queries::run(
+        &state,
+        &caller,
+        &q.session_id,
+        SessionQuery::BusinessProfile { number },
+    )
+    .await
+}
+
+/// `GET /api/contacts/blocklist?sessionId=`.
+async fn blocklist(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<SessionParam>,
+) -> ApiResult<Response> {
+    queries::run(&state, &caller, &q.session_id, SessionQuery::Blocklist).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionBody {
+    session_id: String,
+}
+
+/// `POST /api/contacts/:phone/block { sessionId }`.
+async fn block(
+    acting: Acting,
+    Path(phone): Path<String>,
+    Json(b): Json<SessionBody>,
+) -> ApiResult<Response> {
+    let to = Jid::parse_field(&phone, "phone")?;
+    acting
+        .submit(&b.session_id, to, Action::Block { block: true })
+        .await
+}
+
+/// `POST /api/contacts/:phone/unblock { sessionId }`.
+async fn unblock(
+    acting: Acting,
+    Path(phone): Path<String>,
+    Json(b): Json<SessionBody>,
+) -> ApiResult<Response> {
+    let to = Jid::parse_field(&phone, "phone")?;
+    acting
+        .submit(&b.session_id, to, Action::Block { block: false })
+        .await
 }

@@ -113,6 +113,7 @@ async fn submit(
         content: content?,
         quoted: target.quoted()?,
         typing_ms: target.typing_ms()?,
+        status: None,
     };
     message.validate()?;
     let mut pending = PendingBlobs::new(state.blobs.clone());
@@ -529,5 +530,5 @@ async fn job(
         Some(w) => send::wait_for_final(&state, job, w).await?,
         None => job,
     };
-    Ok(axum::Json(send::job_view(&job)))
+    Ok(axum::Json(crate::action::job_body(&state, &job).await?))
 }

@@ -1,15 +1,19 @@
 //! The API's routes, one module per concern.
 
+pub mod actions;
 pub mod admin;
 mod body;
 pub mod contacts;
 pub mod dev;
 pub mod file_upload;
+pub mod groups;
 pub mod health;
 pub mod messages;
 pub mod presigned;
+pub mod queries;
 pub mod received_media;
 pub mod sessions;
+pub mod status;
 pub mod webhooks;
 
 use serde::Serialize;

@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 use wagate_core::ports::BlobWriter;
 use wagate_core::{
-    Account, ContactProfile, InboundAction, InboundContent, Jid, NumberCheck, OutboundMessage,
-    ProxyUrl, SessionId,
+    Account, Action, ActionResult, BusinessProfile, ContactProfile, GroupInfo, InboundAction,
+    InboundContent, Jid, JoinRequest, NumberCheck, OutboundMessage, ProxyUrl, SessionId,
 };
 
 pub use simulated::SimNetwork;
@@ -89,6 +89,17 @@ pub trait Connection: Send + Sync + 'static {
         msg: &OutboundMessage,
         wa_message_id: &str,
     ) -> Result<SendReceipt, SendError>;
+    /// Carries out `action` in the chat `to` (a group for group actions, the account's lane
+    /// for the account's own). `wa_message_id` is the id of the message the action sends, where
+    /// it sends one (reaction, edit, revoke, pin): fixed when the job was accepted, so a retry
+    /// is the same message. Refusals that will not change (not an admin, not in the group, the
+    /// edit window passed) are `Permanent`.
+    async fn act(
+        &self,
+        to: &Jid,
+        action: &Action,
+        wa_message_id: &str,
+    ) -> Result<ActionResult, SendError>;
     /// Asks for a pairing code for `phone` (digits, international format), the alternative to
     /// scanning the QR code.
     async fn pair_code(&self, phone: &str) -> anyhow::Result<String>;
@@ -103,6 +114,20 @@ pub trait Connection: Send + Sync + 'static {
     async fn check_numbers(&self, numbers: &[String]) -> anyhow::Result<Vec<NumberCheck>>;
     /// What `number`'s account shows (fails for a number not on WhatsApp).
     async fn profile(&self, number: &str) -> anyhow::Result<ContactProfile>;
+    /// A business account's profile (fails for a number that is not a business).
+    async fn business_profile(&self, number: &str) -> anyhow::Result<BusinessProfile>;
+    /// The contacts this account blocked.
+    async fn blocklist(&self) -> anyhow::Result<Vec<Jid>>;
+    /// The groups this account is in.
+    async fn groups(&self) -> anyhow::Result<Vec<GroupInfo>>;
+    /// One group the account is in.
+    async fn group(&self, jid: &Jid) -> anyhow::Result<GroupInfo>;
+    /// The invite link of a group the account administers.
+    async fn invite_link(&self, group: &Jid) -> anyhow::Result<String>;
+    /// The group an invite code leads to, without joining it.
+    async fn invite_info(&self, code: &str) -> anyhow::Result<GroupInfo>;
+    /// Who asked to join a group the account administers.
+    async fn join_requests(&self, group: &Jid) -> anyhow::Result<Vec<JoinRequest>>;
     /// Downloads (and decrypts) the file of a received media message, `handle` being the
     /// message's [`IncomingMessage::media_handle`], writing it to `out` chunk by chunk. Fails
     /// without writing more once the file passes `max_bytes`. The caller finishes or aborts

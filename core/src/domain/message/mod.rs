@@ -3,12 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Jid, ValidationError};
+use super::{Action, Jid, ValidationError};
 
 mod validate;
 
 pub use validate::{
-    MAX_BUTTONS, MAX_POLL_OPTIONS, MAX_TYPING_MS, validate_media_url, validate_webhook_url,
+    MAX_BUTTONS, MAX_POLL_OPTIONS, MAX_STATUS_RECIPIENTS, MAX_TYPING_MS, validate_media_url,
+    validate_webhook_url,
 };
 
 /// One message to one recipient.
@@ -22,6 +23,23 @@ pub struct OutboundMessage {
     /// before the message goes, as a person would (`typingMs`, at most [`MAX_TYPING_MS`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub typing_ms: Option<u32>,
+    /// Posted to the account's status (`to` is `status@broadcast`) rather than sent to a chat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusAudience>,
+}
+
+/// Who sees a status post, and how a text status looks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusAudience {
+    /// The contacts it is shown to (WhatsApp sends a status to a list, never to "everyone").
+    pub recipients: Vec<Jid>,
+    /// A text status's background, `0xAARRGGBB`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background_argb: Option<u32>,
+    /// A text status's font, 0–7 (WhatsApp's eight status fonts, in its order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub font: Option<u8>,
 }
 
 /// A reference to an earlier message for a quoted reply.
@@ -211,6 +229,9 @@ pub enum MessageContent {
     Raw {
         message: serde_json::Value,
     },
+    /// Not a message but an action on WhatsApp (react, revoke, a group change, …): it rides
+    /// the same durable, ordered lane as the sends of its chat.
+    Action(Action),
 }
 
 impl OutboundMessage {
@@ -219,11 +240,15 @@ impl OutboundMessage {
             content,
             quoted: None,
             typing_ms: None,
+            status: None,
         }
     }
 
     /// The short name of the kind, as used in logs, events and the job view.
     pub fn kind(&self) -> &'static str {
+        if self.status.is_some() {
+            return "status";
+        }
         match &self.content {
             MessageContent::Text { .. } => "text",
             MessageContent::Media {
@@ -238,6 +263,15 @@ impl OutboundMessage {
             MessageContent::Sticker { .. } => "sticker",
             MessageContent::Contact { .. } => "vcard",
             MessageContent::Raw { .. } => "raw",
+            MessageContent::Action(a) => a.kind(),
+        }
+    }
+
+    /// The action this job carries, if it is one rather than a message.
+    pub fn action(&self) -> Option<&Action> {
+        match &self.content {
+            MessageContent::Action(a) => Some(a),
+            _ => None,
         }
     }
 }

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::{
     Button, Contact, ListSection, MediaKind, MediaSource, MessageContent, OutboundMessage,
+    StatusAudience,
 };
 use crate::domain::{Jid, ValidationError};
 
@@ -82,6 +83,9 @@ impl OutboundMessage {
         if let Some(q) = &self.quoted {
             required("quoted.id", &q.id, 128)?;
         }
+        if let Some(audience) = &self.status {
+            status(&self.content, audience)?;
+        }
         if self.typing_ms.is_some_and(|t| t > MAX_TYPING_MS) {
             return Err(ValidationError::new(
                 "typingMs",
@@ -143,7 +147,47 @@ impl OutboundMessage {
             MessageContent::Sticker { source } => sticker(source),
             MessageContent::Contact { contact: c } => contact(c),
             MessageContent::Raw { message } => raw(message),
+            // Its chat is checked with it when it is accepted (`Action::validate`).
+            MessageContent::Action(_) => Ok(()),
         }
+    }
+}
+
+/// The most contacts one status post may be shown to.
+pub const MAX_STATUS_RECIPIENTS: usize = 1_024;
+
+fn status(content: &MessageContent, audience: &StatusAudience) -> Result<(), ValidationError> {
+    let n = audience.recipients.len();
+    if n == 0 || n > MAX_STATUS_RECIPIENTS {
+        return Err(ValidationError::new(
+            "recipients",
+            format!("must hold 1 to {MAX_STATUS_RECIPIENTS} contacts"),
+        ));
+    }
+    if let Some(r) = audience
+        .recipients
+        .iter()
+        .find(|r| r.kind() != crate::domain::JidKind::User)
+    {
+        return Err(ValidationError::new(
+            "recipients",
+            format!("'{r}' is not a contact's number"),
+        ));
+    }
+    if audience.font.is_some_and(|f| f > 7) {
+        return Err(ValidationError::new("font", "0 to 7"));
+    }
+    match content {
+        MessageContent::Text { .. } => Ok(()),
+        MessageContent::Media {
+            media: MediaKind::Image | MediaKind::Video,
+            ptt: false,
+            ..
+        } => Ok(()),
+        _ => Err(ValidationError::new(
+            "type",
+            "a status is a text, an image or a video",
+        )),
     }
 }
 

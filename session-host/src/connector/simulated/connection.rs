@@ -90,6 +90,21 @@ impl Connection for SimConnection {
             .await
     }
 
+    async fn act(
+        &self,
+        to: &Jid,
+        action: &Action,
+        wa_message_id: &str,
+    ) -> Result<ActionResult, SendError> {
+        let delay = self.net.state().send_delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        self.net
+            .act(&self.session, self.link_id, to, action, wa_message_id)
+            .await
+    }
+
     async fn pair_code(&self, phone: &str) -> anyhow::Result<String> {
         let digits = normalize_phone(phone, "phone")?;
         let mut st = self.net.state();
@@ -164,6 +179,59 @@ impl Connection for SimConnection {
             }),
             _ => bail!("{number} is not on WhatsApp"),
         }
+    }
+
+    async fn business_profile(&self, number: &str) -> anyhow::Result<BusinessProfile> {
+        let profile = self.profile(number).await?;
+        if !profile.business {
+            bail!("{number} is not a business account");
+        }
+        Ok(BusinessProfile {
+            jid: profile.jid,
+            description: Some(format!("Simulated shop {number}")),
+            address: Some("1 Simulated Street".into()),
+            email: Some(format!("shop{number}@example.com")),
+            websites: vec![format!("https://shop{number}.example.com")],
+            categories: vec!["Shopping & Retail".into()],
+        })
+    }
+
+    async fn blocklist(&self) -> anyhow::Result<Vec<Jid>> {
+        self.net
+            .with_world(&self.session, self.link_id, |_, _| Ok(()))?;
+        Ok(self.net.blocklist(&self.session))
+    }
+
+    async fn groups(&self) -> anyhow::Result<Vec<GroupInfo>> {
+        self.net.groups_of(&self.session, self.link_id)
+    }
+
+    async fn group(&self, jid: &Jid) -> anyhow::Result<GroupInfo> {
+        self.net.with_world(&self.session, self.link_id, |w, me| {
+            Ok(w.group_of(jid, me)?.info())
+        })
+    }
+
+    async fn invite_link(&self, group: &Jid) -> anyhow::Result<String> {
+        self.net.with_world(&self.session, self.link_id, |w, me| {
+            w.invite_link(group, me)
+        })
+    }
+
+    async fn invite_info(&self, code: &str) -> anyhow::Result<GroupInfo> {
+        let code = wagate_core::invite_code(code)?.to_owned();
+        self.net.with_world(&self.session, self.link_id, |w, _| {
+            let mut info = w.by_code(&code)?.info();
+            // An invite's preview shows the group, not who is in it.
+            info.participants.clear();
+            Ok(info)
+        })
+    }
+
+    async fn join_requests(&self, group: &Jid) -> anyhow::Result<Vec<JoinRequest>> {
+        self.net.with_world(&self.session, self.link_id, |w, me| {
+            w.join_requests(group, me)
+        })
     }
 
     async fn download_media(

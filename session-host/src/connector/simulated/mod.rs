@@ -5,11 +5,13 @@
 //! a JSONL log that is reloaded at startup, so a test that kills the process mid-run can still
 //! count what was delivered, exactly once or not.
 
+mod actions;
 mod arrivals;
 mod connection;
 mod media;
 mod qr;
 mod send_log;
+mod world;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
@@ -26,11 +28,12 @@ use tokio::task::JoinHandle;
 use wagate_core::clock::now_ms;
 use wagate_core::ports::{BlobWriter, Blobs};
 use wagate_core::{
-    Account, ContactProfile, Jid, JidKind, MessageContent, NumberCheck, OutboundMessage, SessionId,
-    normalize_phone,
+    Account, Action, ActionResult, BusinessProfile, ContactProfile, GroupInfo, Jid, JidKind,
+    JoinRequest, MessageContent, NumberCheck, OutboundMessage, SessionId, normalize_phone,
 };
 
 pub use send_log::{SimSendRecord, read_send_log};
+pub use world::{ChatFlags, PRIVACY_PREFIX, SimActionRecord};
 
 use self::qr::{QrKeys, pairing_code};
 use self::send_log::{SendLog, rotated};
@@ -131,6 +134,8 @@ struct SimState {
     /// How many numbers sessions asked about ("is it on WhatsApp?").
     numbers_checked: u64,
     send_delay: Duration,
+    /// Groups, blocklists, presence and chat flags.
+    world: world::World,
 }
 
 /// The live connection of one session.

@@ -250,6 +250,13 @@ pub fn to_proto(
             *original.prepare_for_forward()
         }
         MessageContent::Raw { message } => proto_json::message_from_json(message)?,
+        // Actions are carried out by `Connection::act`, never sent as a message.
+        MessageContent::Action(a) => {
+            return Err(SendError::Permanent(format!(
+                "'{}' is an action, not a message",
+                a.kind()
+            )));
+        }
     };
     if let Some(ctx) = context
         && !out.set_context_info(ctx)
