@@ -66,20 +66,31 @@ LAMBDA_PORT=$(free_port)
 cargo lambda watch --package wagate --ignore-changes --env-file "$ENV_FILE" \
   -A 127.0.0.1 -P "$LAMBDA_PORT" >"$LOGS/lambda.log" 2>&1 &
 track_pid $!
-DATA_DIR="$LOGS/host-data" WA_CONNECTOR=simulated HOST_DISPATCH_WEBHOOKS=true HOST_HEALTH_PORT=$(free_port) \
-  "$WAGATE" host >"$LOGS/host.log" 2>&1 &
-track_pid $!
+start_host() {
+  DATA_DIR="$LOGS/host-data" WA_CONNECTOR=simulated HOST_DISPATCH_WEBHOOKS=true HOST_HEALTH_PORT=$(free_port) \
+    "$WAGATE" host >>"$LOGS/host.log" 2>&1 &
+  HOST_PID=$!
+  track_pid "$HOST_PID"
+}
+start_host
 export WAGATE_API="http://127.0.0.1:$LAMBDA_PORT/lambda-url/api"
 # The first request waits for cargo lambda to start the function (a no-op build, then run).
 for _ in $(seq 1 300); do curl -sf -m 60 "$WAGATE_API/health" >/dev/null && break; sleep 1; done
 curl -sf "$WAGATE_API/health" >/dev/null || { echo "the api function did not answer; see $LOGS/lambda.log" >&2; tail -20 "$LOGS/lambda.log" >&2; exit 1; }
 
-echo "== full send through the api function and wagate host"
-if ! python3 scripts/cloud_e2e.py; then
+show_logs() {
   echo "--- host log" >&2; tail -30 "$LOGS/host.log" >&2
   echo "--- lambda log" >&2; tail -30 "$LOGS/lambda.log" >&2
-  exit 1
-fi
+}
+echo "== full send through the api function and wagate host"
+export E2E_SESSION_FILE="$LOGS/session"
+python3 scripts/cloud_e2e.py || { show_logs; exit 1; }
+
+echo "== a query while no host runs, answered by the next host"
+stop_pid "$HOST_PID"
+QUERY=$(python3 scripts/cloud_e2e.py ask "$(cat "$E2E_SESSION_FILE")") || { show_logs; exit 1; }
+start_host
+python3 scripts/cloud_e2e.py answer "$QUERY" || { show_logs; exit 1; }
 
 if [ "$KEEP" = true ]; then
   echo "API: $WAGATE_API  (X-API-Key: $ADMIN_API_KEY); logs in $LOGS. Ctrl-C stops."

@@ -78,6 +78,9 @@ def signed_webhook(name, where=lambda event: True):
 
 
 def main():
+    if os.environ.get("E2E_SESSION_FILE"):
+        with open(os.environ["E2E_SESSION_FILE"], "w") as f:
+            f.write(SESSION)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     hook_url = f"http://127.0.0.1:{server.server_address[1]}/hook"
@@ -207,5 +210,28 @@ def main():
     server.shutdown()
 
 
+def ask_while_host_down(session):
+    """With no host running: the number check is recorded and waits for one (202)."""
+    status, body = call("POST", "/api/contacts/check",
+                        {"sessionId": session, "numbers": ["628123450777"]})
+    if status != 202 or body.get("status") != "pending":
+        sys.exit(f"cloud e2e: with the host down the check answered {status} {body}")
+    print(body["queryId"])
+
+
+def answered_once_a_host_is_back(query):
+    """A host started after the question answers it."""
+    status, body = eventually("the answer from the restarted host", lambda: (
+        lambda r: r if r[0] != 202 else None)(call("GET", f"/api/queries/{query}")))
+    if status != 200 or [r["onWhatsapp"] for r in body["results"]] != [True]:
+        sys.exit(f"cloud e2e: after the host came back the query answered {status} {body}")
+    print("a query asked while the host was down was answered once a host took the session")
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "ask":
+        ask_while_host_down(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "answer":
+        answered_once_a_host_is_back(sys.argv[2])
+    else:
+        main()

@@ -539,5 +539,26 @@ async fn bad_actions_are_refused_clearly_and_queue_nothing() {
 
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(sim.actions().is_empty(), "nothing was carried out");
+
+    // Another user does not see this user's action jobs either.
+    let (st, job) = local
+        .post(
+            "/api/presence",
+            json!({ "sessionId": "shop", "state": "available" }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{job}");
+    let r = local
+        .http
+        .get(format!(
+            "{}/api/jobs/{}",
+            local.base,
+            job["id"].as_str().unwrap()
+        ))
+        .header("x-api-key", USER_A)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
     local.stop().await;
 }

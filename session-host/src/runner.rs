@@ -308,7 +308,12 @@ impl Runner {
                 let store = self.ctx.deps.store.clone();
                 match crate::queries::load(store.as_ref(), &query_id).await {
                     Ok(Some(rec)) if rec.session_id == self.session => {
-                        let (link, pace) = (self.link.subscribe(), self.check_pace.clone());
+                        // A session showing a QR waits for a person, not for a reconnect.
+                        let mut link = self.link.subscribe();
+                        if self.qr.is_some() || self.pairing_code.is_some() {
+                            link = watch::channel(None).1;
+                        }
+                        let pace = self.check_pace.clone();
                         tokio::spawn(crate::queries::answer_when_open(store, link, pace, rec));
                     }
                     Ok(_) => {

@@ -10,9 +10,10 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use wagate_core::clock::now_ms;
 use wagate_core::ports::{QueueMessage, ensure_shared_queues, names};
 use wagate_core::simulator::{ControlMessage, SimCommand};
-use wagate_core::{HostCommand, SessionId, SessionStatus};
+use wagate_core::{HostCommand, QUERY_DEADLINE_MS, SessionId, SessionStatus};
 
 use crate::config::HostConfig;
 use crate::connector::{Connector, SimNetwork};
@@ -411,17 +412,19 @@ impl SessionHost {
                 {
                     return Ok(());
                 }
-                if store
-                    .get_session(&session_id)
-                    .await?
-                    .is_some_and(|s| s.status == SessionStatus::Open)
-                {
-                    anyhow::bail!("another host runs the session");
+                let Some(rec) = crate::queries::load(store.as_ref(), &query_id).await? else {
+                    return Ok(());
+                };
+                let session = store.get_session(&session_id).await?;
+                let may_open = session.is_some_and(|s| s.status != SessionStatus::LoggedOut);
+                let in_time = rec.created_at.saturating_add(QUERY_DEADLINE_MS) > now_ms();
+                if may_open && in_time {
+                    // Open on another host, or about to be opened by one (this one at its
+                    // start, or the next one to take the lease): ask again shortly.
+                    anyhow::bail!("the session is not running here yet");
                 }
                 // Nobody can answer: say so rather than leave the asker waiting.
-                if let Some(rec) = crate::queries::load(store.as_ref(), &query_id).await? {
-                    crate::queries::answer(store.as_ref(), None, &Default::default(), rec).await;
-                }
+                crate::queries::answer(store.as_ref(), None, &Default::default(), rec).await;
             }
             HostCommand::DownloadMedia {
                 session_id,

@@ -214,3 +214,32 @@ pub struct BusinessProfile {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub categories: Vec<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_unanswered_past_its_deadline_reads_as_failed() {
+        let rec = QueryRecord {
+            id: "q_1".into(),
+            session_id: SessionId::parse("shop").unwrap(),
+            owner: KeyId::from_string("k"),
+            query: SessionQuery::Blocklist,
+            status: QueryStatus::Pending,
+            result: None,
+            error: None,
+            created_at: 1_000,
+        };
+        let fresh = rec.clone().as_of(1_000 + QUERY_DEADLINE_MS);
+        assert_eq!(fresh.status, QueryStatus::Pending);
+        let late = rec.clone().as_of(1_001 + QUERY_DEADLINE_MS);
+        assert_eq!(late.status, QueryStatus::Failed);
+        assert!(late.error.unwrap().contains("no host answered"));
+        let done = QueryRecord {
+            status: QueryStatus::Done,
+            ..rec
+        };
+        assert_eq!(done.as_of(i64::MAX).status, QueryStatus::Done);
+    }
+}
