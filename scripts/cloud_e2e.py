@@ -152,6 +152,52 @@ def main():
         sys.exit(f"cloud e2e: the job's result was not kept: {status} {again}")
     print("group created by an action job and read back through the query path")
 
+    # Every other action kind crosses the same path: accepted by the api function, carried
+    # out by the host in order, its outcome on the job.
+    status, sent = call("POST", "/api/messages/text?wait=10",
+                        {"sessionId": SESSION, "to": "628123456789", "text": "to delete"})
+    wa_id = sent["waMessageId"]
+    sweep = [
+        ("POST", "/api/messages/react", {"to": "628123456789", "messageId": wa_id, "emoji": "👍"}),
+        ("POST", "/api/messages/edit", {"to": "628123456789", "messageId": wa_id, "text": "edited"}),
+        ("POST", "/api/messages/pin", {"to": "628123456789", "messageId": wa_id}),
+        ("POST", "/api/messages/star", {"to": "628123456789", "messageId": wa_id}),
+        ("POST", "/api/messages/read", {"to": "628123456789", "messageIds": ["3EB0IN1"]}),
+        ("POST", "/api/messages/revoke", {"to": "628123456789", "messageId": wa_id}),
+        ("POST", "/api/presence", {"state": "composing", "to": "628123456789"}),
+        ("POST", "/api/presence", {"state": "available"}),
+        ("POST", "/api/chats/archive", {"chat": "628123456789"}),
+        ("POST", "/api/chats/mute", {"chat": "628123456789", "durationSecs": 3600}),
+        ("POST", "/api/contacts/628123456789/block", {}),
+        ("POST", "/api/contacts/628123456789/unblock", {}),
+        ("PATCH", f"/api/groups/{group}", {"subject": "Cloud class 2", "announce": True}),
+        ("POST", f"/api/groups/{group}/participants",
+         {"action": "add", "participants": ["628111000002"]}),
+        ("POST", f"/api/groups/{group}/participants",
+         {"action": "promote", "participants": ["628111000002"]}),
+        ("POST", f"/api/groups/{group}/invite/reset", {}),
+    ]
+    for method, path, body in sweep:
+        body["sessionId"] = SESSION
+        status, job = call(method, path + "?wait=10", body)
+        if status == 202:
+            status, job = eventually(f"{path}'s job", lambda: (
+                lambda r: r if r[1].get("status") in ("done", "failed") else None)(
+                    call("GET", f"/api/jobs/{job['id']}")))
+        if status != 200 or job.get("status") != "done":
+            sys.exit(f"cloud e2e: {method} {path} answered {status} {job}")
+    for path, key in [(f"/api/groups?sessionId={SESSION}", "groups"),
+                      (f"/api/groups/{group}/invite?sessionId={SESSION}", "inviteLink"),
+                      (f"/api/contacts/blocklist?sessionId={SESSION}", "blocked")]:
+        status, body = call("GET", path)
+        if status == 202:
+            query = body["queryId"]
+            status, body = eventually(path, lambda: (
+                lambda r: r if r[0] != 202 else None)(call("GET", f"/api/queries/{query}")))
+        if status != 200 or key not in body:
+            sys.exit(f"cloud e2e: GET {path} answered {status} {body}")
+    print(f"{len(sweep)} more actions and 3 queries through the api function and the host")
+
     # A photo arrives: its content and the seed server's `message` object reach the webhook,
     # signed, through the control queue, the host, the events queue and the dispatcher.
     photo = {"kind": "media", "mediaKind": "image", "caption": "our menu",

@@ -25,6 +25,7 @@ pub async fn state(config: &Config) -> anyhow::Result<AppState> {
 /// `wagate api`: the router on the AWS adapters over plain HTTP on `HOST:PORT`; with
 /// `API_DISPATCH_WEBHOOKS`, also the webhook dispatcher and the live channel it feeds.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    wagate_functions::metrics::install();
     let mut state = state(&config).await?;
     let mut tasks = Tasks::new(shutdown.clone());
     if config.api_dispatch_webhooks {

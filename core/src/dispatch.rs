@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
 
 use crate::clock::now_ms;
+use crate::measure;
 use crate::ports::{DeadLetter, PortResult, Queue, QueueMessage, QueueSpec, Store, names};
 use crate::webhook::{self, Target};
 use crate::{Event, EventFilter, random_token};
@@ -145,6 +146,7 @@ impl Dispatcher {
             Ok(Some(t)) => t,
             Ok(None) => {
                 tracing::debug!(session_id = %event.session_id, event_id = %event.id, "no webhook configured; event dropped");
+                measure::webhook("dropped", None);
                 self.ack(msg).await;
                 return Outcome::Dropped;
             }
@@ -153,14 +155,17 @@ impl Dispatcher {
                 return self.retry(msg).await;
             }
         };
+        let started = std::time::Instant::now();
         match webhook::deliver(&self.client, &target, &event).await {
             Ok(()) => {
+                measure::webhook("delivered", Some(started.elapsed()));
                 tracing::info!(session_id = %event.session_id, event_id = %event.id, event = event.kind.as_str(), "webhook delivered");
                 self.ack(msg).await;
                 Outcome::Delivered
             }
             Err(e) if msg.receive_count >= self.config.max_attempts => {
                 tracing::warn!(session_id = %event.session_id, event_id = %event.id, error = %e, attempts = msg.receive_count, "webhook delivery gave up");
+                measure::webhook("dead", None);
                 self.dead_letter(
                     msg,
                     event.id.to_string(),
@@ -171,6 +176,7 @@ impl Dispatcher {
             }
             Err(e) => {
                 tracing::info!(session_id = %event.session_id, event_id = %event.id, error = %e, attempts = msg.receive_count, "webhook delivery failed; will retry");
+                measure::webhook("retry", None);
                 self.retry(msg).await
             }
         }

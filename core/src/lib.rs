@@ -11,6 +11,7 @@ pub mod dead_sends;
 pub mod dispatch;
 pub mod domain;
 pub mod inbound_media;
+pub mod measure;
 pub mod policy;
 pub mod ports;
 pub mod simulator;

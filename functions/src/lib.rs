@@ -15,6 +15,7 @@ mod layers;
 pub mod limit_headers;
 pub mod live;
 pub mod media;
+pub mod metrics;
 pub mod paging;
 pub mod routes;
 pub mod send;
@@ -71,6 +72,7 @@ pub fn app(state: AppState) -> Router {
     // fallback included, so no path under /api is answered without a key; the JSON body
     // limit applies to every route but the upload one, which set its own above.
     let api = api
+        .route_layer(middleware::from_fn(metrics::note_route))
         .fallback(route_not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -88,8 +90,17 @@ pub fn app(state: AppState) -> Router {
             wagate_core::inbound_media::DOWNLOAD_PATH,
             get(routes::received_media::signed_download),
         );
+    // Admin only, like /api/admin; outside /api because that is where scrapers look.
+    let scrape = Router::new()
+        .route("/metrics", get(metrics::scrape))
+        .layer(middleware::from_fn(auth::require_admin))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
     let router = Router::new()
         .nest("/api", api)
+        .merge(scrape)
         .merge(direct_upload)
         .merge(routes::health::router())
         .route("/ui", get(|| async { Html(UI_PAGE) }))
@@ -110,13 +121,14 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .fallback(route_not_found)
+        .route_layer(middleware::from_fn(metrics::note_route))
         .with_state(state.clone());
     // On the top router (a nested one would see stripped paths); it answers /socket.io/ itself.
     let router = match &state.live {
         Some(feed) => router.layer(live::layer(state.clone(), feed).0),
         None => router,
     };
-    layers::apply(router, &state.config)
+    layers::apply(router, &state.config).layer(middleware::from_fn(metrics::track))
 }
 
 async fn route_not_found() -> error::ApiError {

@@ -226,6 +226,7 @@ async fn accept_now(what: &Acceptance, outgoing: Vec<Outgoing>) -> ApiResult<Acc
         job.pace_ms = o.pace_ms;
         state.store.create_job(&job).await?;
         enqueue(state, &job).await?;
+        wagate_core::measure::job_accepted(job.message.kind());
         jobs.push(job);
     }
     Ok(Accepted {

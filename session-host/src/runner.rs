@@ -357,6 +357,7 @@ impl Runner {
             }
             ConnectorEvent::Closed { reason } => {
                 tracing::info!(session_id = %self.session, %reason, "connection closed");
+                wagate_core::measure::disconnect("closed");
                 self.link.send_replace(None);
                 self.qr = None;
                 self.pairing_code = None;
@@ -367,6 +368,7 @@ impl Runner {
             }
             ConnectorEvent::LoggedOut => {
                 tracing::info!(session_id = %self.session, "session logged out");
+                wagate_core::measure::disconnect("logged_out");
                 self.link.send_replace(None);
                 self.qr = None;
                 self.pairing_code = None;
@@ -379,7 +381,10 @@ impl Runner {
                 conn.disconnect().await;
                 return Some(End::Finished);
             }
-            ConnectorEvent::Incoming(m) => self.incoming(*m).await,
+            ConnectorEvent::Incoming(m) => {
+                wagate_core::measure::inbound(m.kind());
+                self.incoming(*m).await
+            }
             ConnectorEvent::Call(c) => self.call(&c).await,
             ConnectorEvent::Group(g) => {
                 crate::queries::forget_group(self.ctx.deps.store.as_ref(), &self.session, &g.group)

@@ -20,6 +20,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use wagate_core::backoff::backoff;
 use wagate_core::clock::now_ms;
+use wagate_core::measure;
 use wagate_core::ports::{PortError, Queue, QueueMessage, Store, names};
 use wagate_core::{ActionResult, Job, JobId, JobState, SessionId};
 
@@ -265,6 +266,7 @@ impl SendWorker {
                     .update_job(&job.id, JobState::Sent, attempts, None, Some(now_ms()))
                     .await?;
                 self.ack(&msg).await?;
+                measure::job_finished(job.message.kind(), "sent");
                 tracing::info!(attempts, "job done");
             }
             Err(SendError::Permanent(reason)) => self.fail(&job, &msg, attempts, &reason).await?,
@@ -285,6 +287,7 @@ impl SendWorker {
                 self.queue
                     .nack(&self.queue_name, &msg.receipt, delay)
                     .await?;
+                measure::job_finished(job.message.kind(), "retried");
             }
         }
         Ok(Outcome::Processed)
@@ -327,6 +330,7 @@ impl SendWorker {
             .update_job(&job.id, JobState::Failed, attempts, Some(reason), None)
             .await?;
         self.ack(msg).await?;
+        measure::job_finished(job.message.kind(), "failed");
         tracing::info!(attempts, error = %reason, "job failed");
         Ok(())
     }

@@ -15,6 +15,15 @@ pub enum SessionStatus {
 }
 
 impl SessionStatus {
+    /// Every status, in the order of a session's life.
+    pub const ALL: [Self; 5] = [
+        Self::Connecting,
+        Self::Qr,
+        Self::Open,
+        Self::Closed,
+        Self::LoggedOut,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Connecting => "connecting",

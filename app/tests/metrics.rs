@@ -1,0 +1,90 @@
+//! `GET /metrics` scraped after a send and its webhook: the counters of the enqueue path, the
+//! worker, the dispatcher and the HTTP layer move, labelled by kind, outcome and route
+//! template; sessions are counted by status; only an admin key may scrape. One test in its own
+//! binary, since the recorder is per process.
+
+mod common;
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use common::*;
+
+const USER: &str = "metrics-user-key-0123456789";
+
+/// The value of the sample `name{labels}` (labels as Prometheus prints them), if present.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_and_its_webhook_show_in_the_metrics() {
+    let local = start_local_with(&[("USER_API_KEYS", USER)]).await;
+    let mut hook = webhook_receiver().await;
+    local.open_session("shop", &mut hook).await;
+    let (st, job) = local
+        .post(
+            "/api/messages/text?wait=10",
+            json!({ "sessionId": "shop", "to": "628123456789", "text": "hi" }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{job}");
+    hook.next("message_sent").await;
+    let _ = local
+        .get(&format!("/api/messages/{}", job["id"].as_str().unwrap()))
+        .await;
+
+    let scrape = |key: &'static str| {
+        local
+            .http
+            .get(format!("{}/metrics", local.base))
+            .header("x-api-key", key)
+            .send()
+    };
+    let r = scrape(KEY).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = r.text().await.unwrap();
+    let has = |series: &str| sample(&text, series);
+    assert_eq!(
+        has(r#"wagate_jobs_accepted_total{kind="text"}"#),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        has(r#"wagate_jobs_finished_total{kind="text",outcome="sent"}"#),
+        Some(1.0)
+    );
+    assert!(has(r#"wagate_webhook_deliveries_total{outcome="delivered"}"#).unwrap_or(0.0) >= 3.0);
+    assert!(text.contains("wagate_webhook_delivery_seconds_bucket"));
+    assert_eq!(has(r#"wagate_sessions{status="open"}"#), Some(1.0));
+    assert_eq!(
+        has(r#"wagate_http_requests_total{method="POST",route="/api/messages/text",status="200"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        has(r#"wagate_http_requests_total{method="GET",route="/api/messages/{id}",status="200"}"#),
+        Some(1.0),
+        "ids are not labels: the template is"
+    );
+    assert!(text.contains(
+        r#"wagate_http_request_duration_seconds_bucket{method="POST",route="/api/messages/text""#
+    ));
+
+    // Scraping is for admins.
+    assert_eq!(scrape(USER).await.unwrap().status().as_u16(), 403);
+    let r = local
+        .http
+        .get(format!("{}/metrics", local.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    local.stop().await;
+}
