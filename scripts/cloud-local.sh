@@ -67,7 +67,8 @@ cargo lambda watch --package wagate --ignore-changes --env-file "$ENV_FILE" \
   -A 127.0.0.1 -P "$LAMBDA_PORT" >"$LOGS/lambda.log" 2>&1 &
 track_pid $!
 start_host() {
-  DATA_DIR="$LOGS/host-data" WA_CONNECTOR=simulated HOST_DISPATCH_WEBHOOKS=true HOST_HEALTH_PORT=$(free_port) \
+  HOST_HEALTH=$(free_port)
+  DATA_DIR="$LOGS/host-data" WA_CONNECTOR=simulated HOST_DISPATCH_WEBHOOKS=true HOST_HEALTH_PORT=$HOST_HEALTH \
     "$WAGATE" host >>"$LOGS/host.log" 2>&1 &
   HOST_PID=$!
   track_pid "$HOST_PID"
@@ -85,6 +86,16 @@ show_logs() {
 echo "== full send through the api function and wagate host"
 export E2E_SESSION_FILE="$LOGS/session"
 python3 scripts/cloud_e2e.py || { show_logs; exit 1; }
+
+echo "== the host's metrics on its health port"
+METRICS=$(curl -sf "http://127.0.0.1:$HOST_HEALTH/metrics")
+for series in 'wagate_jobs_finished_total{kind="text",outcome="sent"}' \
+              'wagate_jobs_finished_total{kind="create_group",outcome="sent"}' \
+              'wagate_webhook_deliveries_total{outcome="delivered"}' \
+              'wagate_inbound_messages_total{kind="image"}'; do
+  grep -qF "$series" <<<"$METRICS" || { echo "the host's /metrics lacks $series" >&2; exit 1; }
+done
+echo "the host counts its jobs, deliveries and received messages"
 
 echo "== a query while no host runs, answered by the next host"
 stop_pid "$HOST_PID"

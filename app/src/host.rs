@@ -19,6 +19,7 @@ use crate::{Config, connector};
 
 /// Runs the session host until `shutdown`.
 pub async fn run(mut config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    wagate_functions::metrics::install();
     let ports = AwsPorts::load(&config).await;
     // A replacement container must not take the old one's name: it waits for the old leases
     // to expire instead of taking them over at once.
@@ -46,10 +47,30 @@ pub async fn run(mut config: Config, shutdown: CancellationToken) -> anyhow::Res
     }
     let addr = SocketAddr::new(config.listen.ip(), config.host_health_port);
     let listener = serve::bind(addr, "the health port").await?;
-    let health = axum::Router::new().route(
-        "/health",
-        get(|| async { Json(json!({ "status": "ok", "role": "host" })) }),
-    );
+    // Inside the deployment's network, like the health check: no key. The worker's, the
+    // runner's and (with HOST_DISPATCH_WEBHOOKS) the dispatcher's counters live here.
+    let health = axum::Router::new()
+        .route(
+            "/health",
+            get(|| async { Json(json!({ "status": "ok", "role": "host" })) }),
+        )
+        .route("/metrics", get(host_metrics));
     tasks.spawn(serve::http(listener, health, shutdown));
     tasks.wait().await
+}
+
+/// `GET /metrics` on the health port.
+async fn host_metrics() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match wagate_functions::metrics::render() {
+        Some(text) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
 }

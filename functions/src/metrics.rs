@@ -45,6 +45,15 @@ fn handle() -> Option<&'static PrometheusHandle> {
     HANDLE.get().and_then(Option::as_ref)
 }
 
+/// This process's metrics in the text format, if it collects them (for `wagate host`'s
+/// health port, which has no API state).
+pub fn render() -> Option<String> {
+    handle().map(|h| {
+        h.run_upkeep();
+        h.render()
+    })
+}
+
 /// The route template a request matched, carried out on its response for [`track`].
 #[derive(Debug, Clone)]
 struct RouteTemplate(String);

@@ -202,7 +202,9 @@ pub fn member_results(
         .collect()
 }
 
-fn app_state(e: impl std::fmt::Display) -> SendError {
+/// App-state syncs (star, archive, mute, …), chat states, presence and blocking fail for
+/// reasons of the moment (the connection, a sync in progress): worth a retry.
+fn transient(e: impl std::fmt::Display) -> SendError {
     SendError::Transient(e.to_string())
 }
 
@@ -261,7 +263,7 @@ pub(super) async fn act(s: &Shared, to: &Jid, action: &Action) -> Result<ActionR
                     .unstar_message(&chat, participant.as_ref(), &message.id, message.from_me)
                     .await
             }
-            .map_err(app_state)?;
+            .map_err(transient)?;
         }
         Action::Read {
             message_ids,
@@ -284,7 +286,7 @@ pub(super) async fn act(s: &Shared, to: &Jid, action: &Action) -> Result<ActionR
                 Typing::Recording => cs.send_recording(&chat).await,
                 Typing::Paused => cs.send_paused(&chat).await,
             }
-            .map_err(app_state)?;
+            .map_err(transient)?;
         }
         Action::Presence { available } => {
             let p = c.presence();
@@ -293,7 +295,7 @@ pub(super) async fn act(s: &Shared, to: &Jid, action: &Action) -> Result<ActionR
             } else {
                 p.set_unavailable().await
             }
-            .map_err(app_state)?;
+            .map_err(transient)?;
         }
         Action::Chat { change } => chat_change(s, &chat, *change).await?,
         Action::Block { block } => {
@@ -303,7 +305,7 @@ pub(super) async fn act(s: &Shared, to: &Jid, action: &Action) -> Result<ActionR
             } else {
                 b.unblock(&chat).await
             }
-            .map_err(app_state)?;
+            .map_err(transient)?;
         }
         Action::CreateGroup {
             subject,
@@ -435,7 +437,7 @@ async fn chat_change(
         ChatChange::MarkUnread => a.mark_chat_as_read(chat, false, None).await,
         ChatChange::Delete => a.delete_chat(chat, true, None).await,
     }
-    .map_err(app_state)
+    .map_err(transient)
 }
 
 async fn members(
