@@ -58,10 +58,10 @@ async fn check(
             numbers.push(digits);
         }
     }
-    queries::run(
+    queries::run_for(
         &state,
         &caller,
-        session.id.as_str(),
+        &session.id,
         SessionQuery::CheckNumbers { numbers },
     )
     .await

@@ -43,7 +43,17 @@ pub async fn run(
     query: SessionQuery,
 ) -> ApiResult<Response> {
     let session = load_session(state, caller, session_id).await?;
-    let rec = new_query(caller, &session.id, query);
+    run_for(state, caller, &session.id, query).await
+}
+
+/// As [`run`], for a session the route already loaded (and checked the caller may see).
+pub async fn run_for(
+    state: &AppState,
+    caller: &Caller,
+    session: &SessionId,
+    query: SessionQuery,
+) -> ApiResult<Response> {
+    let rec = new_query(caller, session, query);
     ask(state, &rec).await?;
     let rec = wait(state, rec).await?;
     Ok(answer(rec))
