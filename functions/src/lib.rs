@@ -16,6 +16,7 @@ pub mod limit_headers;
 pub mod live;
 pub mod media;
 pub mod metrics;
+pub mod openapi;
 pub mod paging;
 pub mod routes;
 pub mod send;
@@ -27,7 +28,10 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::response::Html;
-use axum::routing::{get, post, put};
+use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::UtoipaMethodRouterExt as _;
+use utoipa_axum::routes;
 
 pub use config::ApiConfig;
 pub use state::AppState;
@@ -40,69 +44,16 @@ const SOCKET_IO_JS: &str = include_str!("../../ui/socket.io.min.js");
 
 /// The whole API.
 pub fn app(state: AppState) -> Router {
-    let upload = Router::new()
-        .route("/media/file", post(routes::file_upload::media_file))
-        .layer(DefaultBodyLimit::max(state.config.max_upload_bytes));
-
-    let mut api = Router::new()
-        .nest("/sessions", routes::sessions::router())
-        .nest(
-            "/messages",
-            upload
-                .merge(routes::messages::router())
-                .merge(routes::actions::message_actions()),
-        )
-        .nest("/groups", routes::groups::router())
-        .nest("/chats", routes::actions::chats())
-        .nest("/presence", routes::actions::presence())
-        .nest("/jobs", routes::actions::jobs())
-        .nest("/status", routes::status::router())
-        .nest("/webhooks", routes::webhooks::router())
-        .nest("/contacts", routes::contacts::contacts())
-        .nest("/queries", routes::queries::router())
-        .route("/media/uploads", post(routes::presigned::create))
-        .nest(
-            "/admin",
-            routes::admin::router().layer(middleware::from_fn(auth::require_admin)),
+    let (router, spec) = documented(&state.config, Some(&state)).split_for_parts();
+    let docs = utoipa_swagger_ui::SwaggerUi::new("/docs")
+        .url("/openapi.json", openapi::finish(spec))
+        .config(
+            utoipa_swagger_ui::Config::default()
+                .persist_authorization(true)
+                .try_it_out_enabled(true),
         );
-    if state.config.dev_routes {
-        api = api.nest("/dev", routes::dev::router());
-    }
-    // Layer order: authentication (and the rate limit) runs before any handler, the
-    // fallback included, so no path under /api is answered without a key; the JSON body
-    // limit applies to every route but the upload one, which set its own above.
-    let api = api
-        .route_layer(middleware::from_fn(metrics::note_route))
-        .fallback(route_not_found)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::authenticate,
-        ))
-        .layer(DefaultBodyLimit::max(state.config.max_json_bytes));
-
-    // Authorised by its signature, not an API key: outside the authenticated router.
-    let direct_upload = Router::new()
-        .route(
-            routes::presigned::DIRECT_PATH,
-            put(routes::presigned::direct).layer(DefaultBodyLimit::disable()),
-        )
-        .route(
-            wagate_core::inbound_media::DOWNLOAD_PATH,
-            get(routes::received_media::signed_download),
-        );
-    // Admin only, like /api/admin; outside /api because that is where scrapers look.
-    let scrape = Router::new()
-        .route("/metrics", get(metrics::scrape))
-        .layer(middleware::from_fn(auth::require_admin))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::authenticate,
-        ));
-    let router = Router::new()
-        .nest("/api", api)
-        .merge(scrape)
-        .merge(direct_upload)
-        .merge(routes::health::router())
+    let router = router
+        .merge(docs)
         .route("/ui", get(|| async { Html(UI_PAGE) }))
         .route("/ui/", get(|| async { Html(UI_PAGE) }))
         .route(
@@ -129,6 +80,84 @@ pub fn app(state: AppState) -> Router {
         None => router,
     };
     layers::apply(router, &state.config).layer(middleware::from_fn(metrics::track))
+}
+
+/// The OpenAPI spec of [`app`] (what `GET /openapi.json` serves; `docs/openapi.json`).
+pub fn openapi_spec() -> utoipa::openapi::OpenApi {
+    let config = ApiConfig {
+        dev_routes: false,
+        ..ApiConfig::default()
+    };
+    openapi::finish(documented(&config, None).split_for_parts().1)
+}
+
+/// Every route but the docs and the UI, each registered with its OpenAPI operation (only the
+/// simulated network's `/api/dev` controls are left out of the spec). Without a state (the
+/// spec alone) the layers that need one are left off: they change no route.
+fn documented(config: &ApiConfig, state: Option<&AppState>) -> OpenApiRouter<AppState> {
+    let upload = OpenApiRouter::new()
+        .routes(routes!(routes::file_upload::media_file))
+        .layer(DefaultBodyLimit::max(config.max_upload_bytes));
+
+    let mut api = OpenApiRouter::new()
+        .nest("/sessions", OpenApiRouter::from(routes::sessions::router()))
+        .nest(
+            "/messages",
+            upload
+                .merge(routes::messages::router())
+                .merge(OpenApiRouter::from(routes::actions::message_actions())),
+        )
+        .nest("/groups", OpenApiRouter::from(routes::groups::router()))
+        .nest("/chats", OpenApiRouter::from(routes::actions::chats()))
+        .nest("/presence", OpenApiRouter::from(routes::actions::presence()))
+        .nest("/jobs", OpenApiRouter::from(routes::actions::jobs()))
+        .nest("/status", OpenApiRouter::from(routes::status::router()))
+        .nest("/webhooks", OpenApiRouter::from(routes::webhooks::router()))
+        .nest("/contacts", OpenApiRouter::from(routes::contacts::contacts()))
+        .nest("/queries", OpenApiRouter::from(routes::queries::router()))
+        .routes(routes!(routes::presigned::create))
+        .nest(
+            "/admin",
+            OpenApiRouter::from(routes::admin::router()).layer(middleware::from_fn(auth::require_admin)),
+        );
+    if config.dev_routes {
+        api = api.nest("/dev", OpenApiRouter::from(routes::dev::router()));
+    }
+    // Layer order: authentication (and the rate limit) runs before any handler, the
+    // fallback included, so no path under /api is answered without a key; the JSON body
+    // limit applies to every route but the upload one, which set its own above.
+    let api = api
+        .route_layer(middleware::from_fn(metrics::note_route))
+        .fallback(route_not_found);
+    let api = match state {
+        Some(state) => api.layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        )),
+        None => api,
+    }
+    .layer(DefaultBodyLimit::max(config.max_json_bytes));
+
+    // Authorised by its signature, not an API key: outside the authenticated router.
+    let direct_upload = OpenApiRouter::new()
+        .routes(routes!(routes::presigned::direct).layer(DefaultBodyLimit::disable()))
+        .routes(routes!(routes::received_media::signed_download));
+    // Admin only, like /api/admin; outside /api because that is where scrapers look.
+    let scrape = OpenApiRouter::new()
+        .routes(routes!(metrics::scrape))
+        .layer(middleware::from_fn(auth::require_admin));
+    let scrape = match state {
+        Some(state) => scrape.layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        )),
+        None => scrape,
+    };
+    OpenApiRouter::new()
+        .nest("/api", api)
+        .merge(scrape)
+        .merge(direct_upload)
+        .merge(routes::health::router())
 }
 
 async fn route_not_found() -> error::ApiError {

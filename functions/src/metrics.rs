@@ -89,6 +89,13 @@ pub async fn track(req: Request, next: Next) -> Response {
 }
 
 /// `GET /metrics`.
+#[utoipa::path(get, path = "/metrics", tag = "health",
+    summary = "Prometheus metrics (admin key)",
+    description = "The text exposition format: HTTP requests by route template and status, jobs \
+        accepted and finished by kind and outcome, received messages by kind, webhook \
+        deliveries and their latency, sessions by status, disconnects.",
+    responses((status = 200, description = "Prometheus text format", body = String,
+        content_type = "text/plain")))]
 pub async fn scrape(State(state): State<AppState>) -> ApiResult<Response> {
     let Some(handle) = handle() else {
         return Err(ApiError::not_found(

@@ -25,9 +25,23 @@ const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
 pub const MAX_WAIT_SECS: u64 = 25;
 
 /// `?wait=N`: hold the answer up to N seconds for the job's final state.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WaitQuery {
+    /// Hold the answer up to this many seconds (0 to 25, fractions allowed) for the job's
+    /// final state.
+    #[param(value_type = Option<f64>, minimum = 0, maximum = 25)]
     pub wait: Option<String>,
+}
+
+/// The `Idempotency-Key` header, for the spec: the same key within 24 h answers with the first
+/// request's job (`replayed: true`) instead of sending again.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyKey {
+    /// 1 to 255 visible characters.
+    #[param(rename = "Idempotency-Key", min_length = 1, max_length = 255)]
+    pub key: Option<String>,
 }
 
 impl WaitQuery {

@@ -23,8 +23,24 @@ impl<'de> Deserialize<'de> for Loose {
     }
 }
 
+impl utoipa::PartialSchema for Loose {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some("A phone number with country code, or a JID")),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Loose {}
+
 /// A quoted reply: `quoted: { id, participant?, text? }` or `quotedMessageId`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QuotedBody {
     pub id: String,

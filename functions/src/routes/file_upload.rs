@@ -19,6 +19,7 @@ use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::media::{PendingBlobs, check_stored, ingest_error, new_key};
 use crate::send::{self, Outgoing, WaitQuery};
+use crate::openapi::schemas;
 use crate::state::AppState;
 
 pub const DELAY_MIN_MS: u64 = 300;
@@ -31,6 +32,22 @@ pub const MAX_FIELD_BYTES: usize = 64 * 1024;
 /// The most text fields one form may carry.
 pub const MAX_FIELDS: usize = 256;
 
+/// `POST /api/messages/media/file`: files as `multipart/form-data`, or one file as the raw body
+/// with its fields in the query string.
+#[utoipa::path(post, path = "/media/file", tag = "messages",
+    summary = "Send uploaded files: multipart (several, paced by `delayMs`) or one raw body",
+    description = "Multipart: one job per file, 200 when every file was queued, 207 when some \
+        were refused (each result says why). Raw body: the fields come in the query string.",
+    params(RawQuery),
+    request_body(content(
+        (schemas::UploadForm = "multipart/form-data"),
+        (Vec<u8> = "application/octet-stream"))),
+    responses(
+        (status = 200, description = "Every file queued (or with `wait`, its outcome)",
+            body = schemas::FilesAccepted),
+        (status = 202, description = "A raw upload queued", body = schemas::Job),
+        (status = 207, description = "Some files queued, some refused", body = schemas::FilesAccepted),
+    ))]
 pub async fn media_file(
     State(state): State<AppState>,
     caller: Caller,
@@ -405,7 +422,9 @@ async fn multipart_inner(
     Ok(resp)
 }
 
-#[derive(Debug, Deserialize)]
+/// The raw upload's fields (a multipart upload sends them as form fields instead).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 struct RawQuery {
     session_id: Option<String>,

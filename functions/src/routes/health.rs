@@ -2,24 +2,31 @@
 //! `/health` summarises like the seed server's (sessions by status, uptime, memory, load)
 //! without naming any session.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use wagate_core::clock::now_ms;
 
+use crate::openapi::schemas;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/health/live", get(live))
-        .route("/health/ready", get(ready))
-        .route("/ping", get(ping))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(live))
+        .routes(routes!(ready))
+        .routes(routes!(ping))
 }
 
+#[utoipa::path(get, path = "/health", tag = "health",
+    summary = "Summary: sessions by status, uptime, memory, load",
+    responses(
+        (status = 200, description = "The store answers", body = schemas::Health),
+        (status = 503, description = "The store does not answer", body = schemas::Health),
+    ))]
 async fn health(State(state): State<AppState>) -> Response {
     let store_ok = state.store.get_config("__health").await.is_ok();
     let status = if store_ok {
@@ -40,11 +47,19 @@ async fn health(State(state): State<AppState>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+#[utoipa::path(get, path = "/health/live", tag = "health", summary = "The process is up",
+    responses((status = 200, description = "Always", body = schemas::Status)))]
 async fn live() -> axum::Json<serde_json::Value> {
     axum::Json(json!({ "status": "ok" }))
 }
 
 /// Ready when the store and the queues answer.
+#[utoipa::path(get, path = "/health/ready", tag = "health",
+    summary = "Ready when the store and the queues answer",
+    responses(
+        (status = 200, description = "Ready", body = schemas::Ready),
+        (status = 503, description = "Not ready", body = schemas::Ready),
+    ))]
 async fn ready(State(state): State<AppState>) -> Response {
     let store_ok = state.store.get_config("__health").await.is_ok();
     let queue_ok = state
@@ -62,6 +77,8 @@ async fn ready(State(state): State<AppState>) -> Response {
 }
 
 /// The seed server's answer (`pong`, `ts`), with `message` as wagate answered before.
+#[utoipa::path(get, path = "/ping", tag = "health", summary = "pong",
+    responses((status = 200, description = "Always", body = schemas::Pong)))]
 async fn ping() -> axum::Json<serde_json::Value> {
     axum::Json(json!({ "pong": true, "message": "pong", "ts": now_ms() }))
 }

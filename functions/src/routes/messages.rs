@@ -1,12 +1,13 @@
 //! The message routes: one per message kind, each turning its body into an
 //! `OutboundMessage` and handing it to the shared enqueue path.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::{get, post};
 use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use wagate_core::{
     Button, Contact, Jid, JobId, ListRow, ListSection, MediaKind, MediaSource, MessageContent,
     OutboundMessage, Quoted, ValidationError, normalize_phone,
@@ -18,28 +19,29 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
 use crate::extract::Query;
 use crate::media::{self, PendingBlobs};
-use crate::send::{self, Outgoing, WaitQuery};
+use crate::openapi::schemas;
+use crate::send::{self, IdempotencyKey, Outgoing, WaitQuery};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/text", post(text))
-        .route("/media", post(media))
-        .route("/location", post(location))
-        .route("/forward", post(forward))
-        .route("/buttons", post(buttons))
-        .route("/list", post(list))
-        .route("/poll", post(poll))
-        .route("/sticker", post(sticker))
-        .route("/vcard", post(vcard))
-        .route("/contact", post(vcard))
-        .route("/gif", post(gif))
-        .route("/raw", post(raw))
-        .route("/{id}", get(job))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(text))
+        .routes(routes!(media))
+        .routes(routes!(location))
+        .routes(routes!(forward))
+        .routes(routes!(buttons))
+        .routes(routes!(list))
+        .routes(routes!(poll))
+        .routes(routes!(sticker))
+        .routes(routes!(vcard))
+        .routes(routes!(contact))
+        .routes(routes!(gif))
+        .routes(routes!(raw))
+        .routes(routes!(job))
 }
 
 /// Fields every message body has.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Target {
     session_id: String,
@@ -51,6 +53,7 @@ struct Target {
     /// "typing…" for this long before the message goes. Read loosely, then checked, so a
     /// wrong value is named (a flattened field's serde error loses its path).
     #[serde(default)]
+    #[schema(value_type = Option<u32>, maximum = 60000)]
     typing_ms: Option<serde_json::Value>,
 }
 
@@ -132,7 +135,14 @@ async fn submit(
 }
 
 macro_rules! message_route {
-    ($name:ident, $body:ty, |$b:ident| $build:expr) => {
+    ($name:ident, $path:literal, $summary:literal, $body:ty, |$b:ident| $build:expr) => {
+        #[utoipa::path(post, path = $path, tag = "messages", summary = $summary,
+            params(WaitQuery, IdempotencyKey), request_body = $body,
+            responses(
+                (status = 202, description = "Queued", body = schemas::Job),
+                (status = 200, description = "With `?wait=N`: its outcome came in time",
+                    body = schemas::Job),
+            ))]
         async fn $name(
             State(state): State<AppState>,
             caller: Caller,
@@ -149,7 +159,7 @@ macro_rules! message_route {
     };
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct TextBody {
     #[serde(flatten)]
@@ -159,7 +169,7 @@ struct TextBody {
     mentions: Vec<Loose>,
 }
 
-message_route!(text, TextBody, |b| {
+message_route!(text, "/text", "Send a text, with mentions", TextBody, |b| {
     let mentions = b
         .mentions
         .iter()
@@ -171,7 +181,7 @@ message_route!(text, TextBody, |b| {
     })
 });
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct MediaBody {
     #[serde(flatten)]
@@ -195,6 +205,13 @@ struct MediaBody {
 
 /// `POST /api/messages/media`: by `mediaUrl` or by `mediaKey`. Without `mediaType` or
 /// `mimetype` the file's bytes decide its kind.
+#[utoipa::path(post, path = "/media", tag = "messages",
+    summary = "Send an image, video, audio, document or sticker by URL or `mediaKey`",
+    params(WaitQuery, IdempotencyKey), request_body = MediaBody,
+    responses(
+        (status = 202, description = "Queued", body = schemas::Job),
+        (status = 200, description = "With `?wait=N`: its outcome came in time", body = schemas::Job),
+    ))]
 async fn media(
     State(state): State<AppState>,
     caller: Caller,
@@ -246,7 +263,7 @@ fn media_content(b: &MediaBody) -> Result<MessageContent, ValidationError> {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct LocationBody {
     #[serde(flatten)]
@@ -261,7 +278,7 @@ struct LocationBody {
     address: Option<String>,
 }
 
-message_route!(location, LocationBody, |b| {
+message_route!(location, "/location", "Send a location", LocationBody, |b| {
     Ok(MessageContent::Location {
         latitude: b.latitude,
         longitude: b.longitude,
@@ -270,7 +287,7 @@ message_route!(location, LocationBody, |b| {
     })
 });
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ForwardBody {
     #[serde(flatten)]
@@ -283,7 +300,7 @@ struct ForwardBody {
     message: serde_json::Value,
 }
 
-message_route!(forward, ForwardBody, |b| {
+message_route!(forward, "/forward", "Forward a message", ForwardBody, |b| {
     Ok(MessageContent::Forward {
         message_id: b.message_id.clone(),
         chat: Jid::parse_field(&b.chat.0, "chat")?,
@@ -291,7 +308,7 @@ message_route!(forward, ForwardBody, |b| {
     })
 });
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ButtonBody {
     #[serde(alias = "buttonId")]
@@ -300,7 +317,7 @@ struct ButtonBody {
     text: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ButtonsBody {
     #[serde(flatten)]
@@ -311,7 +328,7 @@ struct ButtonsBody {
     buttons: Vec<ButtonBody>,
 }
 
-message_route!(buttons, ButtonsBody, |b| {
+message_route!(buttons, "/buttons", "Send buttons", ButtonsBody, |b| {
     Ok(MessageContent::Buttons {
         text: b.text.clone(),
         footer: b.footer.clone(),
@@ -326,7 +343,7 @@ message_route!(buttons, ButtonsBody, |b| {
     })
 });
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct RowBody {
     #[serde(alias = "rowId")]
@@ -336,7 +353,7 @@ struct RowBody {
     description: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SectionBody {
     #[serde(default)]
@@ -344,7 +361,7 @@ struct SectionBody {
     rows: Vec<RowBody>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ListBody {
     #[serde(flatten)]
@@ -358,7 +375,7 @@ struct ListBody {
     sections: Vec<SectionBody>,
 }
 
-message_route!(list, ListBody, |b| {
+message_route!(list, "/list", "Send a list", ListBody, |b| {
     Ok(MessageContent::List {
         text: b.text.clone(),
         title: b.title.clone(),
@@ -383,7 +400,7 @@ message_route!(list, ListBody, |b| {
     })
 });
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct PollBody {
     #[serde(flatten)]
@@ -400,7 +417,7 @@ fn one() -> u32 {
     1
 }
 
-message_route!(poll, PollBody, |b| {
+message_route!(poll, "/poll", "Send a poll", PollBody, |b| {
     Ok(MessageContent::Poll {
         name: b.name.clone(),
         options: b.options.clone(),
@@ -408,7 +425,7 @@ message_route!(poll, PollBody, |b| {
     })
 });
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct StickerBody {
     #[serde(flatten)]
@@ -419,7 +436,7 @@ struct StickerBody {
     webp_url: Option<String>,
 }
 
-message_route!(sticker, StickerBody, |b| {
+message_route!(sticker, "/sticker", "Send a sticker (converted to WebP 512x512)", StickerBody, |b| {
     let url = match (&b.image_url, &b.webp_url) {
         (Some(u), None) | (None, Some(u)) => u.trim().to_owned(),
         (Some(_), Some(_)) => {
@@ -440,7 +457,7 @@ message_route!(sticker, StickerBody, |b| {
     })
 });
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct VcardBody {
     #[serde(flatten)]
@@ -454,7 +471,7 @@ struct VcardBody {
     email: Option<String>,
 }
 
-message_route!(vcard, VcardBody, |b| {
+fn contact_content(b: &VcardBody) -> Result<MessageContent, ValidationError> {
     let phone = normalize_phone(&b.phone.0, "phone")?;
     Ok(MessageContent::Contact {
         contact: Contact {
@@ -464,9 +481,20 @@ message_route!(vcard, VcardBody, |b| {
             email: b.email.clone(),
         },
     })
-});
+}
 
-#[derive(Debug, Deserialize)]
+message_route!(vcard, "/vcard", "Send a contact card", VcardBody, |b| {
+    contact_content(b)
+});
+message_route!(
+    contact,
+    "/contact",
+    "Send a contact card (the same as /vcard)",
+    VcardBody,
+    |b| contact_content(b)
+);
+
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct GifBody {
     #[serde(flatten)]
@@ -477,7 +505,7 @@ struct GifBody {
     caption: Option<String>,
 }
 
-message_route!(gif, GifBody, |b| {
+message_route!(gif, "/gif", "Send an MP4 played as a GIF", GifBody, |b| {
     if b.video_url
         .to_ascii_lowercase()
         .split('?')
@@ -500,7 +528,7 @@ message_route!(gif, GifBody, |b| {
     })
 });
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct RawBody {
     #[serde(flatten)]
@@ -508,11 +536,15 @@ struct RawBody {
     message: serde_json::Value,
 }
 
-message_route!(raw, RawBody, |b| Ok(MessageContent::Raw {
+message_route!(raw, "/raw", "Send a raw WhatsApp message (protobuf JSON)", RawBody, |b| Ok(MessageContent::Raw {
     message: b.message.clone()
 }));
 
 /// `GET /api/messages/:id[?wait=N]`: a job's state.
+#[utoipa::path(get, path = "/{id}", tag = "messages",
+    summary = "A job's state (with `?wait=N`, once final or after N seconds)",
+    params(("id" = String, Path, description = "The job id the send answered"), WaitQuery),
+    responses((status = 200, description = "The job", body = schemas::Job)))]
 async fn job(
     State(state): State<AppState>,
     caller: Caller,

@@ -29,13 +29,14 @@ use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
 use crate::media::{safe_name, uploads_prefix};
+use crate::openapi::schemas;
 use crate::state::AppState;
 
 /// How long an upload URL works.
 pub const UPLOAD_URL_TTL: Duration = Duration::from_secs(15 * 60);
 pub const DIRECT_PATH: &str = "/api/media/uploads/direct";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UploadRequest {
     #[serde(alias = "filename")]
@@ -46,6 +47,12 @@ pub struct UploadRequest {
 }
 
 /// `POST /api/media/uploads`.
+#[utoipa::path(post, path = "/media/uploads", tag = "media",
+    summary = "A presigned upload URL for a large file",
+    description = "PUT the file's bytes (exactly `size`) to `uploadUrl` with `headers`, then \
+        send it with `mediaKey` (`POST /api/messages/media`).",
+    request_body = UploadRequest,
+    responses((status = 201, description = "Where to PUT the file", body = schemas::PresignedUpload)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -157,7 +164,8 @@ pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     format!("{proto}://{host}")
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DirectQuery {
     key: String,
     size: u64,
@@ -166,6 +174,11 @@ pub struct DirectQuery {
 }
 
 /// `PUT /api/media/uploads/direct?key&size&expires&sig`: the embedded mode's presigned PUT.
+#[utoipa::path(put, path = "/api/media/uploads/direct", tag = "media",
+    summary = "The embedded mode's presigned PUT (the URL `POST /api/media/uploads` gave)",
+    params(DirectQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, description = "Stored", body = schemas::StoredUpload)))]
 pub async fn direct(
     State(state): State<AppState>,
     Query(q): Query<DirectQuery>,

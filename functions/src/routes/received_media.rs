@@ -22,9 +22,11 @@ use super::send_command;
 use crate::caller::{Caller, load_session};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
+use crate::openapi::schemas;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MediaQuery {
     /// `json`: the media object with a download URL instead of the file.
@@ -33,6 +35,22 @@ pub struct MediaQuery {
 }
 
 /// `GET /api/sessions/:id/messages/:messageId/media`.
+#[utoipa::path(get, path = "/{id}/messages/{messageId}/media", tag = "media",
+    summary = "A received message's file",
+    description = "The file itself, or with `?format=json` (or `Accept: application/json`) \
+        its media object with a signed download link. 202 while the host is still downloading \
+        it; in the cloud a large file answers with a redirect to S3.",
+    params(("id" = String, Path, description = "Session id"),
+        ("messageId" = String, Path, description = "The received message's id"), MediaQuery),
+    responses(
+        (status = 200, description = "The file, or its media object", content(
+            (Vec<u8> = "application/octet-stream"),
+            (schemas::ReceivedMedia = "application/json"))),
+        (status = 202, description = "Downloading; ask again after `Retry-After`",
+            body = schemas::Downloading),
+        (status = 302, description = "Redirect to a presigned S3 URL"),
+        (status = 502, description = "WhatsApp did not give the file", body = schemas::ErrorBody),
+    ))]
 pub async fn get_media(
     State(state): State<AppState>,
     caller: Caller,
@@ -171,7 +189,8 @@ async fn serve(state: &AppState, key: &str, r: &MediaRecord) -> ApiResult<Respon
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SignedQuery {
     key: String,
     expires: i64,
@@ -179,6 +198,11 @@ pub struct SignedQuery {
 }
 
 /// `GET /api/media/download?key&expires&sig`.
+#[utoipa::path(get, path = "/api/media/download", tag = "media",
+    summary = "A received file by the signed link in its webhook",
+    params(SignedQuery),
+    responses((status = 200, description = "The file", body = Vec<u8>,
+        content_type = "application/octet-stream")))]
 pub async fn signed_download(
     State(state): State<AppState>,
     Query(q): Query<SignedQuery>,

@@ -1,0 +1,144 @@
+//! What every operation shares, added after the routes are collected: the `X-API-Key`
+//! security scheme (on every path but the health, docs and signed-URL ones), the error
+//! answers (one component, the same shape everywhere), the `X-RateLimit-*` headers that the
+//! rate limit sets on every authenticated answer, and the tags' descriptions.
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::tag::TagBuilder;
+use utoipa::openapi::{
+    ContentBuilder, HeaderBuilder, OpenApi as Spec, Ref, RefOr, ResponseBuilder, Type,
+    schema::ObjectBuilder,
+};
+
+use super::TAGS;
+
+const SCHEME: &str = "apiKey";
+
+/// Paths anyone may call.
+fn is_public(path: &str) -> bool {
+    path == "/ping"
+        || path.starts_with("/health")
+        || path == "/openapi.json"
+        || path == crate::routes::presigned::DIRECT_PATH
+        || path == wagate_core::inbound_media::DOWNLOAD_PATH
+}
+
+/// The error answers an operation may give besides its own, by the routes that give them.
+fn errors(path: &str) -> Vec<(&'static str, &'static str)> {
+    let mut out = vec![
+        ("400", "Invalid input: the message names the field"),
+        ("404", "No such session, job, group or route"),
+        ("413", "Body over the size limit"),
+        ("415", "A JSON body without `Content-Type: application/json`"),
+        ("503", "The store or queue did not answer; retry"),
+    ];
+    if !is_public(path) {
+        out.extend([
+            ("401", "No or unknown `X-API-Key`"),
+            ("403", "The key may not do this (a user key on an admin route)"),
+            (
+                "429",
+                "Rate limit, quota or per-recipient cooldown reached: see `Retry-After`",
+            ),
+            ("409", "Conflicts with the current state (e.g. the session already exists)"),
+        ]);
+    } else {
+        out.push(("403", "The signature is invalid or expired"));
+    }
+    out
+}
+
+fn error_response(description: &str, with_retry: bool) -> utoipa::openapi::Response {
+    let mut r = ResponseBuilder::new().description(description).content(
+        "application/json",
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("ErrorBody")))
+            .build(),
+    );
+    if with_retry {
+        r = r.header(
+            "Retry-After",
+            int_header("Seconds until the limit allows a retry"),
+        );
+    }
+    r.build()
+}
+
+fn int_header(description: &str) -> utoipa::openapi::header::Header {
+    HeaderBuilder::new()
+        .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
+        .description(Some(description))
+        .build()
+}
+
+fn add_to_operation(path: &str, op: &mut Operation) {
+    for (status, description) in errors(path) {
+        op.responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::T(error_response(description, status == "429")));
+    }
+    if !is_public(path) {
+        op.security = Some(vec![SecurityRequirement::new(SCHEME, Vec::<String>::new())]);
+        for (status, resp) in op.responses.responses.iter_mut() {
+            if let RefOr::T(r) = resp
+                && status.starts_with('2')
+            {
+                for (suffix, what) in [
+                    ("Limit", "Requests allowed per window"),
+                    ("Remaining", "Requests left in this window"),
+                    ("Reset", "Unix seconds when the window resets"),
+                ] {
+                    r.headers
+                        .entry(format!("X-RateLimit-{suffix}"))
+                        .or_insert_with(|| RefOr::T(int_header(what)));
+                }
+            }
+        }
+    }
+}
+
+/// Completes the spec collected from the routers.
+pub fn finish(mut spec: Spec) -> Spec {
+    let mut base = super::base();
+    base.paths = std::mem::take(&mut spec.paths);
+    if let (Some(b), Some(s)) = (base.components.as_mut(), spec.components.take()) {
+        b.schemas.extend(s.schemas);
+        b.responses.extend(s.responses);
+    }
+    let components = base.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        SCHEME,
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            "X-API-Key",
+            "An admin key (ADMIN_API_KEY or one made with POST /api/admin/keys) or a user key",
+        ))),
+    );
+    for (path, item) in base.paths.paths.iter_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            add_to_operation(path, op);
+        }
+    }
+    base.tags = Some(
+        TAGS.iter()
+            .map(|(name, description)| {
+                TagBuilder::new()
+                    .name(*name)
+                    .description(Some(*description))
+                    .build()
+            })
+            .collect(),
+    );
+    base.webhooks = Some(super::webhooks::paths());
+    base
+}
