@@ -112,7 +112,7 @@ async fn numbers_are_checked_in_order_cached_and_kept_to_their_owner() {
         (StatusCode::NOT_FOUND, &json!("query_not_found"))
     );
 
-    // A profile, through the same path; a number not on WhatsApp is a 502 saying so.
+    // A profile, through the same path; a number not on WhatsApp is a 422 saying so.
     let (st, p) = local
         .call(
             reqwest::Method::GET,
@@ -133,7 +133,7 @@ async fn numbers_are_checked_in_order_cached_and_kept_to_their_owner() {
         .await;
     assert_eq!(
         (st, &p["error"]["code"]),
-        (StatusCode::BAD_GATEWAY, &json!("query_failed"))
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("whatsapp_refused"))
     );
     let (st, _) = local
         .call(
@@ -189,11 +189,11 @@ async fn numbers_are_checked_in_order_cached_and_kept_to_their_owner() {
     )
     .await;
     assert!(
-        st == StatusCode::BAD_GATEWAY || st == StatusCode::ACCEPTED,
+        st == StatusCode::CONFLICT || st == StatusCode::ACCEPTED,
         "{st} {body}"
     );
-    if st == StatusCode::BAD_GATEWAY {
-        assert_eq!(body["error"]["code"], "query_failed");
+    if st == StatusCode::CONFLICT {
+        assert_eq!(body["error"]["code"], "session_not_connected");
     }
     assert!(
         started.elapsed() < std::time::Duration::from_secs(10),

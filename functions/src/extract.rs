@@ -1,6 +1,8 @@
 //! Extractors whose rejections use the API's error shape.
 
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
+use bytes::Bytes;
 
 use crate::error::ApiError;
 
@@ -10,14 +12,42 @@ pub struct Json<T>(pub T);
 
 impl<S, T> FromRequest<S> for Json<T>
 where
-    axum::Json<T>: FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
+    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        // Every body of this API is an object; serde would read a struct from an array too
+        // (`[null, null]` as its fields in order), so anything else is refused first.
+        let (parts, body) = req.into_parts();
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(JsonRejection::from)?;
+        if json_content_type(&parts.headers) {
+            require_object(&bytes)?;
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         let axum::Json(v) = axum::Json::<T>::from_request(req, state).await?;
         Ok(Self(v))
+    }
+}
+
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"))
+}
+
+/// Refuses a JSON body that is not an object (an array, a string, a number, `null`).
+pub fn require_object(body: &[u8]) -> Result<(), ApiError> {
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => Ok(()),
+        _ => Err(ApiError::bad_request(
+            "invalid_body",
+            "the body must be a JSON object",
+        )),
     }
 }
 

@@ -17,9 +17,13 @@ pub const DEFAULT_LIMIT: usize = MAX_LIMIT;
 pub const MAX_LIMIT: usize = 500;
 
 /// The query of a list route, as sent.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Page size, 1 to 500 (default 500).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     limit: Option<String>,
+    /// The `nextCursor` of the previous page (empty: the first page).
     cursor: Option<String>,
 }
 
@@ -46,7 +50,12 @@ impl PageQuery {
                     )
                 })?,
         };
-        let after = self.cursor.as_deref().map(decode).transpose()?;
+        let after = self
+            .cursor
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .map(decode)
+            .transpose()?;
         Ok(PageRequest { limit, after })
     }
 }

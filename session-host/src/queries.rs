@@ -12,11 +12,11 @@ use tokio::time::Instant;
 use wagate_core::clock::now_ms;
 use wagate_core::ports::Store;
 use wagate_core::{
-    GroupInfo, Jid, NumberCheck, QUERY_DEADLINE_MS, QUERY_TTL_MS, QueryRecord, QueryStatus,
-    SessionId, SessionQuery,
+    GroupInfo, Jid, NumberCheck, QUERY_DEADLINE_MS, QUERY_TTL_MS, QueryFailure, QueryRecord,
+    QueryStatus, SessionId, SessionQuery,
 };
 
-use crate::connector::Connection;
+use crate::connector::{Connection, SendError};
 
 /// How long a number check's answer is reused.
 pub const NUMBER_CACHE_MS: i64 = 7 * 24 * 60 * 60 * 1000;
@@ -62,7 +62,10 @@ pub async fn answer(
     mut rec: QueryRecord,
 ) {
     let outcome = match conn {
-        None => Err("the session is not connected; ask again once it is open".to_owned()),
+        None => Err((
+            QueryFailure::NotConnected,
+            "the session is not connected; ask again once it is open".to_owned(),
+        )),
         Some(conn) => match &rec.query {
             SessionQuery::CheckNumbers { numbers } => {
                 check_numbers(store, conn, &rec.session_id, numbers, pace)
@@ -93,16 +96,23 @@ pub async fn answer(
                 .await
                 .map(|r| json!({ "requests": r })),
         }
-        .map_err(|e| format!("{e:#}")),
+        .map_err(|e| {
+            let failure = match e.downcast_ref::<SendError>() {
+                Some(SendError::Permanent(_)) => QueryFailure::Refused,
+                _ => QueryFailure::Unavailable,
+            };
+            (failure, format!("{e:#}"))
+        }),
     };
     match outcome {
         Ok(result) => {
             rec.status = QueryStatus::Done;
             rec.result = Some(result);
         }
-        Err(error) => {
+        Err((failure, error)) => {
             tracing::info!(session_id = %rec.session_id, query_id = %rec.id, %error, "query failed");
             rec.status = QueryStatus::Failed;
+            rec.failure = Some(failure);
             rec.error = Some(error);
         }
     }

@@ -38,7 +38,7 @@ pub use message::{
 pub use proxy::ProxyUrl;
 pub use query::{
     BusinessProfile, ContactProfile, GroupInfo, GroupMember, GroupRole, JoinRequest,
-    MAX_NUMBERS_PER_CHECK, NumberCheck, QUERY_DEADLINE_MS, QUERY_TTL_MS, QueryRecord, QueryStatus,
-    SessionQuery,
+    MAX_NUMBERS_PER_CHECK, NumberCheck, QUERY_DEADLINE_MS, QUERY_TTL_MS, QueryFailure, QueryRecord,
+    QueryStatus, SessionQuery,
 };
 pub use session::{Account, Session, SessionStatus};

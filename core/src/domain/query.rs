@@ -54,6 +54,18 @@ pub enum QueryStatus {
     Failed,
 }
 
+/// Why a query failed, which decides the answer's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryFailure {
+    /// The session is not open (a QR waits for a person, or it is reconnecting).
+    NotConnected,
+    /// WhatsApp said no for good: no such group, not an admin, an unknown invite.
+    Refused,
+    /// WhatsApp or the session's host did not answer.
+    Unavailable,
+}
+
 /// A query and, once there, its answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -68,6 +80,9 @@ pub struct QueryRecord {
     pub result: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why it failed (absent on records from before it was kept: read as unavailable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<QueryFailure>,
     pub created_at: i64,
 }
 
@@ -83,6 +98,7 @@ impl QueryRecord {
             && now_ms > self.created_at.saturating_add(QUERY_DEADLINE_MS)
         {
             self.status = QueryStatus::Failed;
+            self.failure = Some(QueryFailure::Unavailable);
             self.error = Some(format!(
                 "no host answered within {} s: is the session's host running and the session open?",
                 QUERY_DEADLINE_MS / 1000
@@ -229,12 +245,14 @@ mod tests {
             status: QueryStatus::Pending,
             result: None,
             error: None,
+            failure: None,
             created_at: 1_000,
         };
         let fresh = rec.clone().as_of(1_000 + QUERY_DEADLINE_MS);
         assert_eq!(fresh.status, QueryStatus::Pending);
         let late = rec.clone().as_of(1_001 + QUERY_DEADLINE_MS);
         assert_eq!(late.status, QueryStatus::Failed);
+        assert_eq!(late.failure, Some(QueryFailure::Unavailable));
         assert!(late.error.unwrap().contains("no host answered"));
         let done = QueryRecord {
             status: QueryStatus::Done,

@@ -22,16 +22,37 @@ pub use standard::finish;
 
 /// The API's tags, in the order the docs page shows them.
 pub const TAGS: &[(&str, &str)] = &[
-    ("sessions", "WhatsApp accounts: link by QR or pairing code, status, removal"),
-    ("messages", "Sending: one route per message kind, multi-file uploads, job state"),
-    ("actions", "Reactions, edits, deletes, pins, read receipts, presence, chat changes"),
-    ("groups", "Groups: create, members, settings, invite links, join requests"),
+    (
+        "sessions",
+        "WhatsApp accounts: link by QR or pairing code, status, removal",
+    ),
+    (
+        "messages",
+        "Sending: one route per message kind, multi-file uploads, job state",
+    ),
+    (
+        "actions",
+        "Reactions, edits, deletes, pins, read receipts, presence, chat changes",
+    ),
+    (
+        "groups",
+        "Groups: create, members, settings, invite links, join requests",
+    ),
     ("status", "Status (stories) posts"),
-    ("contacts", "Number checks, profiles, business profiles, blocking"),
-    ("queries", "Questions the session host answers asynchronously"),
+    (
+        "contacts",
+        "Number checks, profiles, business profiles, blocking",
+    ),
+    (
+        "queries",
+        "Questions the session host answers asynchronously",
+    ),
     ("media", "Uploads to the blob store and received media"),
     ("webhooks", "Per-session webhook settings"),
-    ("admin", "Admin key only: keys, limits, defaults, dead letters and dead sends"),
+    (
+        "admin",
+        "Admin key only: keys, limits, defaults, dead letters and dead sends",
+    ),
     ("health", "Liveness, readiness and metrics"),
 ];
 

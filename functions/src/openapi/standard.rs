@@ -30,18 +30,31 @@ fn errors(path: &str) -> Vec<(&'static str, &'static str)> {
         ("400", "Invalid input: the message names the field"),
         ("404", "No such session, job, group or route"),
         ("413", "Body over the size limit"),
-        ("415", "A JSON body without `Content-Type: application/json`"),
+        (
+            "415",
+            "A JSON body without `Content-Type: application/json`",
+        ),
         ("503", "The store or queue did not answer; retry"),
     ];
     if !is_public(path) {
         out.extend([
             ("401", "No or unknown `X-API-Key`"),
-            ("403", "The key may not do this (a user key on an admin route)"),
+            (
+                "403",
+                "The key may not do this (a user key on an admin route)",
+            ),
             (
                 "429",
                 "Rate limit, quota or per-recipient cooldown reached: see `Retry-After`",
             ),
-            ("409", "Conflicts with the current state (e.g. the session already exists)"),
+            (
+                "409",
+                "Conflicts with the current state (the session exists, or is not open)",
+            ),
+            (
+                "422",
+                "WhatsApp refused: no such group, not an admin, an unknown invite",
+            ),
         ]);
     } else {
         out.push(("403", "The signature is invalid or expired"));
@@ -72,12 +85,23 @@ fn int_header(description: &str) -> utoipa::openapi::header::Header {
         .build()
 }
 
+/// The name of the shared error answer for `status` in `components.responses`.
+fn error_name(status: &str, public: bool) -> String {
+    if public && status == "403" {
+        "SignatureRefused".to_owned()
+    } else {
+        format!("Error{status}")
+    }
+}
+
 fn add_to_operation(path: &str, op: &mut Operation) {
-    for (status, description) in errors(path) {
+    for (status, _) in errors(path) {
         op.responses
             .responses
             .entry(status.to_owned())
-            .or_insert_with(|| RefOr::T(error_response(description, status == "429")));
+            .or_insert_with(|| {
+                RefOr::Ref(Ref::from_response_name(error_name(status, is_public(path))))
+            });
     }
     if !is_public(path) {
         op.security = Some(vec![SecurityRequirement::new(SCHEME, Vec::<String>::new())]);
@@ -99,6 +123,55 @@ fn add_to_operation(path: &str, op: &mut Operation) {
     }
 }
 
+/// Operation ids are the handlers' names; where two handlers share a name (`list` for
+/// sessions, groups and message lists) the tag goes in front, and where that still collides,
+/// the method and path.
+fn unique_operation_ids(spec: &mut Spec) {
+    let mut all: Vec<(String, String, &mut Operation)> = Vec::new();
+    for (path, item) in spec.paths.paths.iter_mut() {
+        for (method, op) in [
+            ("get", &mut item.get),
+            ("post", &mut item.post),
+            ("put", &mut item.put),
+            ("patch", &mut item.patch),
+            ("delete", &mut item.delete),
+        ] {
+            if let Some(op) = op.as_mut() {
+                all.push((method.to_owned(), path.clone(), op));
+            }
+        }
+    }
+    let count = |ids: &[String], id: &str| ids.iter().filter(|x| *x == id).count();
+    let ids: Vec<String> = all
+        .iter()
+        .map(|(_, _, op)| op.operation_id.clone().unwrap_or_default())
+        .collect();
+    let tagged: Vec<String> = all
+        .iter()
+        .zip(&ids)
+        .map(|((_, _, op), id)| {
+            if count(&ids, id) == 1 {
+                return id.clone();
+            }
+            let tag = op.tags.as_ref().and_then(|t| t.first()).cloned();
+            format!("{}_{id}", tag.unwrap_or_default())
+        })
+        .collect();
+    for (i, (method, path, op)) in all.into_iter().enumerate() {
+        let id = if count(&tagged, &tagged[i]) == 1 {
+            tagged[i].clone()
+        } else {
+            let words: String = path
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join("_");
+            format!("{method}_{words}")
+        };
+        op.operation_id = Some(id);
+    }
+}
+
 /// Completes the spec collected from the routers.
 pub fn finish(mut spec: Spec) -> Spec {
     let mut base = super::base();
@@ -115,6 +188,15 @@ pub fn finish(mut spec: Spec) -> Spec {
             "An admin key (ADMIN_API_KEY or one made with POST /api/admin/keys) or a user key",
         ))),
     );
+    for public in [false, true] {
+        let path = if public { "/ping" } else { "/api" };
+        for (status, description) in errors(path) {
+            components.responses.insert(
+                error_name(status, public),
+                RefOr::T(error_response(description, status == "429")),
+            );
+        }
+    }
     for (path, item) in base.paths.paths.iter_mut() {
         for op in [
             &mut item.get,
@@ -129,6 +211,7 @@ pub fn finish(mut spec: Spec) -> Spec {
             add_to_operation(path, op);
         }
     }
+    unique_operation_ids(&mut base);
     base.tags = Some(
         TAGS.iter()
             .map(|(name, description)| {

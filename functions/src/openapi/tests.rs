@@ -41,7 +41,11 @@ fn is_openapi_3_1_with_the_key_scheme_and_every_webhook() {
     );
     let hooks = spec["webhooks"].as_object().unwrap();
     for kind in wagate_core::EventKind::ALL {
-        assert!(hooks.contains_key(kind.as_str()), "{} missing", kind.as_str());
+        assert!(
+            hooks.contains_key(kind.as_str()),
+            "{} missing",
+            kind.as_str()
+        );
     }
     assert_eq!(hooks.len(), wagate_core::EventKind::ALL.len());
 }
@@ -53,10 +57,14 @@ fn every_operation_is_complete() {
     let spec = spec();
     let tags: Vec<&str> = super::TAGS.iter().map(|t| t.0).collect();
     let ops = operations(&spec);
-    assert!(ops.len() > 80, "only {} operations", ops.len());
+    let mut ids = std::collections::HashSet::new();
+    assert!(ops.len() >= 80, "only {} operations", ops.len());
     for (method, path, op) in &ops {
         let at = format!("{method} {path}");
         assert!(op["summary"].is_string(), "{at}: no summary");
+        let id = op["operationId"].as_str().unwrap_or_default();
+        assert!(!id.is_empty(), "{at}: no operationId");
+        assert!(ids.insert(id.to_owned()), "{at}: operationId {id} twice");
         let tag = op["tags"][0].as_str().unwrap_or_default();
         assert!(tags.contains(&tag), "{at}: tag {tag:?} not in TAGS");
         let responses = op["responses"].as_object().unwrap();
@@ -64,9 +72,13 @@ fn every_operation_is_complete() {
             responses.keys().any(|s| s.starts_with('2')),
             "{at}: no success answer"
         );
+        let bad = &responses["400"];
+        let bad = match bad["$ref"].as_str() {
+            Some(r) => spec.pointer(r.trim_start_matches('#')).unwrap(),
+            None => bad,
+        };
         assert_eq!(
-            responses["400"]["content"]["application/json"]["schema"]["$ref"],
-            "#/components/schemas/ErrorBody",
+            bad["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/ErrorBody",
             "{at}"
         );
         let public = path.starts_with("/health")
@@ -99,4 +111,30 @@ fn names_the_paths_the_router_serves() {
         assert!(paths.contains_key(p), "{p} missing");
     }
     assert!(!paths.keys().any(|p| p.starts_with("/api/dev")));
+}
+
+/// Every `$ref` names a component that exists (a type used only in `params(...)` is not
+/// registered by utoipa: it must be inlined).
+#[test]
+fn every_reference_resolves() {
+    fn walk(v: &Value, spec: &Value, at: &str) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    let pointer = r.trim_start_matches('#');
+                    assert!(
+                        spec.pointer(pointer).is_some(),
+                        "{at}: {r} does not resolve"
+                    );
+                }
+                for (k, x) in m {
+                    walk(x, spec, &format!("{at}/{k}"));
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, spec, at)),
+            _ => {}
+        }
+    }
+    let spec = spec();
+    walk(&spec, &spec, "");
 }

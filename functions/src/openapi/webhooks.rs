@@ -143,6 +143,8 @@ fn item(kind: EventKind) -> PathItem {
 pub fn paths() -> Paths {
     EventKind::ALL
         .into_iter()
-        .fold(PathsBuilder::new(), |b, kind| b.path(kind.as_str(), item(kind)))
+        .fold(PathsBuilder::new(), |b, kind| {
+            b.path(kind.as_str(), item(kind))
+        })
         .build()
 }

@@ -3,11 +3,12 @@
 //! action job on the session's queue in the chat's lane (`crate::action`), so a revoke never
 //! overtakes the send it revokes.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::{get, post};
 use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use wagate_core::clock::now_ms;
 use wagate_core::{
     Action, ChatChange, Jid, JobId, MessageRef, Typing, ValidationError, account_lane,
@@ -18,43 +19,48 @@ use crate::action::{self, Acting};
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
-use crate::send::WaitQuery;
+use crate::openapi::schemas;
+use crate::send::{IdempotencyKey, WaitQuery};
 use crate::state::AppState;
 
 /// Routes under `/api/messages` (beside the sends).
-pub fn message_actions() -> Router<AppState> {
-    Router::new()
-        .route("/react", post(react))
-        .route("/edit", post(edit))
-        .route("/revoke", post(revoke))
-        .route("/delete", post(revoke))
-        .route("/pin", post(pin))
-        .route("/star", post(star))
-        .route("/read", post(read))
+pub fn message_actions() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(react))
+        .routes(routes!(edit))
+        .routes(routes!(revoke))
+        .routes(routes!(delete))
+        .routes(routes!(pin))
+        .routes(routes!(star))
+        .routes(routes!(read))
 }
 
 /// `/api/presence`, `/api/chats/:change`, `/api/jobs/:id`.
-pub fn presence() -> Router<AppState> {
-    Router::new().route("/", post(set_presence))
+pub fn presence() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(set_presence))
 }
 
-pub fn chats() -> Router<AppState> {
-    Router::new().route("/{change}", post(chat))
+pub fn chats() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(chat))
 }
 
-pub fn jobs() -> Router<AppState> {
-    Router::new().route("/{id}", get(job))
+pub fn jobs() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(job))
 }
 
 /// The message an action is about: `{ sessionId, to, messageId, fromMe?, participant? }`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ActionTarget)]
 struct Target {
     session_id: String,
+    /// The chat the message is in.
     to: Loose,
     message_id: String,
+    /// Whether this account sent the message (the default depends on the action).
     #[serde(default)]
     from_me: Option<bool>,
+    /// In a group, who sent the message.
     #[serde(default)]
     participant: Option<Loose>,
 }
@@ -73,7 +79,7 @@ impl Target {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ReactBody {
     #[serde(flatten)]
@@ -85,6 +91,15 @@ struct ReactBody {
 
 /// `POST /api/messages/react { sessionId, to, messageId, emoji, fromMe?, participant? }`.
 /// `fromMe` defaults to false: one mostly reacts to what others sent.
+#[utoipa::path(post, path = "/react", tag = "actions", summary = "React to a message",
+    description = "An empty (or absent) `emoji` removes this account's reaction. `fromMe` \
+        defaults to false.",
+    params(WaitQuery, IdempotencyKey), request_body = ReactBody,
+    responses(
+        (status = 202, description = "Queued", body = schemas::Job),
+        (status = 200, description = "With `?wait=N`: its outcome came in time",
+            body = schemas::Job),
+    ))]
 async fn react(acting: Acting, Json(b): Json<ReactBody>) -> ApiResult<Response> {
     let to = Jid::parse(&b.target.to.0)?;
     let action = Action::React {
@@ -94,7 +109,7 @@ async fn react(acting: Acting, Json(b): Json<ReactBody>) -> ApiResult<Response> 
     acting.submit(&b.target.session_id, to, action).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct EditBody {
     #[serde(flatten)]
@@ -103,6 +118,14 @@ struct EditBody {
 }
 
 /// `POST /api/messages/edit { sessionId, to, messageId, text }`.
+#[utoipa::path(post, path = "/edit", tag = "actions",
+    summary = "Edit the text of a message this account sent",
+    params(WaitQuery, IdempotencyKey), request_body = EditBody,
+    responses(
+        (status = 202, description = "Queued", body = schemas::Job),
+        (status = 200, description = "With `?wait=N`: its outcome came in time",
+            body = schemas::Job),
+    ))]
 async fn edit(acting: Acting, Json(b): Json<EditBody>) -> ApiResult<Response> {
     let to = Jid::parse(&b.target.to.0)?;
     let action = Action::Edit {
@@ -114,6 +137,15 @@ async fn edit(acting: Acting, Json(b): Json<EditBody>) -> ApiResult<Response> {
 
 /// `POST /api/messages/revoke { sessionId, to, messageId, fromMe?, participant? }` (also
 /// `/delete`): delete for everyone.
+#[utoipa::path(post, path = "/revoke", tag = "actions", summary = "Delete a message for everyone",
+    description = "`fromMe` defaults to true; someone else's message (as a group admin) needs \
+        `participant`.",
+    params(WaitQuery, IdempotencyKey), request_body = Target,
+    responses(
+        (status = 202, description = "Queued", body = schemas::Job),
+        (status = 200, description = "With `?wait=N`: its outcome came in time",
+            body = schemas::Job),
+    ))]
 async fn revoke(acting: Acting, Json(b): Json<Target>) -> ApiResult<Response> {
     let to = Jid::parse(&b.to.0)?;
     let message = b.message(true)?;
@@ -128,13 +160,29 @@ async fn revoke(acting: Acting, Json(b): Json<Target>) -> ApiResult<Response> {
     acting.submit(&b.session_id, to, action).await
 }
 
-#[derive(Debug, Deserialize)]
+/// `POST /api/messages/delete`: the same as `/revoke`.
+#[utoipa::path(post, path = "/delete", tag = "actions",
+    summary = "Delete a message for everyone (the same as /revoke)",
+    params(WaitQuery, IdempotencyKey), request_body = Target,
+    responses(
+        (status = 202, description = "Queued", body = schemas::Job),
+        (status = 200, description = "With `?wait=N`: its outcome came in time",
+            body = schemas::Job),
+    ))]
+async fn delete(acting: Acting, body: Json<Target>) -> ApiResult<Response> {
+    revoke(acting, body).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct PinBody {
     #[serde(flatten)]
     target: Target,
+    /// `false` unpins.
     #[serde(default = "yes")]
     pin: bool,
+    /// How long to pin it for: 86400 (24 h), 604800 (7 days, the default) or 2592000
+    /// (30 days).
     #[serde(default)]
     duration_secs: Option<u32>,
 }
@@ -145,6 +193,15 @@ fn yes() -> bool {
 
 /// `POST /api/messages/pin { sessionId, to, messageId, pin?, durationSecs? }` (7 days by
 /// default; `pin: false` unpins).
+#[utoipa::path(post, path = "/pin", tag = "actions", summary = "Pin or unpin a message",
+    description = "Pinned for `durationSecs` (24 h, 7 days or 30 days; 7 days by default); \
+        `pin: false` unpins.",
+    params(WaitQuery, IdempotencyKey), request_body = PinBody,
+    responses(
+        (status = 202, description = "Queued", body = schemas::Job),
+        (status = 200, description = "With `?wait=N`: its outcome came in time",
+            body = schemas::Job),
+    ))]
 async fn pin(acting: Acting, Json(b): Json<PinBody>) -> ApiResult<Response> {
     let to = Jid::parse(&b.target.to.0)?;
     let action = Action::Pin {
@@ -159,16 +216,24 @@ async fn pin(acting: Acting, Json(b): Json<PinBody>) -> ApiResult<Response> {
     acting.submit(&b.target.session_id, to, action).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct StarBody {
     #[serde(flatten)]
     target: Target,
+    /// `false` unstars.
     #[serde(default = "yes")]
     star: bool,
 }
 
 /// `POST /api/messages/star { sessionId, to, messageId, star?, fromMe?, participant? }`.
+#[utoipa::path(post, path = "/star", tag = "actions", summary = "Star or unstar a message",
+    params(WaitQuery, IdempotencyKey), request_body = StarBody,
+    responses(
+        (status = 202, description = "Queued", body = schemas::Job),
+        (status = 200, description = "With `?wait=N`: its outcome came in time",
+            body = schemas::Job),
+    ))]
 async fn star(acting: Acting, Json(b): Json<StarBody>) -> ApiResult<Response> {
     let to = Jid::parse(&b.target.to.0)?;
     let action = Action::Star {
@@ -178,20 +243,33 @@ async fn star(acting: Acting, Json(b): Json<StarBody>) -> ApiResult<Response> {
     acting.submit(&b.target.session_id, to, action).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ReadBody {
     session_id: String,
+    /// The chat the messages are in.
     to: Loose,
+    /// 1 to 100 message ids.
+    #[schema(min_items = 1, max_items = 100)]
     message_ids: Vec<String>,
+    /// In a group, who sent the messages.
     #[serde(default)]
     participant: Option<Loose>,
+    /// Mark voice notes played.
     #[serde(default)]
     played: bool,
 }
 
 /// `POST /api/messages/read { sessionId, to, messageIds, participant?, played? }`: blue ticks
 /// for received messages (`played` for voice notes).
+#[utoipa::path(post, path = "/read", tag = "actions",
+    summary = "Mark received messages read (blue ticks), or voice notes played",
+    params(WaitQuery, IdempotencyKey), request_body = ReadBody,
+    responses(
+        (status = 202, description = "Queued", body = schemas::Job),
+        (status = 200, description = "With `?wait=N`: its outcome came in time",
+            body = schemas::Job),
+    ))]
 async fn read(acting: Acting, Json(b): Json<ReadBody>) -> ApiResult<Response> {
     let to = Jid::parse(&b.to.0)?;
     let action = Action::Read {
@@ -206,17 +284,30 @@ async fn read(acting: Acting, Json(b): Json<ReadBody>) -> ApiResult<Response> {
     acting.submit(&b.session_id, to, action).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct PresenceBody {
     session_id: String,
+    /// `available` (or `online`), `unavailable` (`offline`) for the account; `composing`
+    /// (`typing`), `recording`, `paused` in the chat `to`.
     state: String,
+    /// The chat to show typing or recording in.
     #[serde(default)]
     to: Option<Loose>,
 }
 
 /// `POST /api/presence { sessionId, state, to? }`: `available` / `unavailable` for the
 /// account, `composing` / `recording` / `paused` in the chat `to`.
+#[utoipa::path(post, path = "/", tag = "actions",
+    summary = "Set the account's presence, or show typing or recording in a chat",
+    description = "`state`: `available` / `unavailable` for the account; `composing` / \
+        `recording` / `paused` in the chat `to` (then required).",
+    params(WaitQuery, IdempotencyKey), request_body = PresenceBody,
+    responses(
+        (status = 202, description = "Queued", body = schemas::Job),
+        (status = 200, description = "With `?wait=N`: its outcome came in time",
+            body = schemas::Job),
+    ))]
 async fn set_presence(acting: Acting, Json(b): Json<PresenceBody>) -> ApiResult<Response> {
     let typing = |t| -> ApiResult<(Jid, Action)> {
         let to = b
@@ -244,18 +335,32 @@ async fn set_presence(acting: Acting, Json(b): Json<PresenceBody>) -> ApiResult<
     acting.submit(&b.session_id, to, action).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ChatBody {
     session_id: String,
+    /// The chat to change.
     chat: Loose,
-    /// For `mute`: how long; absent mutes for ever.
+    /// For `mute`: how long, 1 second to a year; absent mutes for ever.
     #[serde(default)]
     duration_secs: Option<u64>,
 }
 
 /// `POST /api/chats/:change { sessionId, chat, durationSecs? }`, `change` one of archive,
 /// unarchive, pin, unpin, mute, unmute, read, unread, delete.
+#[utoipa::path(post, path = "/{change}", tag = "actions",
+    summary = "Archive, pin, mute, mark read or unread, or delete a chat",
+    description = "`durationSecs` applies to `mute` only. Any other `change` is 404.",
+    params(
+        ("change" = inline(schemas::ChatChangeName), Path, description = "What to do to the chat"),
+        WaitQuery,
+        IdempotencyKey),
+    request_body = ChatBody,
+    responses(
+        (status = 202, description = "Queued", body = schemas::Job),
+        (status = 200, description = "With `?wait=N`: its outcome came in time",
+            body = schemas::Job),
+    ))]
 async fn chat(
     acting: Acting,
     Path(change): Path<String>,
@@ -299,6 +404,12 @@ fn mute_until(secs: u64) -> ApiResult<i64> {
 }
 
 /// `GET /api/jobs/:id[?wait=N]`: any job, a send or an action, with an action's result.
+#[utoipa::path(get, path = "/{id}", tag = "messages",
+    summary = "Any job's state, a send or an action, with an action's result",
+    description = "With `?wait=N`, answered once the job is final or after N seconds.",
+    params(("id" = String, Path, description = "The job id a send or an action answered"),
+        WaitQuery),
+    responses((status = 200, description = "The job", body = schemas::Job)))]
 async fn job(
     State(state): State<AppState>,
     caller: Caller,

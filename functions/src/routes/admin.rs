@@ -1,38 +1,43 @@
 //! `/api/admin`: runtime settings, API keys and dead letters. Admin keys only (the router
 //! adds the guard).
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use wagate_core::clock::now_ms;
 use wagate_core::{ApiKey, ApiKeyRecord, KeyId, Role};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
+use crate::openapi::schemas;
 use crate::paging::{PageQuery, page_json};
 use crate::settings::{self, DEFAULT_WEBHOOK, RATE_LIMIT, WebhookSetting, validate_setting};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/config", get(get_config).post(set_config))
-        .route("/ratelimit", get(get_rate_limit).post(set_rate_limit))
-        .route("/webhook", get(get_webhook).post(set_webhook))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_config, set_config))
+        .routes(routes!(get_rate_limit, set_rate_limit))
+        .routes(routes!(get_webhook, set_webhook))
         // The seed server's name for it.
-        .route("/webhook-default", get(get_webhook).post(set_webhook))
-        .route("/keys", get(list_keys).post(create_key))
-        .route("/keys/{id}", delete(delete_key))
-        .route("/dead-letters", get(dead_letters))
-        .route("/dead-letters/{id}/replay", post(replay))
-        .route("/dead-sends", get(dead_sends))
-        .route("/dead-sends/redrive", post(redrive_sends))
+        .routes(routes!(get_webhook_default, set_webhook_default))
+        .routes(routes!(list_keys, create_key))
+        .routes(routes!(delete_key))
+        .routes(routes!(dead_letters))
+        .routes(routes!(replay))
+        .routes(routes!(dead_sends))
+        .routes(routes!(redrive_sends))
 }
 
 /// The settings in force (secrets shown only as `hasSecret`).
+#[utoipa::path(get, path = "/config", tag = "admin",
+    summary = "The runtime settings in force: rate limit, quota, cooldown, sessions per key, default webhook",
+    responses((status = 200, description = "The settings", body = schemas::AdminConfig)))]
 async fn get_config(State(state): State<AppState>) -> ApiResult<axum::Json<Value>> {
     let s = state.settings.get(state.store.as_ref()).await?;
     let webhook: Option<WebhookSetting> = state
@@ -52,6 +57,13 @@ async fn get_config(State(state): State<AppState>) -> ApiResult<axum::Json<Value
 /// Sets any of `rateLimit`, `quota`, `cooldownMs`, `sessionsPerKey`, `defaultWebhook`; all
 /// are checked before
 /// any is stored.
+#[utoipa::path(post, path = "/config", tag = "admin",
+    summary = "Change runtime settings (every process sees the change within a second)",
+    description = "Give one or more of `rateLimit`, `quota`, `cooldownMs`, `sessionsPerKey`, \
+        `defaultWebhook`; all are checked before any is stored. Answers with the settings \
+        now in force.",
+    request_body = schemas::ConfigChange,
+    responses((status = 200, description = "The settings", body = schemas::AdminConfig)))]
 async fn set_config(
     State(state): State<AppState>,
     Json(body): Json<Map<String, Value>>,
@@ -72,11 +84,19 @@ async fn set_config(
     get_config(State(state)).await
 }
 
+#[utoipa::path(get, path = "/ratelimit", tag = "admin",
+    summary = "The rate limit in force (requests per key per window)",
+    responses((status = 200, description = "The rate limit", body = schemas::RateLimit)))]
 async fn get_rate_limit(State(state): State<AppState>) -> ApiResult<axum::Json<Value>> {
     let s = state.settings.get(state.store.as_ref()).await?;
     Ok(axum::Json(json!(s.rate_limit)))
 }
 
+#[utoipa::path(post, path = "/ratelimit", tag = "admin",
+    summary = "Set the rate limit",
+    request_body = schemas::RateLimitSetting,
+    responses((status = 200, description = "The rate limit now in force",
+        body = schemas::RateLimit)))]
 async fn set_rate_limit(
     State(state): State<AppState>,
     Json(body): Json<Value>,
@@ -88,6 +108,9 @@ async fn set_rate_limit(
     get_rate_limit(State(state)).await
 }
 
+#[utoipa::path(get, path = "/webhook", tag = "admin",
+    summary = "The default webhook (for sessions without one of their own)",
+    responses((status = 200, description = "The default webhook", body = schemas::DefaultWebhook)))]
 async fn get_webhook(State(state): State<AppState>) -> ApiResult<axum::Json<Value>> {
     let w: Option<WebhookSetting> = state
         .store
@@ -99,6 +122,12 @@ async fn get_webhook(State(state): State<AppState>) -> ApiResult<axum::Json<Valu
     ))
 }
 
+#[utoipa::path(post, path = "/webhook", tag = "admin",
+    summary = "Set the default webhook (for sessions without one of their own)",
+    description = "`{ url, secret? }`; the seed server's `{ webhookUrl, webhookSecret? }` is \
+        accepted too.",
+    request_body = schemas::DefaultWebhookSetting,
+    responses((status = 200, description = "The default webhook", body = schemas::DefaultWebhook)))]
 async fn set_webhook(
     State(state): State<AppState>,
     Json(body): Json<Value>,
@@ -120,10 +149,36 @@ async fn set_webhook(
     get_webhook(State(state)).await
 }
 
+/// `GET /webhook-default`: the seed server's path for `GET /webhook`.
+#[utoipa::path(get, path = "/webhook-default", tag = "admin",
+    summary = "The default webhook (the same as /webhook)",
+    responses((status = 200, description = "The default webhook", body = schemas::DefaultWebhook)))]
+async fn get_webhook_default(state: State<AppState>) -> ApiResult<axum::Json<Value>> {
+    get_webhook(state).await
+}
+
+/// `POST /webhook-default`: the seed server's path for `POST /webhook`.
+#[utoipa::path(post, path = "/webhook-default", tag = "admin",
+    summary = "Set the default webhook (the same as /webhook)",
+    request_body = schemas::DefaultWebhookSetting,
+    responses((status = 200, description = "The default webhook", body = schemas::DefaultWebhook)))]
+async fn set_webhook_default(
+    state: State<AppState>,
+    body: Json<Value>,
+) -> ApiResult<axum::Json<Value>> {
+    set_webhook(state, body).await
+}
+
 fn key_view(k: &ApiKeyRecord) -> Value {
     json!({ "id": k.id, "role": k.role, "label": k.label, "createdAt": k.created_at })
 }
 
+#[utoipa::path(get, path = "/keys", tag = "admin",
+    summary = "The API keys (never the keys themselves), a page at a time",
+    params(
+        PageQuery,
+    ),
+    responses((status = 200, description = "A page of keys", body = schemas::KeyPage)))]
 async fn list_keys(
     State(state): State<AppState>,
     crate::extract::Query(q): crate::extract::Query<PageQuery>,
@@ -136,11 +191,15 @@ async fn list_keys(
     Ok(page_json("keys", &keys, key_view))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 struct NewKey {
+    /// `user` (the default) or `admin`.
     #[serde(default = "user_role")]
+    #[schema(value_type = schemas::KeyRole)]
     role: Role,
+    /// A note on whose key it is: at most 100 bytes.
     #[serde(default)]
+    #[schema(max_length = 100)]
     label: String,
 }
 
@@ -149,6 +208,10 @@ fn user_role() -> Role {
 }
 
 /// Creates a key; the only time its secret is shown.
+#[utoipa::path(post, path = "/keys", tag = "admin",
+    summary = "Create an API key (the answer is the only time the key is shown)",
+    request_body = NewKey,
+    responses((status = 201, description = "Created", body = schemas::NewApiKey)))]
 async fn create_key(
     State(state): State<AppState>,
     Json(body): Json<NewKey>,
@@ -167,6 +230,10 @@ async fn create_key(
     Ok((StatusCode::CREATED, axum::Json(view)).into_response())
 }
 
+#[utoipa::path(delete, path = "/keys/{id}", tag = "admin",
+    summary = "Delete an API key: it stops working at once",
+    params(("id" = String, Path, description = "The key's id (as listed)")),
+    responses((status = 200, description = "Deleted", body = schemas::KeyDeleted)))]
 async fn delete_key(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -183,6 +250,13 @@ async fn delete_key(
 }
 
 /// Dead letters, oldest first, a page at a time.
+#[utoipa::path(get, path = "/dead-letters", tag = "admin",
+    summary = "Events whose webhook deliveries all failed, oldest first",
+    params(
+        PageQuery,
+    ),
+    responses((status = 200, description = "A page of dead letters",
+        body = schemas::DeadLetterPage)))]
 async fn dead_letters(
     State(state): State<AppState>,
     crate::extract::Query(q): crate::extract::Query<PageQuery>,
@@ -196,6 +270,11 @@ async fn dead_letters(
 }
 
 /// Puts a dead letter back on the events queue for another round of delivery attempts.
+#[utoipa::path(post, path = "/dead-letters/{id}/replay", tag = "admin",
+    summary = "Deliver a dead letter again (another round of attempts)",
+    params(("id" = String, Path, description = "The dead letter's (event's) id")),
+    responses((status = 200, description = "Back on the events queue",
+        body = schemas::DeadLetterReplayed)))]
 async fn replay(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -209,13 +288,22 @@ async fn replay(
     Ok(axum::Json(json!({ "id": id, "replayed": true })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Limit {
+    /// The most sends to move (default 100; taken within 1 to 1000).
     limit: Option<usize>,
 }
 
 /// Sends parked after their attempts ran out, oldest first, with their reason; paged like
 /// every list route, with the number waiting in the queue (`queued`).
+#[utoipa::path(get, path = "/dead-sends", tag = "admin",
+    summary = "Sends parked after their attempts ran out, oldest first, with their error",
+    params(
+        PageQuery,
+    ),
+    responses((status = 200, description = "A page of parked sends' jobs",
+        body = schemas::DeadSendPage)))]
 async fn dead_sends(
     State(state): State<AppState>,
     crate::extract::Query(q): crate::extract::Query<PageQuery>,
@@ -239,6 +327,10 @@ async fn dead_sends(
 }
 
 /// Puts parked sends back on their sessions' queues (`?limit=`, default 100, at most 1000).
+#[utoipa::path(post, path = "/dead-sends/redrive", tag = "admin",
+    summary = "Put parked sends back on their sessions' queues",
+    params(Limit),
+    responses((status = 200, description = "What was moved", body = schemas::Redriven)))]
 async fn redrive_sends(
     State(state): State<AppState>,
     crate::extract::Query(q): crate::extract::Query<Limit>,

@@ -32,7 +32,11 @@ impl utoipa::PartialSchema for Loose {
                     .schema_type(Type::String)
                     .description(Some("A phone number with country code, or a JID")),
             )
-            .item(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0)),
+            )
             .into()
     }
 }

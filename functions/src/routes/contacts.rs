@@ -4,11 +4,12 @@
 //! and `POST /api/contacts/:phone/block` / `unblock` (actions, queued like sends). Questions go
 //! through the query path (`queries`), changes through the action path (`crate::action`).
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::{get, post};
 use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use wagate_core::{Action, Jid, MAX_NUMBERS_PER_CHECK, SessionQuery, normalize_phone};
 
 use super::body::Loose;
@@ -17,26 +18,45 @@ use crate::action::Acting;
 use crate::caller::{Caller, load_session};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
+use crate::openapi::schemas;
+use crate::send::{IdempotencyKey, WaitQuery};
 use crate::state::AppState;
 
-pub fn contacts() -> Router<AppState> {
-    Router::new()
-        .route("/check", post(check))
-        .route("/blocklist", get(blocklist))
-        .route("/{phone}/profile", get(profile))
-        .route("/{phone}/business", get(business))
-        .route("/{phone}/block", post(block))
-        .route("/{phone}/unblock", post(unblock))
+pub fn contacts() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(check))
+        .routes(routes!(blocklist))
+        .routes(routes!(profile))
+        .routes(routes!(business))
+        .routes(routes!(block))
+        .routes(routes!(unblock))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = NumberCheckBody)]
 struct CheckBody {
     session_id: String,
+    /// 1 to 50 phone numbers with country code.
+    #[schema(min_items = 1, max_items = 50)]
     numbers: Vec<Loose>,
 }
 
 /// `POST /api/contacts/check { sessionId, numbers }`.
+#[utoipa::path(post, path = "/check", tag = "contacts",
+    summary = "Which numbers are on WhatsApp",
+    description = "Answers are cached by the session's host for a week; uncached numbers are \
+        asked about at most one check a second.",
+    request_body = CheckBody,
+    responses(
+        (status = 200, description = "One result per number, in order",
+            body = schemas::NumberChecksAnswer),
+        (status = 202, description = "Not answered yet: read it at `GET /api/queries/{queryId}`",
+            body = schemas::QueryPending,
+            headers(("Retry-After" = u32, description = "Seconds to wait before asking"))),
+        (status = 502, description = "WhatsApp or the session's host did not answer",
+            body = schemas::ErrorBody),
+    ))]
 async fn check(
     State(state): State<AppState>,
     caller: Caller,
@@ -68,6 +88,19 @@ async fn check(
 }
 
 /// `GET /api/contacts/:phone/profile?sessionId=`.
+#[utoipa::path(get, path = "/{phone}/profile", tag = "contacts",
+    summary = "A number's profile: about text, picture, business name",
+    params(
+        ("phone" = String, Path, description = "A phone number with country code"),
+        ("sessionId" = String, Query, description = "The session to ask")),
+    responses(
+        (status = 200, description = "The profile", body = schemas::ProfileAnswer),
+        (status = 202, description = "Not answered yet: read it at `GET /api/queries/{queryId}`",
+            body = schemas::QueryPending,
+            headers(("Retry-After" = u32, description = "Seconds to wait before asking"))),
+        (status = 502, description = "WhatsApp or the session's host did not answer",
+            body = schemas::ErrorBody),
+    ))]
 async fn profile(
     State(state): State<AppState>,
     caller: Caller,
@@ -85,6 +118,19 @@ async fn profile(
 }
 
 /// `GET /api/contacts/:phone/business?sessionId=`.
+#[utoipa::path(get, path = "/{phone}/business", tag = "contacts",
+    summary = "A business account's profile: description, address, email, websites",
+    params(
+        ("phone" = String, Path, description = "A phone number with country code"),
+        ("sessionId" = String, Query, description = "The session to ask")),
+    responses(
+        (status = 200, description = "The business profile", body = schemas::BusinessAnswer),
+        (status = 202, description = "Not answered yet: read it at `GET /api/queries/{queryId}`",
+            body = schemas::QueryPending,
+            headers(("Retry-After" = u32, description = "Seconds to wait before asking"))),
+        (status = 502, description = "WhatsApp or the session's host did not answer",
+            body = schemas::ErrorBody),
+    ))]
 async fn business(
     State(state): State<AppState>,
     caller: Caller,
@@ -102,6 +148,17 @@ async fn business(
 }
 
 /// `GET /api/contacts/blocklist?sessionId=`.
+#[utoipa::path(get, path = "/blocklist", tag = "contacts",
+    summary = "The numbers this account blocked",
+    params(("sessionId" = String, Query, description = "The session to ask")),
+    responses(
+        (status = 200, description = "The blocked JIDs", body = schemas::BlocklistAnswer),
+        (status = 202, description = "Not answered yet: read it at `GET /api/queries/{queryId}`",
+            body = schemas::QueryPending,
+            headers(("Retry-After" = u32, description = "Seconds to wait before asking"))),
+        (status = 502, description = "WhatsApp or the session's host did not answer",
+            body = schemas::ErrorBody),
+    ))]
 async fn blocklist(
     State(state): State<AppState>,
     caller: Caller,
@@ -110,13 +167,25 @@ async fn blocklist(
     queries::run(&state, &caller, &q.session_id, SessionQuery::Blocklist).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ContactSessionBody)]
 struct SessionBody {
     session_id: String,
 }
 
 /// `POST /api/contacts/:phone/block { sessionId }`.
+#[utoipa::path(post, path = "/{phone}/block", tag = "contacts", summary = "Block a contact",
+    params(
+        ("phone" = String, Path, description = "A phone number with country code, or a JID"),
+        WaitQuery,
+        IdempotencyKey),
+    request_body = SessionBody,
+    responses(
+        (status = 202, description = "Queued", body = schemas::Job),
+        (status = 200, description = "With `?wait=N`: its outcome came in time",
+            body = schemas::Job),
+    ))]
 async fn block(
     acting: Acting,
     Path(phone): Path<String>,
@@ -129,6 +198,17 @@ async fn block(
 }
 
 /// `POST /api/contacts/:phone/unblock { sessionId }`.
+#[utoipa::path(post, path = "/{phone}/unblock", tag = "contacts", summary = "Unblock a contact",
+    params(
+        ("phone" = String, Path, description = "A phone number with country code, or a JID"),
+        WaitQuery,
+        IdempotencyKey),
+    request_body = SessionBody,
+    responses(
+        (status = 202, description = "Queued", body = schemas::Job),
+        (status = 200, description = "With `?wait=N`: its outcome came in time",
+            body = schemas::Job),
+    ))]
 async fn unblock(
     acting: Acting,
     Path(phone): Path<String>,

@@ -18,8 +18,8 @@ use wagate_media::{IngestError, Ingested};
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::media::{PendingBlobs, check_stored, ingest_error, new_key};
-use crate::send::{self, Outgoing, WaitQuery};
 use crate::openapi::schemas;
+use crate::send::{self, Outgoing, WaitQuery};
 use crate::state::AppState;
 
 pub const DELAY_MIN_MS: u64 = 300;

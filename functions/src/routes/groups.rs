@@ -3,11 +3,12 @@
 //! group's lane (creating and joining in the account's), answered with the job and, with
 //! `?wait=N`, its result (the new group's JID and link, each member's outcome).
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::{get, post};
 use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use wagate_core::{
     Action, GroupSettings, Jid, JidKind, MemberChange, SessionQuery, ValidationError, account_lane,
 };
@@ -18,20 +19,22 @@ use crate::action::Acting;
 use crate::caller::Caller;
 use crate::error::ApiResult;
 use crate::extract::{Json, Query};
+use crate::openapi::schemas;
+use crate::send::{IdempotencyKey, WaitQuery};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(list).post(create))
-        .route("/join", post(join))
-        .route("/invite/{code}", get(invite_info))
-        .route("/{group}", get(show).patch(update))
-        .route("/{group}/settings", post(update))
-        .route("/{group}/participants", post(members))
-        .route("/{group}/invite", get(invite_link))
-        .route("/{group}/invite/reset", post(reset_invite))
-        .route("/{group}/leave", post(leave))
-        .route("/{group}/requests", get(requests).post(members_requests))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(join))
+        .routes(routes!(invite_info))
+        .routes(routes!(show, update))
+        .routes(routes!(update_settings))
+        .routes(routes!(members))
+        .routes(routes!(invite_link))
+        .routes(routes!(reset_invite))
+        .routes(routes!(leave))
+        .routes(routes!(requests, members_requests))
 }
 
 /// A group from the path: `1203…@g.us`, or its bare id.
@@ -52,6 +55,16 @@ fn group_jid(raw: &str) -> Result<Jid, ValidationError> {
 }
 
 /// `GET /api/groups?sessionId=`.
+#[utoipa::path(get, path = "/", tag = "groups", summary = "The groups the account is in",
+    params(("sessionId" = String, Query, description = "The session to ask")),
+    responses(
+        (status = 200, description = "The groups", body = schemas::GroupsAnswer),
+        (status = 202, description = "Not answered yet: read it at `GET /api/queries/{queryId}`",
+            body = schemas::QueryPending,
+            headers(("Retry-After" = u32, description = "Seconds to wait before asking"))),
+        (status = 502, description = "WhatsApp or the session's host did not answer",
+            body = schemas::ErrorBody),
+    ))]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -60,15 +73,27 @@ async fn list(
     queries::run(&state, &caller, &q.session_id, SessionQuery::Groups).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = CreateGroupBody)]
 struct CreateBody {
     session_id: String,
     subject: String,
+    /// Phone numbers or JIDs of the first members (1 to 256, duplicates counted once).
+    #[schema(min_items = 1)]
     participants: Vec<Loose>,
 }
 
 /// `POST /api/groups { sessionId, subject, participants }`.
+#[utoipa::path(post, path = "/", tag = "groups", summary = "Create a group",
+    description = "Done, the job's `result` names the new group (`groupId`, `inviteLink`) and \
+        each member's outcome (`participants`).",
+    params(WaitQuery, IdempotencyKey), request_body = CreateBody,
+    responses(
+        (status = 202, description = "Queued", body = schemas::Job),
+        (status = 200, description = "With `?wait=N`: its outcome came in time",
+            body = schemas::Job),
+    ))]
 async fn create(acting: Acting, Json(b): Json<CreateBody>) -> ApiResult<Response> {
     let action = Action::CreateGroup {
         subject: b.subject.trim().to_owned(),
@@ -79,6 +104,19 @@ async fn create(acting: Acting, Json(b): Json<CreateBody>) -> ApiResult<Response
 
 /// `GET /api/groups/:group?sessionId=`: subject, description, owner, members with roles,
 /// settings (cached by the host, refreshed by group events).
+#[utoipa::path(get, path = "/{group}", tag = "groups",
+    summary = "A group: subject, description, owner, members with roles, settings",
+    params(
+        ("group" = String, Path, description = "The group: `1203…@g.us` or its bare id"),
+        ("sessionId" = String, Query, description = "The session to ask")),
+    responses(
+        (status = 200, description = "The group", body = schemas::GroupAnswer),
+        (status = 202, description = "Not answered yet: read it at `GET /api/queries/{queryId}`",
+            body = schemas::QueryPending,
+            headers(("Retry-After" = u32, description = "Seconds to wait before asking"))),
+        (status = 502, description = "WhatsApp or the session's host did not answer",
+            body = schemas::ErrorBody),
+    ))]
 async fn show(
     State(state): State<AppState>,
     caller: Caller,
@@ -89,16 +127,32 @@ async fn show(
     queries::run(&state, &caller, &q.session_id, SessionQuery::Group { jid }).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = UpdateGroupBody)]
 struct UpdateBody {
     session_id: String,
+    /// The settings to change; those left out stay as they are.
     #[serde(flatten)]
+    #[schema(value_type = schemas::GroupSettingsBody)]
     settings: GroupSettings,
 }
 
 /// `PATCH /api/groups/:group` (or `POST …/settings`) `{ sessionId, subject?, description?,
 /// announce?, locked?, ephemeralSecs?, approval? }`.
+#[utoipa::path(patch, path = "/{group}", tag = "groups",
+    summary = "Change a group's subject, description or settings",
+    description = "Only the fields given change; name at least one.",
+    params(
+        ("group" = String, Path, description = "The group: `1203…@g.us` or its bare id"),
+        WaitQuery,
+        IdempotencyKey),
+    request_body = UpdateBody,
+    responses(
+        (status = 202, description = "Queued", body = schemas::Job),
+        (status = 200, description = "With `?wait=N`: its outcome came in time",
+            body = schemas::Job),
+    ))]
 async fn update(
     acting: Acting,
     Path(group): Path<String>,
@@ -111,16 +165,55 @@ async fn update(
     acting.submit(&b.session_id, to, action).await
 }
 
-#[derive(Debug, Deserialize)]
+/// `POST /api/groups/:group/settings`: the same as `PATCH /api/groups/:group`.
+#[utoipa::path(post, path = "/{group}/settings", tag = "groups",
+    summary = "Change a group's subject, description or settings (the same as PATCH /{group})",
+    params(
+        ("group" = String, Path, description = "The group: `1203…@g.us` or its bare id"),
+        WaitQuery,
+        IdempotencyKey),
+    request_body = UpdateBody,
+    responses(
+        (status = 202, description = "Queued", body = schemas::Job),
+        (status = 200, description = "With `?wait=N`: its outcome came in time",
+            body = schemas::Job),
+    ))]
+async fn update_settings(
+    acting: Acting,
+    group: Path<String>,
+    body: Json<UpdateBody>,
+) -> ApiResult<Response> {
+    update(acting, group, body).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = GroupMembersBody)]
 struct MembersBody {
     session_id: String,
+    /// `add`, `remove`, `promote`, `demote`, `approve`, `reject` (join requests: only
+    /// `approve` or `reject`).
     action: String,
+    /// Phone numbers or JIDs (1 to 256, duplicates counted once).
+    #[schema(min_items = 1)]
     participants: Vec<Loose>,
 }
 
 /// `POST /api/groups/:group/participants { sessionId, action, participants }`, `action` one
 /// of add, remove, promote, demote (and approve, reject for join requests).
+#[utoipa::path(post, path = "/{group}/participants", tag = "groups",
+    summary = "Add, remove, promote or demote members (or approve, reject join requests)",
+    description = "Done, the job's `result.participants` gives each member's outcome.",
+    params(
+        ("group" = String, Path, description = "The group: `1203…@g.us` or its bare id"),
+        WaitQuery,
+        IdempotencyKey),
+    request_body = MembersBody,
+    responses(
+        (status = 202, description = "Queued", body = schemas::Job),
+        (status = 200, description = "With `?wait=N`: its outcome came in time",
+            body = schemas::Job),
+    ))]
 async fn members(
     acting: Acting,
     Path(group): Path<String>,
@@ -135,6 +228,19 @@ async fn members(
 }
 
 /// `POST /api/groups/:group/requests { sessionId, action: approve|reject, participants }`.
+#[utoipa::path(post, path = "/{group}/requests", tag = "groups",
+    summary = "Approve or reject join requests",
+    description = "`action`: `approve` or `reject`.",
+    params(
+        ("group" = String, Path, description = "The group: `1203…@g.us` or its bare id"),
+        WaitQuery,
+        IdempotencyKey),
+    request_body = MembersBody,
+    responses(
+        (status = 202, description = "Queued", body = schemas::Job),
+        (status = 200, description = "With `?wait=N`: its outcome came in time",
+            body = schemas::Job),
+    ))]
 async fn members_requests(
     acting: Acting,
     group: Path<String>,
@@ -148,6 +254,19 @@ async fn members_requests(
 }
 
 /// `GET /api/groups/:group/invite?sessionId=` (admins only).
+#[utoipa::path(get, path = "/{group}/invite", tag = "groups",
+    summary = "A group's invite link (admins only)",
+    params(
+        ("group" = String, Path, description = "The group: `1203…@g.us` or its bare id"),
+        ("sessionId" = String, Query, description = "The session to ask")),
+    responses(
+        (status = 200, description = "The link", body = schemas::InviteLinkAnswer),
+        (status = 202, description = "Not answered yet: read it at `GET /api/queries/{queryId}`",
+            body = schemas::QueryPending,
+            headers(("Retry-After" = u32, description = "Seconds to wait before asking"))),
+        (status = 502, description = "WhatsApp or the session's host did not answer",
+            body = schemas::ErrorBody),
+    ))]
 async fn invite_link(
     State(state): State<AppState>,
     caller: Caller,
@@ -164,13 +283,27 @@ async fn invite_link(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = GroupSessionBody)]
 struct SessionBody {
     session_id: String,
 }
 
 /// `POST /api/groups/:group/invite/reset { sessionId }`: a new link, the old one dies.
+#[utoipa::path(post, path = "/{group}/invite/reset", tag = "groups",
+    summary = "A new invite link; the old one stops working",
+    description = "Done, the job's `result.inviteLink` is the new link.",
+    params(
+        ("group" = String, Path, description = "The group: `1203…@g.us` or its bare id"),
+        WaitQuery,
+        IdempotencyKey),
+    request_body = SessionBody,
+    responses(
+        (status = 202, description = "Queued", body = schemas::Job),
+        (status = 200, description = "With `?wait=N`: its outcome came in time",
+            body = schemas::Job),
+    ))]
 async fn reset_invite(
     acting: Acting,
     Path(group): Path<String>,
@@ -181,6 +314,17 @@ async fn reset_invite(
 }
 
 /// `POST /api/groups/:group/leave { sessionId }`.
+#[utoipa::path(post, path = "/{group}/leave", tag = "groups", summary = "Leave a group",
+    params(
+        ("group" = String, Path, description = "The group: `1203…@g.us` or its bare id"),
+        WaitQuery,
+        IdempotencyKey),
+    request_body = SessionBody,
+    responses(
+        (status = 202, description = "Queued", body = schemas::Job),
+        (status = 200, description = "With `?wait=N`: its outcome came in time",
+            body = schemas::Job),
+    ))]
 async fn leave(
     acting: Acting,
     Path(group): Path<String>,
@@ -190,14 +334,24 @@ async fn leave(
     acting.submit(&b.session_id, to, Action::LeaveGroup).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = JoinGroupBody)]
 struct JoinBody {
     session_id: String,
+    /// An invite code or a `https://chat.whatsapp.com/…` link.
     code: String,
 }
 
 /// `POST /api/groups/join { sessionId, code }` (a code or a chat.whatsapp.com link).
+#[utoipa::path(post, path = "/join", tag = "groups", summary = "Join a group by invite",
+    description = "Done, the job's `result.groupId` is the group joined.",
+    params(WaitQuery, IdempotencyKey), request_body = JoinBody,
+    responses(
+        (status = 202, description = "Queued", body = schemas::Job),
+        (status = 200, description = "With `?wait=N`: its outcome came in time",
+            body = schemas::Job),
+    ))]
 async fn join(acting: Acting, Json(b): Json<JoinBody>) -> ApiResult<Response> {
     let code = wagate_core::invite_code(&b.code)?.to_owned();
     let action = Action::JoinGroup { code };
@@ -205,6 +359,19 @@ async fn join(acting: Acting, Json(b): Json<JoinBody>) -> ApiResult<Response> {
 }
 
 /// `GET /api/groups/invite/:code?sessionId=`: the group an invite leads to.
+#[utoipa::path(get, path = "/invite/{code}", tag = "groups",
+    summary = "The group an invite leads to, before joining it",
+    params(
+        ("code" = String, Path, description = "An invite code"),
+        ("sessionId" = String, Query, description = "The session to ask")),
+    responses(
+        (status = 200, description = "The group", body = schemas::GroupAnswer),
+        (status = 202, description = "Not answered yet: read it at `GET /api/queries/{queryId}`",
+            body = schemas::QueryPending,
+            headers(("Retry-After" = u32, description = "Seconds to wait before asking"))),
+        (status = 502, description = "WhatsApp or the session's host did not answer",
+            body = schemas::ErrorBody),
+    ))]
 async fn invite_info(
     State(state): State<AppState>,
     caller: Caller,
@@ -222,6 +389,19 @@ async fn invite_info(
 }
 
 /// `GET /api/groups/:group/requests?sessionId=` (admins only).
+#[utoipa::path(get, path = "/{group}/requests", tag = "groups",
+    summary = "Who asked to join a group (admins only)",
+    params(
+        ("group" = String, Path, description = "The group: `1203…@g.us` or its bare id"),
+        ("sessionId" = String, Query, description = "The session to ask")),
+    responses(
+        (status = 200, description = "The requests", body = schemas::JoinRequestsAnswer),
+        (status = 202, description = "Not answered yet: read it at `GET /api/queries/{queryId}`",
+            body = schemas::QueryPending,
+            headers(("Retry-After" = u32, description = "Seconds to wait before asking"))),
+        (status = 502, description = "WhatsApp or the session's host did not answer",
+            body = schemas::ErrorBody),
+    ))]
 async fn requests(
     State(state): State<AppState>,
     caller: Caller,

@@ -137,12 +137,12 @@ async fn submit(
 macro_rules! message_route {
     ($name:ident, $path:literal, $summary:literal, $body:ty, |$b:ident| $build:expr) => {
         #[utoipa::path(post, path = $path, tag = "messages", summary = $summary,
-            params(WaitQuery, IdempotencyKey), request_body = $body,
-            responses(
-                (status = 202, description = "Queued", body = schemas::Job),
-                (status = 200, description = "With `?wait=N`: its outcome came in time",
-                    body = schemas::Job),
-            ))]
+                    params(WaitQuery, IdempotencyKey), request_body = $body,
+                    responses(
+                        (status = 202, description = "Queued", body = schemas::Job),
+                        (status = 200, description = "With `?wait=N`: its outcome came in time",
+                            body = schemas::Job),
+                    ))]
         async fn $name(
             State(state): State<AppState>,
             caller: Caller,
@@ -278,14 +278,20 @@ struct LocationBody {
     address: Option<String>,
 }
 
-message_route!(location, "/location", "Send a location", LocationBody, |b| {
-    Ok(MessageContent::Location {
-        latitude: b.latitude,
-        longitude: b.longitude,
-        name: b.name.clone(),
-        address: b.address.clone(),
-    })
-});
+message_route!(
+    location,
+    "/location",
+    "Send a location",
+    LocationBody,
+    |b| {
+        Ok(MessageContent::Location {
+            latitude: b.latitude,
+            longitude: b.longitude,
+            name: b.name.clone(),
+            address: b.address.clone(),
+        })
+    }
+);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -436,26 +442,32 @@ struct StickerBody {
     webp_url: Option<String>,
 }
 
-message_route!(sticker, "/sticker", "Send a sticker (converted to WebP 512x512)", StickerBody, |b| {
-    let url = match (&b.image_url, &b.webp_url) {
-        (Some(u), None) | (None, Some(u)) => u.trim().to_owned(),
-        (Some(_), Some(_)) => {
-            return Err(ValidationError::new(
-                "imageUrl",
-                "give imageUrl or webpUrl, not both",
-            ));
-        }
-        (None, None) => {
-            return Err(ValidationError::new(
-                "imageUrl",
-                "imageUrl or webpUrl is required",
-            ));
-        }
-    };
-    Ok(MessageContent::Sticker {
-        source: MediaSource::Url(url),
-    })
-});
+message_route!(
+    sticker,
+    "/sticker",
+    "Send a sticker (converted to WebP 512x512)",
+    StickerBody,
+    |b| {
+        let url = match (&b.image_url, &b.webp_url) {
+            (Some(u), None) | (None, Some(u)) => u.trim().to_owned(),
+            (Some(_), Some(_)) => {
+                return Err(ValidationError::new(
+                    "imageUrl",
+                    "give imageUrl or webpUrl, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(ValidationError::new(
+                    "imageUrl",
+                    "imageUrl or webpUrl is required",
+                ));
+            }
+        };
+        Ok(MessageContent::Sticker {
+            source: MediaSource::Url(url),
+        })
+    }
+);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -536,9 +548,15 @@ struct RawBody {
     message: serde_json::Value,
 }
 
-message_route!(raw, "/raw", "Send a raw WhatsApp message (protobuf JSON)", RawBody, |b| Ok(MessageContent::Raw {
-    message: b.message.clone()
-}));
+message_route!(
+    raw,
+    "/raw",
+    "Send a raw WhatsApp message (protobuf JSON)",
+    RawBody,
+    |b| Ok(MessageContent::Raw {
+        message: b.message.clone()
+    })
+);
 
 /// `GET /api/messages/:id[?wait=N]`: a job's state.
 #[utoipa::path(get, path = "/{id}", tag = "messages",

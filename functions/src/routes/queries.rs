@@ -6,31 +6,35 @@
 
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use wagate_core::clock::now_ms;
 use wagate_core::{
-    HostCommand, QUERY_TTL_MS, QueryRecord, QueryStatus, SessionId, SessionQuery, random_token,
+    HostCommand, QUERY_TTL_MS, QueryFailure, QueryRecord, QueryStatus, SessionId, SessionQuery,
+    random_token,
 };
 
 use super::send_command;
 use crate::caller::{Caller, load_session};
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::schemas;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/{id}", get(show))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(show))
 }
 
 /// `?sessionId=` of the query routes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionParam {
+    /// The session that asks.
     pub session_id: String,
 }
 
@@ -68,6 +72,7 @@ fn new_query(caller: &Caller, session: &SessionId, query: SessionQuery) -> Query
         status: QueryStatus::Pending,
         result: None,
         error: None,
+        failure: None,
         created_at: now_ms(),
     }
 }
@@ -115,7 +120,8 @@ async fn wait(state: &AppState, rec: QueryRecord) -> ApiResult<QueryRecord> {
     Ok(rec)
 }
 
-/// 200 with the answer, 202 while pending, 502 when WhatsApp could not answer.
+/// 200 with the answer, 202 while pending; a failure by its cause: 409 the session is not
+/// open, 422 WhatsApp refused (no such group, not an admin), 502 nobody answered.
 fn answer(rec: QueryRecord) -> Response {
     let mut v = json!({
         "queryId": rec.id,
@@ -140,17 +146,37 @@ fn answer(rec: QueryRecord) -> Response {
             })),
         )
             .into_response(),
-        QueryStatus::Failed => ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "query_failed",
-            rec.error
-                .unwrap_or_else(|| "WhatsApp did not answer".into()),
-        )
-        .into_response(),
+        QueryStatus::Failed => {
+            let (status, code) = match rec.failure {
+                Some(QueryFailure::NotConnected) => (StatusCode::CONFLICT, "session_not_connected"),
+                Some(QueryFailure::Refused) => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "whatsapp_refused")
+                }
+                Some(QueryFailure::Unavailable) | None => (StatusCode::BAD_GATEWAY, "query_failed"),
+            };
+            let message = rec
+                .error
+                .unwrap_or_else(|| "WhatsApp did not answer".into());
+            ApiError::new(status, code, message).into_response()
+        }
     }
 }
 
 /// `GET /api/queries/:id`: only the key that asked (and admins) see it.
+#[utoipa::path(get, path = "/{id}", tag = "queries",
+    summary = "A query's answer (a number check, a group's members, …), once it is there",
+    description = "The answer a query route (e.g. `POST /api/contacts/check`) could not wait for. \
+        200 with it, 202 while the session's host has not answered, 502 when WhatsApp could \
+        not. Answers are kept 10 minutes; only the key that asked (and admins) may read one.",
+    params(("id" = String, Path, description = "The `queryId` the query route answered")),
+    responses(
+        (status = 200, description = "The answer: its fields beside `queryId`, `sessionId`, \
+            `status`", body = schemas::QueryAnswer),
+        (status = 202, description = "Not answered yet; ask again after `Retry-After`",
+            body = schemas::QueryPending),
+        (status = 502, description = "WhatsApp could not answer, or no host answered within \
+            60 s", body = schemas::ErrorBody),
+    ))]
 async fn show(
     State(state): State<AppState>,
     caller: Caller,

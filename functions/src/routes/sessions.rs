@@ -2,13 +2,14 @@
 
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use wagate_core::clock::now_ms;
 use wagate_core::ports::{QueueSpec, names};
 use wagate_core::{HostCommand, ProxyUrl, Session, SessionId, SessionStatus, normalize_phone};
@@ -19,31 +20,20 @@ use crate::caller::Caller;
 use crate::caller::load_session;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
+use crate::openapi::schemas;
 use crate::paging::{PageQuery, page_json};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(list).post(create))
-        .route("/{id}", get(show).delete(remove))
-        .route("/{id}/qr", get(qr))
-        .route("/{id}/status", get(status))
-        .route("/{id}/pair-code", post(pair_code))
-        .route(
-            "/{id}/messages/{message_id}/media",
-            get(super::received_media::get_media),
-        )
-        .route(
-            "/{id}/logout",
-            command_route(
-                |session_id| HostCommand::Logout { session_id },
-                "logging_out",
-            ),
-        )
-        .route(
-            "/{id}/restart",
-            command_route(|session_id| HostCommand::Start { session_id }, "starting"),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, remove))
+        .routes(routes!(qr))
+        .routes(routes!(status))
+        .routes(routes!(pair_code))
+        .routes(routes!(super::received_media::get_media))
+        .routes(routes!(logout))
+        .routes(routes!(restart))
 }
 
 /// The public view of a session; never includes the webhook secret or the proxy's password.
@@ -67,13 +57,16 @@ pub fn session_view(s: &Session) -> Value {
     })
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct CreateBody {
+    /// 1 to 64 of `[A-Za-z0-9_-]`; generated when absent.
     #[serde(default, alias = "id")]
     session_id: Option<String>,
+    /// Where this session's events go (else the default webhook).
     #[serde(default)]
     webhook_url: Option<String>,
+    /// Signs each delivery; needs `webhookUrl`.
     #[serde(default)]
     webhook_secret: Option<String>,
     /// `http://[user:pass@]host:port` (or https): this session's WhatsApp connection goes
@@ -82,18 +75,29 @@ struct CreateBody {
     proxy: Option<String>,
     /// The event names delivered to its webhook (default: all).
     #[serde(default)]
+    #[schema(value_type = Option<Vec<schemas::EventName>>, min_items = 1, max_items = 32)]
     events: Option<Vec<String>>,
     /// Deliver the messages the account sends from its other devices.
     #[serde(default)]
     own_messages: Option<bool>,
     /// `auto`, `on-request` or `off` (default: the host's `INBOUND_MEDIA`).
     #[serde(default)]
+    #[schema(value_type = Option<schemas::InboundMedia>)]
     inbound_media: Option<String>,
     /// Decline incoming calls (default: the host's `REJECT_CALLS`).
     #[serde(default)]
     reject_calls: Option<bool>,
 }
 
+/// `POST /api/sessions`: records the session, creates its send queue and starts it.
+#[utoipa::path(post, path = "/", tag = "sessions",
+    summary = "Create a session and start linking it",
+    description = "The session starts at once: read its QR code at `GET /api/sessions/{id}/qr` \
+        (or the `qr` webhook), or ask for a pairing code. The body may be empty (the id is \
+        then generated). A user key holds at most `sessionsPerKey` sessions.",
+    request_body(content = Option<CreateBody>,
+        description = "Everything is optional; an empty body is allowed too"),
+    responses((status = 201, description = "Created", body = schemas::Session)))]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -103,6 +107,7 @@ async fn create(
     let body: CreateBody = if body.iter().all(u8::is_ascii_whitespace) {
         CreateBody::default()
     } else {
+        crate::extract::require_object(&body)?;
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?
     };
@@ -170,6 +175,12 @@ async fn create(
     Ok((StatusCode::CREATED, axum::Json(session_view(&session))).into_response())
 }
 
+#[utoipa::path(get, path = "/", tag = "sessions",
+    summary = "The sessions this key sees (an admin: all of them), a page at a time",
+    params(
+        PageQuery,
+    ),
+    responses((status = 200, description = "A page of sessions", body = schemas::SessionPage)))]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -184,6 +195,9 @@ async fn list(
     Ok(page_json("sessions", &sessions, session_view))
 }
 
+#[utoipa::path(get, path = "/{id}", tag = "sessions", summary = "A session",
+    params(("id" = String, Path, description = "Session id")),
+    responses((status = 200, description = "The session", body = schemas::Session)))]
 async fn show(
     State(state): State<AppState>,
     caller: Caller,
@@ -193,6 +207,10 @@ async fn show(
     Ok(axum::Json(session_view(&s)))
 }
 
+#[utoipa::path(delete, path = "/{id}", tag = "sessions",
+    summary = "Delete a session and its send queue (sends still queued fail)",
+    params(("id" = String, Path, description = "Session id")),
+    responses((status = 200, description = "Deleted", body = schemas::SessionDeleted)))]
 async fn remove(
     State(state): State<AppState>,
     caller: Caller,
@@ -219,13 +237,24 @@ async fn remove(
     Ok(axum::Json(json!({ "id": s.id, "deleted": true })))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct QrQuery {
+    /// `json` (the default) or `svg`: the QR code as an image.
+    #[param(value_type = Option<schemas::QrFormat>, inline)]
     format: Option<String>,
 }
 
 /// The current QR: JSON `{ sessionId, status, qr }`, or with `?format=svg` the QR code itself
 /// as an SVG image (404 while there is none), so a page needs no QR library.
+#[utoipa::path(get, path = "/{id}/qr", tag = "sessions",
+    summary = "The current QR code, as JSON or (`?format=svg`) an SVG image",
+    description = "`qr` is `null` (and the SVG a 404) while the session shows no QR code: \
+        it is linked, or still connecting.",
+    params(("id" = String, Path, description = "Session id"), QrQuery),
+    responses((status = 200, description = "The QR code", content(
+        (schemas::SessionQr = "application/json"),
+        (String = "image/svg+xml")))))]
 async fn qr(
     State(state): State<AppState>,
     caller: Caller,
@@ -274,6 +303,10 @@ async fn qr(
     )
 }
 
+#[utoipa::path(get, path = "/{id}/status", tag = "sessions",
+    summary = "A session's status and account",
+    params(("id" = String, Path, description = "Session id")),
+    responses((status = 200, description = "Its status", body = schemas::SessionState)))]
 async fn status(
     State(state): State<AppState>,
     caller: Caller,
@@ -285,14 +318,27 @@ async fn status(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 struct PairBody {
+    /// The account's phone number, with country code.
     #[serde(alias = "phoneNumber")]
     phone: Loose,
 }
 
 /// Asks the session host for a pairing code and waits a little for it; 202 if it is not
 /// there yet (the client then reads it from `GET /api/sessions/:id`).
+#[utoipa::path(post, path = "/{id}/pair-code", tag = "sessions",
+    summary = "Link by pairing code instead of QR",
+    description = "Asks WhatsApp for a code to type on the phone and waits a little for it. \
+        202 when it has not come yet: it will be in `pairingCode` of \
+        `GET /api/sessions/{id}`.",
+    params(("id" = String, Path, description = "Session id")),
+    request_body = PairBody,
+    responses(
+        (status = 200, description = "The code", body = schemas::PairingCode),
+        (status = 202, description = "Asked; the code is not there yet",
+            body = schemas::SessionCommand),
+    ))]
 async fn pair_code(
     State(state): State<AppState>,
     caller: Caller,
@@ -337,17 +383,46 @@ async fn pair_code(
         .into_response())
 }
 
-/// `POST /:id/logout` and `/:id/restart`: the command for the host, and the status the 202
-/// answers with.
-fn command_route(
-    command: fn(SessionId) -> HostCommand,
-    status: &'static str,
-) -> axum::routing::MethodRouter<AppState> {
-    post(
-        move |State(state): State<AppState>, caller: Caller, Path(id): Path<String>| async move {
-            command_accepted(&state, &caller, &id, command, status).await
-        },
+/// `POST /:id/logout`: the host logs the account out (status `logging_out`).
+#[utoipa::path(post, path = "/{id}/logout", tag = "sessions",
+    summary = "Log the account out of WhatsApp (the session record stays)",
+    params(("id" = String, Path, description = "Session id")),
+    responses((status = 202, description = "Sent to the session's host",
+        body = schemas::SessionCommand)))]
+async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    command_accepted(
+        &state,
+        &caller,
+        &id,
+        |session_id| HostCommand::Logout { session_id },
+        "logging_out",
     )
+    .await
+}
+
+/// `POST /:id/restart`: the host (re)starts the session (status `starting`).
+#[utoipa::path(post, path = "/{id}/restart", tag = "sessions",
+    summary = "Restart the session's connection",
+    params(("id" = String, Path, description = "Session id")),
+    responses((status = 202, description = "Sent to the session's host",
+        body = schemas::SessionCommand)))]
+async fn restart(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    command_accepted(
+        &state,
+        &caller,
+        &id,
+        |session_id| HostCommand::Start { session_id },
+        "starting",
+    )
+    .await
 }
 
 /// Sends a command for the caller's session to the host and answers 202 with `status`.

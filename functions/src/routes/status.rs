@@ -2,12 +2,13 @@
 //! contacts (a send to `status@broadcast`, in that lane of the session's queue), `POST
 //! /api/status/revoke` takes one back (an action in the same lane, so it follows its post).
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::post;
 use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use wagate_core::{
     Action, MediaKind, MediaSource, MessageContent, OutboundMessage, StatusAudience,
     ValidationError, account_lane,
@@ -19,34 +20,43 @@ use crate::caller::{Caller, load_session};
 use crate::error::ApiResult;
 use crate::extract::{Json, Query};
 use crate::media::{self, PendingBlobs};
-use crate::send::{self, Outgoing, WaitQuery};
+use crate::openapi::schemas;
+use crate::send::{self, IdempotencyKey, Outgoing, WaitQuery};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", post(post_status))
-        .route("/revoke", post(revoke))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(post_status))
+        .routes(routes!(revoke))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct StatusBody {
     session_id: String,
+    /// `text`, `image` or `video`; without it, `text` unless `url` or `mediaKey` is given
+    /// (then `image`).
     #[serde(default, rename = "type")]
     kind: Option<String>,
+    /// A text status's text (a media status's caption when `caption` is absent).
     #[serde(default)]
     text: Option<String>,
+    /// An image or video status's media URL.
     #[serde(default, alias = "mediaUrl")]
     url: Option<String>,
+    /// A presigned upload (`POST /api/media/uploads`) instead of `url`.
     #[serde(default)]
     media_key: Option<String>,
     #[serde(default)]
     caption: Option<String>,
+    /// The contacts who see it: phone numbers or JIDs.
     recipients: Vec<Loose>,
     /// `#RRGGBB` or `#AARRGGBB`, a text status's background.
     #[serde(default)]
     background_color: Option<String>,
+    /// A text status's font (0 to 255).
     #[serde(default)]
+    #[schema(maximum = 255)]
     font: Option<u8>,
 }
 
@@ -111,6 +121,14 @@ fn content(b: &StatusBody) -> Result<MessageContent, ValidationError> {
 
 /// `POST /api/status { sessionId, type?, text?, url? | mediaKey?, caption?, recipients,
 /// backgroundColor?, font? }`.
+#[utoipa::path(post, path = "/", tag = "status",
+    summary = "Post a text, image or video status to a list of contacts",
+    params(WaitQuery, IdempotencyKey), request_body = StatusBody,
+    responses(
+        (status = 202, description = "Queued", body = schemas::Job),
+        (status = 200, description = "With `?wait=N`: its outcome came in time",
+            body = schemas::Job),
+    ))]
 async fn post_status(
     State(state): State<AppState>,
     caller: Caller,
@@ -143,15 +161,25 @@ async fn post_status(
     send::single_response(&state, accepted, wait).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = RevokeStatusBody)]
 struct RevokeBody {
     session_id: String,
+    /// The status's message id (the `id` of the job that posted it).
     message_id: String,
+    /// The contacts it was posted to.
     recipients: Vec<Loose>,
 }
 
 /// `POST /api/status/revoke { sessionId, messageId, recipients }`.
+#[utoipa::path(post, path = "/revoke", tag = "status", summary = "Take a status post back",
+    params(WaitQuery, IdempotencyKey), request_body = RevokeBody,
+    responses(
+        (status = 202, description = "Queued", body = schemas::Job),
+        (status = 200, description = "With `?wait=N`: its outcome came in time",
+            body = schemas::Job),
+    ))]
 async fn revoke(acting: Acting, Json(b): Json<RevokeBody>) -> ApiResult<Response> {
     let action = Action::RevokeStatus {
         message_id: b.message_id.trim().to_owned(),

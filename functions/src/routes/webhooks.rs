@@ -1,10 +1,11 @@
 //! `POST /api/webhooks/configure`: where a session's events go, and which of them.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::post;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use wagate_core::inbound_media::InboundMediaMode;
 use wagate_core::{EventFilter, EventKind};
 
@@ -12,21 +13,24 @@ use crate::caller::Caller;
 use crate::caller::load_session;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
+use crate::openapi::schemas;
 use crate::settings::{DEFAULT_WEBHOOK, WebhookSetting};
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/configure", post(configure))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(configure))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ConfigureBody {
+    /// The session to configure; absent: the default webhook (admin keys only).
     #[serde(default)]
     session_id: Option<String>,
     /// `null` or absent clears the session's webhook (events then go to the default one).
     #[serde(default, alias = "webhookUrl")]
     url: Option<String>,
+    /// Signs each delivery.
     #[serde(default, alias = "webhookSecret")]
     secret: Option<String>,
     /// `false` stops deliveries for the session, `true` resumes them.
@@ -34,6 +38,7 @@ struct ConfigureBody {
     enabled: Option<bool>,
     /// The event names to deliver (`["*"]`: all of them).
     #[serde(default)]
+    #[schema(value_type = Option<Vec<schemas::EventName>>, min_items = 1, max_items = 32)]
     events: Option<Vec<String>>,
     /// Deliver the messages the account sends from its other devices (`fromMe: true`).
     #[serde(default)]
@@ -41,6 +46,7 @@ struct ConfigureBody {
     /// `auto`, `on-request` or `off`: what happens to received media (default: the host's
     /// `INBOUND_MEDIA`).
     #[serde(default)]
+    #[schema(value_type = Option<schemas::InboundMedia>)]
     inbound_media: Option<String>,
     /// Decline incoming calls (default: the host's `REJECT_CALLS`).
     #[serde(default)]
@@ -157,6 +163,16 @@ pub fn filter_view(f: &EventFilter) -> Value {
 }
 
 /// With `sessionId`: that session's webhook. Without: the default webhook (admin only).
+#[utoipa::path(post, path = "/configure", tag = "webhooks",
+    summary = "Set a session's webhook and which events it gets, or the default webhook",
+    description = "With `sessionId`: the session's webhook changes when `url` is given, or \
+        when nothing else is (`{ sessionId }` alone clears it); `enabled`, `events`, \
+        `ownMessages`, `inboundMedia` and `rejectCalls` change its filter. Without \
+        `sessionId` (admin keys only): `url` and `secret` set the default webhook, where the \
+        events of sessions without a webhook of their own go.",
+    request_body = ConfigureBody,
+    responses((status = 200, description = "The webhook as it now is",
+        body = schemas::WebhookConfig)))]
 async fn configure(
     State(state): State<AppState>,
     caller: Caller,

@@ -177,14 +177,22 @@ impl Connection for SimConnection {
                 lid: None,
                 number: c.number,
             }),
-            _ => bail!("{number} is not on WhatsApp"),
+            _ => {
+                return Err(crate::connector::SendError::Permanent(format!(
+                    "{number} is not on WhatsApp"
+                ))
+                .into());
+            }
         }
     }
 
     async fn business_profile(&self, number: &str) -> anyhow::Result<BusinessProfile> {
         let profile = self.profile(number).await?;
         if !profile.business {
-            bail!("{number} is not a business account");
+            return Err(crate::connector::SendError::Permanent(format!(
+                "{number} is not a business account"
+            ))
+            .into());
         }
         Ok(BusinessProfile {
             jid: profile.jid,

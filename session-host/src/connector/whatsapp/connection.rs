@@ -261,7 +261,10 @@ impl Connection for WaConnection {
             .await
             .map_err(|e| anyhow::anyhow!("user info: {e}"))?;
         let Some(info) = infos.values().next() else {
-            anyhow::bail!("{number} is not on WhatsApp");
+            return Err(crate::connector::SendError::Permanent(format!(
+                "{number} is not on WhatsApp"
+            ))
+            .into());
         };
         // A hidden or absent picture is no picture, not a failure.
         let picture = contacts

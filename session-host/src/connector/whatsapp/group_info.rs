@@ -197,7 +197,10 @@ pub(super) async fn business_profile(
         .await
         .map_err(|e| anyhow::anyhow!("business profile: {e}"))?
     else {
-        anyhow::bail!("{number} is not a business account");
+        return Err(crate::connector::SendError::Permanent(format!(
+            "{number} is not a business account"
+        ))
+        .into());
     };
     Ok(business(
         &jid_text,

@@ -192,3 +192,9 @@ pub struct FilesAccepted {
     /// `fileName`, `status`, `error`).
     pub results: Vec<Value>,
 }
+
+mod actions;
+mod sessions;
+
+pub use actions::*;
+pub use sessions::*;
