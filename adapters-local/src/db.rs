@@ -150,6 +150,11 @@ CREATE INDEX messages_acked ON messages(acked_at) WHERE acked_at IS NOT NULL;
 CREATE INDEX jobs_unstarted ON jobs(created_at, id)
     WHERE state = 'queued' AND attempts = 0 AND updated_at = created_at;
 "#,
+    // 11: the `X-Request-Id` of the call that accepted a job, for its worker's logs and
+    // webhook.
+    r#"
+ALTER TABLE jobs ADD COLUMN request_id TEXT;
+"#,
 ];
 
 type Finish = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;

@@ -263,12 +263,13 @@ impl Store for SqliteStore {
         self.db
             .call(move |c| {
                 c.prepare_cached(
-                    "INSERT INTO jobs (id, session_id, owner, recipient, message, wa_message_id, state, attempts, error, pace_ms, created_at, updated_at, sent_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (id) DO NOTHING",
+                    "INSERT INTO jobs (id, session_id, owner, recipient, message, wa_message_id, state, attempts, error, pace_ms, created_at, updated_at, sent_at, request_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT (id) DO NOTHING",
                 )?
                 .execute(params![
                     j.id.as_str(), j.session_id.as_str(), j.owner.as_str(), j.to.as_str(), message, j.wa_message_id,
-                    j.state.as_str(), j.attempts, j.error, j.pace_ms.map(|p| p as i64), j.created_at, j.updated_at, j.sent_at
+                    j.state.as_str(), j.attempts, j.error, j.pace_ms.map(|p| p as i64), j.created_at, j.updated_at, j.sent_at,
+                    j.request_id
                 ])
                 .map(|n| n > 0)
             })

@@ -3,6 +3,7 @@
 //! `batchItemFailures`.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use metrics_cloudwatch_embedded::Collector;
 use tokio_util::sync::CancellationToken;
 use wagate_core::dispatch::{Dispatcher, Outcome};
 use wagate_core::ports::QueueMessage;
@@ -10,12 +11,38 @@ use wagate_core::ports::QueueMessage;
 use crate::aws::AwsPorts;
 use crate::{Config, serve};
 
+/// The metrics of a Lambda function: the same names as `GET /metrics` elsewhere, written as
+/// CloudWatch Embedded Metric Format lines (namespace `wagate`) that CloudWatch Logs turns
+/// into metrics; flushed after every invocation by the runtime layer. `None` if a recorder is
+/// already installed.
+pub fn emf_metrics() -> Option<&'static Collector> {
+    match metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace("wagate")
+        .init()
+    {
+        Ok(collector) => {
+            wagate_core::measure::describe();
+            wagate_functions::metrics::recording();
+            Some(collector)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "no CloudWatch metrics: a recorder is already installed");
+            None
+        }
+    }
+}
+
 /// Serves `router` to the Lambda runtime; started outside Lambda (no
 /// `AWS_LAMBDA_RUNTIME_API`) it serves plain HTTP on `HOST:PORT` instead, as `wagate api`
 /// does, so the function's own release binary can be run and measured without API Gateway.
 pub async fn run_http(config: &Config, router: axum::Router) -> Result<(), lambda_http::Error> {
     if config.under_lambda {
-        return lambda_http::run(router).await;
+        return match emf_metrics() {
+            Some(metrics) => {
+                metrics_cloudwatch_embedded::lambda::service::run_http(metrics, router).await
+            }
+            None => lambda_http::run(router).await,
+        };
     }
     let listener = serve::bind(config.listen, "the API").await?;
     tracing::info!(addr = %config.listen, "not under Lambda: serving plain HTTP");

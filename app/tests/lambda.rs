@@ -94,6 +94,43 @@ async fn api_gateway_v2_requests_create_a_session_and_enqueue_a_base64_body() {
     );
 }
 
+/// On Lambda the metrics go out as CloudWatch Embedded Metric Format: after a request, the
+/// flush the runtime layer does after each invocation writes JSON lines with the `_aws`
+/// metadata (namespace `wagate`) and the same names and labels as `GET /metrics`.
+#[tokio::test]
+async fn metrics_flush_as_cloudwatch_embedded_metric_format() {
+    let emf = lambda::emf_metrics().expect("the only recorder of this test binary");
+    let dir = TempDir::new().unwrap();
+    let created = invoke(
+        app(state(&dir).await),
+        &fixture("apigw_v2_create_session.json"),
+    )
+    .await;
+    assert_eq!(created["statusCode"], 201, "{created}");
+    let mut out = Vec::new();
+    emf.flush(&mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let docs: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let request = docs
+        .iter()
+        .find(|d| d["route"] == "/api/sessions" && d["status"] == "201")
+        .unwrap_or_else(|| panic!("no EMF document for the request: {text}"));
+    assert_eq!(request["wagate_http_requests_total"], 1, "{request}");
+    let meta = &request["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(meta["Namespace"], "wagate", "{request}");
+    assert!(
+        meta["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["Name"] == "wagate_http_requests_total"),
+        "{request}"
+    );
+}
+
 #[tokio::test]
 async fn api_gateway_v1_requests_with_a_stage_reach_the_routes() {
     let dir = TempDir::new().unwrap();

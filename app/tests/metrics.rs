@@ -1,11 +1,11 @@
 //! `GET /metrics` scraped after a send and its webhook: the counters of the enqueue path, the
 //! worker, the dispatcher and the HTTP layer move, labelled by kind, outcome and route
-//! template; sessions are counted by status; only an admin key may scrape. One test in its own
+//! template; sessions are counted by status; only an admin key may scrape. The send's
+//! `X-Request-Id` comes back on its webhook. One test in its own
 //! binary, since the recorder is per process.
 
 mod common;
 
-use axum::http::StatusCode;
 use serde_json::json;
 
 use common::*;
@@ -23,14 +23,25 @@ async fn a_send_and_its_webhook_show_in_the_metrics() {
     let local = start_local_with(&[("USER_API_KEYS", USER)]).await;
     let mut hook = webhook_receiver().await;
     local.open_session("shop", &mut hook).await;
-    let (st, job) = local
-        .post(
-            "/api/messages/text?wait=10",
-            json!({ "sessionId": "shop", "to": "628123456789", "text": "hi" }),
-        )
+    let r = local
+        .http
+        .post(format!("{}/api/messages/text?wait=10", local.base))
+        .header("x-api-key", KEY)
+        .header("x-request-id", "trace-me-42")
+        .json(&json!({ "sessionId": "shop", "to": "628123456789", "text": "hi" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["x-request-id"], "trace-me-42");
+    let job: serde_json::Value = r.json().await.unwrap();
+    // The request id went with the job through the queue to the worker and its webhook.
+    let sent = hook
+        .receiver
+        .next("message_sent", std::time::Duration::from_secs(10))
         .await;
-    assert_eq!(st, StatusCode::OK, "{job}");
-    hook.next("message_sent").await;
+    assert_eq!(sent.request_id, "trace-me-42");
+    assert_eq!(sent.body["data"]["jobId"], job["id"]);
     let _ = local
         .get(&format!("/api/messages/{}", job["id"].as_str().unwrap()))
         .await;
@@ -64,6 +75,13 @@ async fn a_send_and_its_webhook_show_in_the_metrics() {
     assert!(has(r#"wagate_webhook_deliveries_total{outcome="delivered"}"#).unwrap_or(0.0) >= 3.0);
     assert!(text.contains("wagate_webhook_delivery_seconds_bucket"));
     assert_eq!(has(r#"wagate_sessions{status="open"}"#), Some(1.0));
+    // The worker's view of its queue: the job it took was seconds old at most.
+    let age = has(r#"wagate_queue_oldest_age_seconds{session="shop"}"#);
+    assert!(age.is_some_and(|a| (0.0..60.0).contains(&a)), "{text}");
+    assert!(
+        has(r#"wagate_queue_depth{session="shop"}"#).is_some(),
+        "{text}"
+    );
     assert_eq!(
         has(r#"wagate_http_requests_total{method="POST",route="/api/messages/text",status="200"}"#),
         Some(1.0)

@@ -7,6 +7,7 @@
 
 pub mod backoff;
 pub mod clock;
+pub mod connection_history;
 pub mod dead_sends;
 pub mod dispatch;
 pub mod domain;

@@ -18,6 +18,9 @@ pub const WEBHOOKS: &str = "wagate_webhook_deliveries_total";
 pub const WEBHOOK_DURATION: &str = "wagate_webhook_delivery_seconds";
 pub const SESSIONS: &str = "wagate_sessions";
 pub const RECONNECTS: &str = "wagate_session_disconnects_total";
+pub const QUEUE_DEPTH: &str = "wagate_queue_depth";
+pub const STALE: &str = "wagate_session_stale_total";
+pub const QUEUE_AGE: &str = "wagate_queue_oldest_age_seconds";
 
 /// Describes every metric (the `# HELP` lines); once per process, after the recorder.
 pub fn describe() {
@@ -53,6 +56,28 @@ pub fn describe() {
         RECONNECTS,
         "Session connections that dropped (and were reconnected), by cause"
     );
+    describe_counter!(
+        STALE,
+        "Open sessions the watchdog reconnected after hearing nothing from WhatsApp"
+    );
+    describe_gauge!(
+        QUEUE_DEPTH,
+        "Jobs waiting in a session's send queue, as its worker last saw it"
+    );
+    describe_gauge!(
+        QUEUE_AGE,
+        Unit::Seconds,
+        "Age of the oldest job waiting in a session's send queue (0: empty)"
+    );
+}
+
+/// A session's send queue as its worker saw it: `depth` when it asked (else unchanged), and
+/// the age of the job at its head.
+pub fn queue(session: &str, depth: Option<u64>, oldest: Duration) {
+    if let Some(d) = depth {
+        gauge!(QUEUE_DEPTH, "session" => session.to_owned()).set(d as f64);
+    }
+    gauge!(QUEUE_AGE, "session" => session.to_owned()).set(oldest.as_secs_f64());
 }
 
 /// One HTTP request answered. `route` is the route template (`/api/messages/{id}`), never the
@@ -89,7 +114,13 @@ pub fn sessions(status: &'static str, count: u64) {
     gauge!(SESSIONS, "status" => status).set(count as f64);
 }
 
-/// A session's connection dropped; `cause` is a small fixed set (`closed`, `logged_out`).
+/// The watchdog found an open session silent and reconnected it.
+pub fn stale() {
+    counter!(STALE).increment(1);
+}
+
+/// A session's connection dropped; `cause` is a small fixed set (`closed`, `stale`,
+/// `logged_out`).
 pub fn disconnect(cause: &'static str) {
     counter!(RECONNECTS, "cause" => cause).increment(1);
 }

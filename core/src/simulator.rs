@@ -30,6 +30,9 @@ pub enum SimCommand {
         #[serde(default)]
         by: Option<String>,
     },
+    /// The session's connection stops hearing from WhatsApp (a socket that died without
+    /// closing): its last traffic stays where it is until it reconnects.
+    SimSilence { session_id: SessionId },
     /// Someone calls the session's account (or, with `missed`, a call went unanswered).
     SimCall {
         session_id: SessionId,
@@ -113,6 +116,7 @@ impl SimCommand {
         match self {
             Self::SimScan { session_id }
             | Self::SimIncoming { session_id, .. }
+            | Self::SimSilence { session_id }
             | Self::SimCall { session_id, .. }
             | Self::SimGroup { session_id, .. } => session_id,
         }

@@ -11,6 +11,8 @@ use crate::Event;
 pub const SIGNATURE_HEADER: &str = "X-Webhook-Signature";
 pub const EVENT_ID_HEADER: &str = "X-Webhook-Id";
 pub const EVENT_HEADER: &str = "X-Webhook-Event";
+/// On a job's events: the `X-Request-Id` of the API call that accepted the job.
+pub const REQUEST_ID_HEADER: &str = "X-Request-Id";
 
 /// hex(HMAC-SHA256(body, secret)).
 pub fn sign(secret: &str, body: &[u8]) -> String {
@@ -70,6 +72,9 @@ pub async fn deliver(
         .header(EVENT_HEADER, event.kind.as_str());
     if let Some(secret) = &target.secret {
         req = req.header(SIGNATURE_HEADER, sign(secret, &body));
+    }
+    if let Some(id) = &event.request_id {
+        req = req.header(REQUEST_ID_HEADER, id);
     }
     let resp = req
         .body(body)

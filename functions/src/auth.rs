@@ -31,7 +31,13 @@ pub async fn authenticate(
         ));
     };
     let address = client_address(&req);
-    let caller = caller_of(&state, raw.to_str().unwrap_or_default(), &address).await?;
+    let mut caller = caller_of(&state, raw.to_str().unwrap_or_default(), &address).await?;
+    caller.request_id = req
+        .headers()
+        .get(crate::layers::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| wagate_core::is_sane_request_id(id))
+        .map(str::to_owned);
     let now = now_ms();
 
     // An admin's own routes never hit the rate limit: a limit set too low must not lock out
@@ -98,6 +104,7 @@ pub async fn caller_of(state: &AppState, raw: &str, address: &str) -> Result<Cal
     Ok(Caller {
         key_id: record.id,
         role: record.role,
+        request_id: None,
     })
 }
 

@@ -13,6 +13,10 @@ use crate::state::AppState;
 pub struct Caller {
     pub key_id: KeyId,
     pub role: Role,
+    /// The request's `X-Request-Id` (ours, or the client's when it is a sane one): a job
+    /// carries it to the worker's log lines and to its `message_sent` / `message_failed`
+    /// webhook.
+    pub request_id: Option<String>,
 }
 
 impl Caller {

@@ -16,7 +16,7 @@ use tower_http::trace::TraceLayer;
 use crate::config::ApiConfig;
 use crate::error::ApiError;
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The most header bytes (names and values) a request may carry.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// The most headers a request may carry (hyper itself stops at 100 with a bare 431).

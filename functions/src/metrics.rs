@@ -3,6 +3,7 @@
 //! it (a Lambda) answers 404. HTTP requests are counted here by route template.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -31,6 +32,7 @@ pub fn install() {
         match built {
             Ok(handle) => {
                 measure::describe();
+                recording();
                 Some(handle)
             }
             Err(e) => {
@@ -39,6 +41,15 @@ pub fn install() {
             }
         }
     });
+}
+
+/// Whether a recorder (this module's, or the CloudWatch one of a Lambda) takes the HTTP
+/// layer's samples; without one, [`track`] skips building their labels.
+static RECORDING: AtomicBool = AtomicBool::new(false);
+
+/// Tells the HTTP layer that a recorder is installed (for one installed elsewhere).
+pub fn recording() {
+    RECORDING.store(true, Ordering::Relaxed);
 }
 
 fn handle() -> Option<&'static PrometheusHandle> {
@@ -78,7 +89,7 @@ pub async fn track(req: Request, next: Next) -> Response {
     let method = req.method().as_str().to_owned();
     let started = Instant::now();
     let resp = next.run(req).await;
-    if handle().is_some() {
+    if RECORDING.load(Ordering::Relaxed) {
         let route = resp
             .extensions()
             .get::<RouteTemplate>()

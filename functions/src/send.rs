@@ -238,6 +238,7 @@ async fn accept_now(what: &Acceptance, outgoing: Vec<Outgoing>) -> ApiResult<Acc
         );
         job.id = id;
         job.pace_ms = o.pace_ms;
+        job.request_id = caller.request_id.clone();
         state.store.create_job(&job).await?;
         enqueue(state, &job).await?;
         wagate_core::measure::job_accepted(job.message.kind());

@@ -37,6 +37,9 @@ pub struct HostConfig {
     /// How long a lease lasts unless renewed (`LEASE_TTL_MS`); renewed every third of it. A
     /// crashed host's sessions move to another host after at most this long.
     pub lease_ttl: Duration,
+    /// An open session that has heard nothing from WhatsApp (no frame, no keepalive answer)
+    /// for this long is reconnected (`SESSION_STALE_MS`; 0 turns the watchdog off).
+    pub stale_after: Duration,
     /// What sessions do with the media of received messages (`INBOUND_MEDIA`), unless a
     /// session says otherwise.
     pub inbound_media: InboundMediaMode,
@@ -76,6 +79,7 @@ impl Default for HostConfig {
             poll_wait: Duration::from_secs(1),
             host_id: "local".into(),
             lease_ttl: Duration::from_secs(30),
+            stale_after: Duration::from_secs(120),
             inbound_media: InboundMediaMode::Auto,
             inbound_caps: default_inbound_caps(),
             media_url_ttl: Duration::from_secs(3600),

@@ -1,6 +1,8 @@
 //! The events the session host emits, built in one place so their webhook shapes stay what the
 //! API documents, and put on the events queue with the event id as dedup id.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use wagate_core::clock::now_ms;
@@ -47,6 +49,19 @@ pub fn session_closed(session: &SessionId, logged_out: bool, reason: &str) -> Ev
         session.clone(),
         EventKind::SessionClosed,
         json!({ "status": status, "reason": reason }),
+        now_ms(),
+    )
+}
+
+/// `session_stale`: `{ lastTrafficAt, silentForMs }` (see [`crate::watchdog`]).
+pub fn session_stale(session: &SessionId, last_traffic_ms: i64, silent: Duration) -> Event {
+    Event::new(
+        session.clone(),
+        EventKind::SessionStale,
+        json!({
+            "lastTrafficAt": last_traffic_ms,
+            "silentForMs": u64::try_from(silent.as_millis()).unwrap_or(u64::MAX),
+        }),
         now_ms(),
     )
 }
@@ -227,6 +242,7 @@ pub fn message_sent(job: &Job, receipt: &SendReceipt) -> Event {
         now_ms(),
     );
     e.id = EventId::from_string(format!("evt_sent_{}", job.id));
+    e.request_id = job.request_id.clone();
     e
 }
 
@@ -243,6 +259,7 @@ pub fn action_done(job: &Job, result: &ActionResult) -> Event {
         now_ms(),
     );
     e.id = EventId::from_string(format!("evt_done_{}", job.id));
+    e.request_id = job.request_id.clone();
     e
 }
 
@@ -261,6 +278,7 @@ pub fn job_failed(job: &Job, error: &str) -> Event {
         now_ms(),
     );
     e.id = EventId::from_string(format!("evt_failed_{}", job.id));
+    e.request_id = job.request_id.clone();
     e
 }
 
@@ -275,6 +293,7 @@ pub fn message_failed(job: &Job, error: &str) -> Event {
         now_ms(),
     );
     e.id = EventId::from_string(format!("evt_failed_{}", job.id));
+    e.request_id = job.request_id.clone();
     e
 }
 

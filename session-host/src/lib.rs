@@ -15,10 +15,12 @@ pub mod deletion;
 pub mod events;
 pub mod incoming;
 pub mod queries;
+pub mod queue_gauge;
 pub mod received_media;
 pub mod requeue;
 pub mod runner;
 pub mod supervisor;
+pub mod watchdog;
 pub mod worker;
 
 pub use config::HostConfig;

@@ -496,6 +496,11 @@ impl SessionHost {
                     tracing::warn!(error = %e, "simulated group change not delivered");
                 }
             }
+            SimCommand::SimSilence { session_id } => {
+                if let Err(e) = sim.silence(&session_id) {
+                    tracing::warn!(error = %e, "simulated silence not applied");
+                }
+            }
             SimCommand::SimCall {
                 session_id,
                 from,

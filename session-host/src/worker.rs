@@ -90,6 +90,7 @@ pub struct SendWorker {
     shutdown: CancellationToken,
     /// When the previous send attempt ended; pacing counts from there.
     last_send: Option<Instant>,
+    gauge: crate::queue_gauge::QueueGauge,
 }
 
 impl fmt::Debug for SendWorker {
@@ -113,6 +114,7 @@ impl SendWorker {
     ) -> Self {
         Self {
             queue_name: names::send(&session),
+            gauge: crate::queue_gauge::QueueGauge::new(session.as_str()),
             session,
             store,
             queue,
@@ -173,6 +175,7 @@ impl SendWorker {
             )
             .await?;
         let Some(msg) = received.pop() else {
+            self.gauge.empty();
             return Ok(Outcome::Empty);
         };
         if self.shutdown.is_cancelled() || self.connection().is_none() {
@@ -198,7 +201,11 @@ impl SendWorker {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all, fields(session_id = %self.session, job_id = tracing::field::Empty))]
+    #[tracing::instrument(skip_all, fields(
+        session_id = %self.session,
+        job_id = tracing::field::Empty,
+        request_id = tracing::field::Empty,
+    ))]
     async fn process(&mut self, msg: QueueMessage) -> anyhow::Result<Outcome> {
         let job_id = JobId::from_string(msg.body.trim());
         tracing::Span::current().record("job_id", job_id.as_str());
@@ -207,6 +214,14 @@ impl SendWorker {
             self.ack(&msg).await?;
             return Ok(Outcome::Processed);
         };
+        if let Some(id) = &job.request_id {
+            tracing::Span::current().record("request_id", id.as_str());
+        }
+        if !job.state.is_final() {
+            self.gauge
+                .took(self.queue.as_ref(), &self.queue_name, job.created_at)
+                .await;
+        }
         if job.state.is_final() {
             tracing::info!(
                 state = job.state.as_str(),

@@ -22,6 +22,8 @@ pub struct Received {
     pub event: String,
     /// `X-Webhook-Signature`.
     pub signature: String,
+    /// `X-Request-Id` (a job's events: the request that accepted the job), or empty.
+    pub request_id: String,
     /// The raw body, exactly as signed.
     pub raw: String,
     /// The body as JSON (`Null` if it was not JSON).
@@ -150,6 +152,7 @@ async fn hook(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
         id: header(&headers, webhook::EVENT_ID_HEADER),
         event: header(&headers, webhook::EVENT_HEADER),
         signature,
+        request_id: header(&headers, webhook::REQUEST_ID_HEADER),
         raw: String::from_utf8_lossy(&body).into_owned(),
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
     };

@@ -58,6 +58,16 @@ test("a user links a session and sends from the page", { timeout: 90_000 }, asyn
     await page.waitForFunction(() => document.querySelectorAll("#jobs .badge.sent").length >= 3, null, { timeout: 30_000 });
     await page.screenshot({ path: artifacts + "ui-sent.png", fullPage: true });
 
+    // The operator view: the sends went by in the live feed; one opens its job; the session's
+    // queue and connection history are listed.
+    const sentEvent = page.locator("#feed li", { hasText: "message_sent ui-shop" }).first();
+    await sentEvent.waitFor({ timeout: 10_000 });
+    await sentEvent.getByRole("button", { name: /^Show job / }).click();
+    await page.locator("#job-detail", { hasText: '"status": "sent"' }).waitFor();
+    const ops = page.locator('#ops tr[data-session="ui-shop"]');
+    await ops.waitFor();
+    assert.deepEqual(await ops.locator("td").allInnerTexts().then((t) => t.slice(2)), ["0", "—"]);
+
     // Who is on WhatsApp, through the session picked above.
     await page.getByLabel("Numbers to check (one per line, up to 50; through the session above)")
       .fill("628123456789\n9991234567");

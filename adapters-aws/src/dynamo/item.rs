@@ -155,6 +155,7 @@ impl Item {
             created_at: self.i64("created_at")?,
             updated_at: self.i64("updated_at")?,
             sent_at: self.opt_i64("sent_at")?,
+            request_id: self.opt_string("request_id")?,
         })
     }
 
@@ -245,6 +246,7 @@ pub fn job_item(j: &Job) -> PortResult<Attrs> {
     it.insert("created_at".into(), n(j.created_at));
     it.insert("updated_at".into(), n(j.updated_at));
     put_opt(&mut it, "sent_at", j.sent_at.map(n));
+    put_opt(&mut it, "request_id", j.request_id.as_deref().map(s));
     Ok(it)
 }
 

@@ -88,6 +88,7 @@ pub(super) fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Job> {
         created_at: r.get("created_at")?,
         updated_at: r.get("updated_at")?,
         sent_at: r.get("sent_at")?,
+        request_id: r.get("request_id")?,
     })
 }
 

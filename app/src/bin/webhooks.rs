@@ -11,8 +11,11 @@ async fn main() -> Result<(), Error> {
     telemetry::init(config.log_json);
     let dispatcher = lambda::dispatcher(&config).await;
     let dispatcher = &dispatcher;
-    run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+    let handler = service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         Ok::<SqsBatchResponse, Error>(lambda::handle_webhook_batch(dispatcher, event.payload).await)
-    }))
-    .await
+    });
+    match lambda::emf_metrics() {
+        Some(metrics) => metrics_cloudwatch_embedded::lambda::service::run(metrics, handler).await,
+        None => run(handler).await,
+    }
 }

@@ -236,6 +236,7 @@ fn host(v: &Vars<'_>) -> anyhow::Result<HostConfig> {
         lease_ttl: v
             .millis("LEASE_TTL_MS", d.lease_ttl)?
             .max(Duration::from_secs(3)),
+        stale_after: v.millis("SESSION_STALE_MS", d.stale_after)?,
         ..d
     })
 }

@@ -11,6 +11,8 @@ use super::{EventId, SessionId};
 pub enum EventKind {
     SessionOpen,
     SessionClosed,
+    /// An open session heard nothing from WhatsApp past `SESSION_STALE_MS`; it is reconnected.
+    SessionStale,
     Qr,
     MessageReceived,
     MessageSent,
@@ -39,10 +41,11 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in the order the docs list them.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::Qr,
         Self::SessionOpen,
         Self::SessionClosed,
+        Self::SessionStale,
         Self::MessageReceived,
         Self::MessageSent,
         Self::MessageFailed,
@@ -67,6 +70,7 @@ impl EventKind {
         match self {
             Self::SessionOpen => "session_open",
             Self::SessionClosed => "session_closed",
+            Self::SessionStale => "session_stale",
             Self::Qr => "qr",
             Self::MessageReceived => "message_received",
             Self::MessageSent => "message_sent",
@@ -139,6 +143,9 @@ pub struct Event {
     /// Event fields besides the session id.
     pub data: Map<String, Value>,
     pub ts: i64,
+    /// The request that caused it (a job's event): sent as `X-Request-Id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl Event {
@@ -155,6 +162,7 @@ impl Event {
             kind,
             data,
             ts,
+            request_id: None,
         }
     }
 

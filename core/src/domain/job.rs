@@ -61,6 +61,16 @@ pub struct Job {
     pub updated_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent_at: Option<i64>,
+    /// The `X-Request-Id` of the API call that accepted it: in the worker's log lines and on
+    /// the job's webhook, so one id follows a message across processes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// Whether a request id is worth carrying: 1 to 128 visible ASCII characters (a client may
+/// send its own `X-Request-Id`, and it ends up in logs and webhook headers).
+pub fn is_sane_request_id(id: &str) -> bool {
+    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
 }
 
 impl Job {
@@ -85,6 +95,23 @@ impl Job {
             created_at: now_ms,
             updated_at: now_ms,
             sent_at: None,
+            request_id: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod request_id_tests {
+    use super::is_sane_request_id;
+
+    #[test]
+    fn only_short_visible_request_ids_are_carried() {
+        assert!(is_sane_request_id("3f2a9c1e-7b7d-4e0f-9d7c-2b4f1a6e8c90"));
+        assert!(is_sane_request_id(&"a".repeat(128)));
+        assert!(!is_sane_request_id(""));
+        assert!(!is_sane_request_id(&"a".repeat(129)));
+        assert!(!is_sane_request_id("two words"));
+        assert!(!is_sane_request_id("tab\there"));
+        assert!(!is_sane_request_id("é"));
     }
 }

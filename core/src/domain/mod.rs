@@ -29,7 +29,7 @@ pub use event::{Event, EventFilter, EventKind};
 pub use ids::{EventId, JobId, KeyId, SessionId, random_token, wa_message_id};
 pub use inbound::{ContactCard, InboundAction, InboundContent, InboundMedia, InboundMediaKind};
 pub use jid::{Jid, JidKind, normalize_phone};
-pub use job::{Job, JobState};
+pub use job::{Job, JobState, is_sane_request_id};
 pub use message::{
     Button, Contact, ListRow, ListSection, MAX_BUTTONS, MAX_POLL_OPTIONS, MAX_STATUS_RECIPIENTS,
     MAX_TYPING_MS, MediaKind, MediaSource, MessageContent, OutboundMessage, Quoted, StatusAudience,

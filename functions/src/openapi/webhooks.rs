@@ -17,6 +17,11 @@ fn describe(kind: EventKind) -> &'static str {
         EventKind::SessionClosed => {
             "The session closed: `status: \"closed\" | \"logged_out\"`, `reason`."
         }
+        EventKind::SessionStale => {
+            "The session was open but heard nothing from WhatsApp past `SESSION_STALE_MS` (a \
+             dead socket): `lastTrafficAt` (Unix ms), `silentForMs`; it is reconnected \
+             (`session_closed`, then `session_open`)."
+        }
         EventKind::MessageReceived => {
             "A message came in: `messageId`, `from`, `fromLid?`, `chat`, `isGroup`, \
              `participant?`, `pushName?`, `type`, `text`, `content`, `quotedId?`, `fromMe`, \
@@ -74,13 +79,32 @@ fn describe(kind: EventKind) -> &'static str {
 }
 
 fn header(name: &str, description: &str) -> utoipa::openapi::path::Parameter {
+    optional_header(name, description, Required::True)
+}
+
+fn optional_header(
+    name: &str,
+    description: &str,
+    required: Required,
+) -> utoipa::openapi::path::Parameter {
     ParameterBuilder::new()
         .name(name)
         .parameter_in(ParameterIn::Header)
-        .required(Required::True)
+        .required(required)
         .description(Some(description))
         .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
         .build()
+}
+
+/// The events of a job (a send or an action): they carry its request id.
+fn is_job_event(kind: EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::MessageSent
+            | EventKind::MessageFailed
+            | EventKind::ActionDone
+            | EventKind::ActionFailed
+    )
 }
 
 fn item(kind: EventKind) -> PathItem {
@@ -111,15 +135,26 @@ fn item(kind: EventKind) -> PathItem {
     let op = OperationBuilder::new()
         .summary(Some(kind.as_str()))
         .description(Some(describe(kind)))
-        .parameter(header(
+        .parameter(optional_header(
             wagate_core::webhook::SIGNATURE_HEADER,
             "hex(HMAC-SHA256(raw body, the webhook's secret)); absent without a secret",
+            Required::False,
         ))
         .parameter(header(
             wagate_core::webhook::EVENT_ID_HEADER,
             "The event's id: the same on every retry, so receivers drop repeats",
         ))
-        .parameter(header(wagate_core::webhook::EVENT_HEADER, "The event name"))
+        .parameter(header(wagate_core::webhook::EVENT_HEADER, "The event name"));
+    let op = if is_job_event(kind) {
+        op.parameter(optional_header(
+            wagate_core::webhook::REQUEST_ID_HEADER,
+            "The `X-Request-Id` of the API call that accepted the job",
+            Required::False,
+        ))
+    } else {
+        op
+    };
+    let op = op
         .request_body(Some(
             RequestBodyBuilder::new()
                 .content(

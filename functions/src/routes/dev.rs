@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/sessions/{id}/scan", post(scan))
         .route("/sessions/{id}/incoming", post(incoming))
         .route("/sessions/{id}/call", post(call))
+        .route("/sessions/{id}/silence", post(silence))
         .route("/sessions/{id}/group", post(group))
 }
 
@@ -182,6 +183,24 @@ async fn call(
             missed: body.missed,
         },
         json!({ "sessionId": s.id, "ringing": !body.missed }),
+    )
+    .await
+}
+
+/// The session's connection stops hearing from WhatsApp until it reconnects (a socket that
+/// died without closing): what the watchdog (`SESSION_STALE_MS`) is for.
+async fn silence(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let s = load_session(&state, &caller, &id).await?;
+    accepted(
+        &state,
+        SimCommand::SimSilence {
+            session_id: s.id.clone(),
+        },
+        json!({ "sessionId": s.id, "silent": true }),
     )
     .await
 }

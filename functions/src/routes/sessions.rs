@@ -204,7 +204,15 @@ async fn show(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     let s = load_session(&state, &caller, &id).await?;
-    Ok(axum::Json(session_view(&s)))
+    let mut view = session_view(&s);
+    let history =
+        wagate_core::connection_history::load(state.store.as_ref(), &s.id, now_ms()).await;
+    view["lastDisconnect"] = json!(history.last_disconnect);
+    view["reconnects"] = json!(history.reconnects);
+    // The send queue as the queue service counts it (`null` if it does not answer).
+    let send_queue = wagate_core::ports::names::send(&s.id);
+    view["queueDepth"] = json!(state.queue.depth(&send_queue).await.ok());
+    Ok(axum::Json(view))
 }
 
 #[utoipa::path(delete, path = "/{id}", tag = "sessions",

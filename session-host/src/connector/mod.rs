@@ -100,6 +100,11 @@ pub trait Connection: Send + Sync + 'static {
         action: &Action,
         wa_message_id: &str,
     ) -> Result<ActionResult, SendError>;
+    /// When this connection last heard from WhatsApp (Unix ms: any frame, keepalive answers
+    /// included), for the watchdog; `None` where the transport does not tell.
+    fn last_traffic_ms(&self) -> Option<i64> {
+        None
+    }
     /// Asks for a pairing code for `phone` (digits, international format), the alternative to
     /// scanning the QR code.
     async fn pair_code(&self, phone: &str) -> anyhow::Result<String>;

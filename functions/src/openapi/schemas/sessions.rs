@@ -88,6 +88,26 @@ pub struct Session {
     /// Unix milliseconds.
     pub created_at: i64,
     pub updated_at: i64,
+    /// `GET /api/sessions/{id}` only: why and when the connection last dropped (`null`:
+    /// never, or over 30 days ago).
+    pub last_disconnect: Option<LastDisconnect>,
+    /// `GET /api/sessions/{id}` only: how many times the connection dropped and was
+    /// reconnected (a number that keeps rising is a reconnect loop).
+    pub reconnects: Option<u64>,
+    /// `GET /api/sessions/{id}` only: jobs waiting in the session's send queue (`null` when
+    /// the queue service did not answer).
+    pub queue_depth: Option<u64>,
+}
+
+/// Why and when a session's connection last dropped.
+#[derive(Debug, ToSchema)]
+pub struct LastDisconnect {
+    /// `closed` (the connection ended), `stale` (open but silent: the watchdog reconnected
+    /// it) or `logged_out`.
+    pub cause: String,
+    pub reason: String,
+    /// Unix milliseconds.
+    pub at: i64,
 }
 
 /// A page of sessions.

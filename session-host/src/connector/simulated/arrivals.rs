@@ -89,12 +89,34 @@ impl SimNetwork {
         self.deliver(session, ConnectorEvent::Group(Box::new(change)))
     }
 
-    /// Hands `ev` to the connection of `session`, which must be linked.
+    /// The connection of `session` stops hearing from WhatsApp until it reconnects (see
+    /// `SimCommand::SimSilence`); what arrives for it meanwhile is lost, as on a dead socket.
+    pub fn silence(&self, session: &SessionId) -> anyhow::Result<()> {
+        let mut st = self.state();
+        let Some(link) = st.links.get_mut(session) else {
+            bail!("session {session} has no connection on the simulated network");
+        };
+        link.silent_since.get_or_insert_with(now_ms);
+        Ok(())
+    }
+
+    /// When the connection `link_id` of `session` last heard from WhatsApp: now, unless it
+    /// was silenced.
+    pub(super) fn last_traffic(&self, session: &SessionId, link_id: u64) -> Option<i64> {
+        let st = self.state();
+        let link = st.links.get(session).filter(|l| l.id == link_id)?;
+        Some(link.silent_since.unwrap_or_else(now_ms))
+    }
+
+    /// Hands `ev` to the connection of `session`, which must be linked (and hearing).
     fn deliver(&self, session: &SessionId, ev: ConnectorEvent) -> anyhow::Result<()> {
         let st = self.state();
         let Some(link) = st.links.get(session).filter(|l| l.account.is_some()) else {
             bail!("session {session} is not linked on the simulated network");
         };
+        if link.silent_since.is_some() {
+            bail!("session {session}'s connection is silent: the event is lost");
+        }
         link.tx
             .try_send(ev)
             .map_err(|e| anyhow::anyhow!("session {session} cannot take it now: {e}"))

@@ -23,6 +23,7 @@ impl Connector for SimNetwork {
             account: creds.clone(),
             pairing_phone: None,
             qr_task: None,
+            silent_since: None,
         };
         match creds {
             Some(account) => {
@@ -79,6 +80,10 @@ impl SimConnection {
 
 #[async_trait]
 impl Connection for SimConnection {
+    fn last_traffic_ms(&self) -> Option<i64> {
+        self.net.last_traffic(&self.session, self.link_id)
+    }
+
     async fn send(
         &self,
         to: &Jid,

@@ -147,6 +147,9 @@ struct Link {
     /// The phone a pairing code was asked for; the account it links as.
     pairing_phone: Option<String>,
     qr_task: Option<JoinHandle<()>>,
+    /// Since when the connection hears nothing (`SimCommand::SimSilence`): a dead socket that
+    /// only a reconnect (a new link) cures. Until then it hears WhatsApp all the time.
+    silent_since: Option<i64>,
 }
 
 impl Link {

@@ -69,6 +69,12 @@ impl WaConnection {
 
 #[async_trait]
 impl Connection for WaConnection {
+    /// whatsapp-rust's own count of the last frame received (keepalive pings every 15–30 s
+    /// when idle keep it fresh on a live socket).
+    fn last_traffic_ms(&self) -> Option<i64> {
+        last_traffic(self.shared.client.stats().last_data_received_ms)
+    }
+
     async fn send(
         &self,
         to: &Jid,
@@ -324,5 +330,23 @@ impl Connection for WaConnection {
         self.shared.stop.cancel();
         // Wait for the final backup and the client's flush, so a shutdown keeps them.
         let _ = tokio::time::timeout(3 * CLOSE_TIMEOUT, self.shared.finished.cancelled()).await;
+    }
+}
+
+/// whatsapp-rust's `last_data_received_ms` (0: nothing yet) as the watchdog reads it.
+fn last_traffic(ms: u64) -> Option<i64> {
+    i64::try_from(ms).ok().filter(|&ms| ms > 0)
+}
+
+#[cfg(test)]
+mod last_traffic_tests {
+    #[test]
+    fn nothing_received_yet_is_unknown() {
+        assert_eq!(super::last_traffic(0), None);
+        assert_eq!(
+            super::last_traffic(1_764_640_000_123),
+            Some(1_764_640_000_123)
+        );
+        assert_eq!(super::last_traffic(u64::MAX), None);
     }
 }

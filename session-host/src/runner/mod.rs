@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use wagate_core::backoff::backoff;
 use wagate_core::clock::now_ms;
+use wagate_core::connection_history::{self, DropCause};
 use wagate_core::inbound_media::InboundMediaMode;
 use wagate_core::ports::{Queue, QueueSpec, names};
 use wagate_core::{
@@ -25,6 +26,8 @@ use crate::context::HostContext;
 use crate::events;
 use crate::incoming::{Disposition, classify};
 use crate::worker::{SendWorker, WorkerConfig};
+
+mod drops;
 
 /// How long a stopping runner may take to finish its send in flight.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -252,7 +255,11 @@ impl Runner {
         mut events: mpsc::Receiver<ConnectorEvent>,
         failures: &mut u32,
     ) -> End {
+        let stale_after = self.ctx.config.stale_after;
+        let mut watch = tokio::time::interval(crate::watchdog::check_every(stale_after));
+        watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            let open = !stale_after.is_zero() && self.link.borrow().is_some();
             tokio::select! {
                 biased;
                 () = self.stop.cancelled() => {
@@ -277,6 +284,11 @@ impl Runner {
                         reason: "connection lost".into(),
                     });
                     if let Some(end) = self.event(&conn, ev, failures).await {
+                        return end;
+                    }
+                }
+                _ = watch.tick(), if open => {
+                    if let Some(end) = self.check_stale(&conn, stale_after).await {
                         return end;
                     }
                 }
@@ -356,19 +368,14 @@ impl Runner {
                 self.link.send_replace(Some(conn.clone()));
             }
             ConnectorEvent::Closed { reason } => {
-                tracing::info!(session_id = %self.session, %reason, "connection closed");
-                wagate_core::measure::disconnect("closed");
-                self.link.send_replace(None);
-                self.qr = None;
-                self.pairing_code = None;
-                self.set_state(SessionStatus::Closed).await;
-                self.emit(events::session_closed(&self.session, false, &reason))
-                    .await;
-                return Some(End::Reconnect);
+                return Some(self.dropped(DropCause::Closed, &reason).await);
             }
             ConnectorEvent::LoggedOut => {
                 tracing::info!(session_id = %self.session, "session logged out");
                 wagate_core::measure::disconnect("logged_out");
+                let store = self.ctx.deps.store.as_ref();
+                let (cause, at) = (DropCause::LoggedOut, now_ms());
+                connection_history::record(store, &self.session, cause, "logged out", at).await;
                 self.link.send_replace(None);
                 self.qr = None;
                 self.pairing_code = None;
