@@ -286,4 +286,18 @@ impl Queue for SqliteQueue {
             })
             .await
     }
+
+    async fn oldest(&self, queue: &str) -> PortResult<Option<String>> {
+        let q = queue.to_owned();
+        self.db
+            .call(move |c| {
+                c.prepare_cached(
+                    "SELECT body FROM messages WHERE queue = ?1 AND acked_at IS NULL
+                     ORDER BY seq LIMIT 1",
+                )?
+                .query_row([q], |r| r.get::<_, String>(0))
+                .optional()
+            })
+            .await
+    }
 }

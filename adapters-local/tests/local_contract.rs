@@ -460,6 +460,26 @@ async fn local_queue_remembers_acked_ids_and_ignores_stale_acks() {
     assert_eq!(q.depth("strict").await.unwrap(), 0);
 }
 
+/// The embedded queue tells its oldest message without receiving it (the API shows when the
+/// job at a session's head was accepted); in flight still counts, acked does not.
+#[tokio::test]
+async fn local_queue_names_its_oldest_message() {
+    let b = backend();
+    let q = b.queue();
+    q.create("line", QueueSpec::FIFO).await.unwrap();
+    assert_eq!(q.oldest("line").await.unwrap(), None);
+    q.send("line", "a", "job-a").await.unwrap();
+    q.send("line", "b", "job-b").await.unwrap();
+    assert_eq!(q.oldest("line").await.unwrap().as_deref(), Some("job-a"));
+    let got = q
+        .receive("line", 1, Duration::from_secs(30), Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(q.oldest("line").await.unwrap().as_deref(), Some("job-a"));
+    q.ack("line", &got[0].receipt).await.unwrap();
+    assert_eq!(q.oldest("line").await.unwrap().as_deref(), Some("job-b"));
+}
+
 #[tokio::test]
 async fn local_blobs_cannot_sign_urls_so_the_api_takes_uploads_itself() {
     let b = backend();

@@ -20,6 +20,7 @@ use crate::{Config, connector};
 /// Runs the session host until `shutdown`.
 pub async fn run(mut config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     wagate_functions::metrics::install();
+    wagate_host::connector::whatsapp::telemetry::describe();
     let ports = AwsPorts::load(&config).await;
     // A replacement container must not take the old one's name: it waits for the old leases
     // to expire instead of taking them over at once.

@@ -50,6 +50,7 @@ impl Running {
 /// Opens the data directory, binds the port and starts the parts.
 pub async fn start(mut cfg: Config) -> anyhow::Result<Running> {
     wagate_functions::metrics::install();
+    wagate_host::connector::whatsapp::telemetry::describe();
     let data_dir = cfg.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating DATA_DIR {}", data_dir.display()))?;

@@ -18,10 +18,10 @@ use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
 
 use crate::clock::now_ms;
-use crate::measure;
 use crate::ports::{DeadLetter, PortResult, Queue, QueueMessage, QueueSpec, Store, names};
 use crate::webhook::{self, Target};
 use crate::{Event, EventFilter, random_token};
+use crate::{job_delivery, measure};
 
 /// The runtime config key holding the default webhook (`{ "url", "secret"? }`).
 pub const DEFAULT_WEBHOOK_KEY: &str = "defaultWebhook";
@@ -147,6 +147,7 @@ impl Dispatcher {
             Ok(None) => {
                 tracing::debug!(session_id = %event.session_id, event_id = %event.id, "no webhook configured; event dropped");
                 measure::webhook("dropped", None);
+                self.note(&event, "dropped", msg, None).await;
                 self.ack(msg).await;
                 return Outcome::Dropped;
             }
@@ -159,6 +160,7 @@ impl Dispatcher {
         match webhook::deliver(&self.client, &target, &event).await {
             Ok(()) => {
                 measure::webhook("delivered", Some(started.elapsed()));
+                self.note(&event, "delivered", msg, None).await;
                 tracing::info!(session_id = %event.session_id, event_id = %event.id, event = event.kind.as_str(), "webhook delivered");
                 self.ack(msg).await;
                 Outcome::Delivered
@@ -166,6 +168,7 @@ impl Dispatcher {
             Err(e) if msg.receive_count >= self.config.max_attempts => {
                 tracing::warn!(session_id = %event.session_id, event_id = %event.id, error = %e, attempts = msg.receive_count, "webhook delivery gave up");
                 measure::webhook("dead", None);
+                self.note(&event, "dead", msg, Some(e.to_string())).await;
                 self.dead_letter(
                     msg,
                     event.id.to_string(),
@@ -177,6 +180,8 @@ impl Dispatcher {
             Err(e) => {
                 tracing::info!(session_id = %event.session_id, event_id = %event.id, error = %e, attempts = msg.receive_count, "webhook delivery failed; will retry");
                 measure::webhook("retry", None);
+                self.note(&event, "retrying", msg, Some(e.to_string()))
+                    .await;
                 self.retry(msg).await
             }
         }
@@ -265,6 +270,13 @@ impl Dispatcher {
             }
         }
         Ok(self.config.default_target.clone())
+    }
+
+    /// Notes what became of a job's event beside the job (see `job_delivery`).
+    async fn note(&self, event: &Event, outcome: &str, msg: &QueueMessage, error: Option<String>) {
+        let now = now_ms();
+        let attempts = msg.receive_count;
+        job_delivery::note(self.store.as_ref(), event, outcome, attempts, error, now).await;
     }
 
     async fn ack(&self, msg: &QueueMessage) {

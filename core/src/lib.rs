@@ -12,6 +12,7 @@ pub mod dead_sends;
 pub mod dispatch;
 pub mod domain;
 pub mod inbound_media;
+pub mod job_delivery;
 pub mod measure;
 pub mod policy;
 pub mod ports;

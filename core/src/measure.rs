@@ -20,6 +20,7 @@ pub const SESSIONS: &str = "wagate_sessions";
 pub const RECONNECTS: &str = "wagate_session_disconnects_total";
 pub const QUEUE_DEPTH: &str = "wagate_queue_depth";
 pub const STALE: &str = "wagate_session_stale_total";
+pub const WA_REFUSALS: &str = "wagate_whatsapp_refusals_total";
 pub const QUEUE_AGE: &str = "wagate_queue_oldest_age_seconds";
 
 /// Describes every metric (the `# HELP` lines); once per process, after the recorder.
@@ -55,6 +56,11 @@ pub fn describe() {
     describe_counter!(
         RECONNECTS,
         "Session connections that dropped (and were reconnected), by cause"
+    );
+    describe_counter!(
+        WA_REFUSALS,
+        "Connections WhatsApp refused or ended on purpose, by kind: temporary_ban, \
+         stream_replaced, client_outdated, connect_failure, logged_out"
     );
     describe_counter!(
         STALE,
@@ -112,6 +118,12 @@ pub fn webhook(outcome: &'static str, took: Option<Duration>) {
 
 pub fn sessions(status: &'static str, count: u64) {
     gauge!(SESSIONS, "status" => status).set(count as f64);
+}
+
+/// WhatsApp refused or ended a connection on purpose; `kind` is a small fixed set
+/// (`temporary_ban`, `stream_replaced`, `client_outdated`, `connect_failure`, `logged_out`).
+pub fn whatsapp_refusal(kind: &'static str) {
+    counter!(WA_REFUSALS, "kind" => kind).increment(1);
 }
 
 /// The watchdog found an open session silent and reconnected it.

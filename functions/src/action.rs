@@ -90,9 +90,16 @@ impl Acting {
     }
 }
 
-/// The public view of a job, with an action's result once it is done.
+/// The public view of a job, with an action's result once it is done, and what became of its
+/// webhook once the dispatcher tried it.
 pub async fn job_body(state: &AppState, job: &Job) -> ApiResult<Value> {
     let mut v = send::job_view(job);
+    if job.state.is_final()
+        && let Some(d) =
+            wagate_core::job_delivery::load(state.store.as_ref(), job.id.as_str(), now_ms()).await
+    {
+        v["webhook"] = json!(d);
+    }
     if job.message.action().is_some() && job.state.is_final() {
         if job.state == wagate_core::JobState::Sent {
             v["status"] = json!("done");

@@ -143,6 +143,11 @@ pub trait Queue: std::fmt::Debug + Send + Sync + 'static {
     async fn extend(&self, queue: &str, receipt: &str, visibility: Duration) -> PortResult<()>;
     /// Messages in the queue, visible or not.
     async fn depth(&self, queue: &str) -> PortResult<u64>;
+    /// The body of the oldest message still in the queue, where the queue can tell without
+    /// receiving it (the embedded one; SQS cannot: `None`).
+    async fn oldest(&self, _queue: &str) -> PortResult<Option<String>> {
+        Ok(None)
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use wagate_core::JobId;
 use wagate_core::clock::now_ms;
 use wagate_core::ports::{QueueSpec, names};
 use wagate_core::{HostCommand, ProxyUrl, Session, SessionId, SessionStatus, normalize_phone};
@@ -212,6 +213,18 @@ async fn show(
     // The send queue as the queue service counts it (`null` if it does not answer).
     let send_queue = wagate_core::ports::names::send(&s.id);
     view["queueDepth"] = json!(state.queue.depth(&send_queue).await.ok());
+    // Its head, where the queue can tell (the embedded one): when the oldest waiting job came.
+    let head = state.queue.oldest(&send_queue).await.ok().flatten();
+    let head = match head {
+        Some(id) => state
+            .store
+            .get_job(&JobId::from_string(id))
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
+    view["oldestQueuedAt"] = json!(head.map(|j| j.created_at));
     Ok(axum::Json(view))
 }
 

@@ -48,6 +48,25 @@ pub struct Job {
     pub result: Option<Value>,
     /// Present (true) when an `Idempotency-Key` repeated an earlier request.
     pub replayed: Option<bool>,
+    /// Once the job is final and its event went to the dispatcher: the last attempt at its
+    /// webhook.
+    pub webhook: Option<JobWebhook>,
+}
+
+/// The last attempt at a job's webhook.
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct JobWebhook {
+    /// `message_sent`, `message_failed`, `action_done` or `action_failed`.
+    pub event: String,
+    /// Its `X-Webhook-Id`.
+    pub event_id: String,
+    /// `delivered`, `retrying`, `dead` (dead-lettered: replay it) or `dropped` (no webhook).
+    pub outcome: String,
+    pub attempts: u32,
+    /// Unix milliseconds.
+    pub at: i64,
+    pub error: Option<String>,
 }
 
 /// `GET /health`.

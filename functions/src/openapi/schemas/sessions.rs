@@ -97,6 +97,10 @@ pub struct Session {
     /// `GET /api/sessions/{id}` only: jobs waiting in the session's send queue (`null` when
     /// the queue service did not answer).
     pub queue_depth: Option<u64>,
+    /// `GET /api/sessions/{id}` only: when the oldest job still in the queue was accepted
+    /// (Unix ms; `null` when the queue is empty, or on SQS, which cannot tell: see the
+    /// `wagate_queue_oldest_age_seconds` metric).
+    pub oldest_queued_at: Option<i64>,
 }
 
 /// Why and when a session's connection last dropped.

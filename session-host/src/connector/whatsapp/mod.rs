@@ -21,7 +21,13 @@ pub mod polls;
 pub mod proto_json;
 pub mod proxy;
 mod pump;
+pub mod refusals;
 pub mod translate;
+
+/// whatsapp-rust's own counters (its `metrics` feature: `wa_recv_total`, `wa_send_total`,
+/// `wa_iq_total`, `wa_reconnect_total`, `wa_connected`, latency histograms…), recorded
+/// through the same facade as wagate's, summed over the process's sessions.
+pub use whatsapp_rust::telemetry;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;

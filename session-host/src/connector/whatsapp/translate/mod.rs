@@ -46,6 +46,9 @@ pub enum Action {
 
 /// Translates one client event; most events mean nothing to wagate and give no action.
 pub fn translate(ev: &Event) -> Vec<Action> {
+    if let Some(kind) = super::refusals::kind(ev) {
+        wagate_core::measure::whatsapp_refusal(kind);
+    }
     match ev {
         Event::PairingQrCode(q) => vec![Action::Emit(ConnectorEvent::Qr {
             code: q.code.clone(),
