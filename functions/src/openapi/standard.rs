@@ -94,7 +94,27 @@ fn error_name(status: &str, public: bool) -> String {
     }
 }
 
-fn add_to_operation(path: &str, op: &mut Operation) {
+/// The headers of a limit (`X-RateLimit`, `X-Quota`) on every success answer of `op`.
+fn limit_headers(op: &mut Operation, prefix: &str, unit: &str) {
+    for (status, resp) in op.responses.responses.iter_mut() {
+        if let RefOr::T(r) = resp
+            && status.starts_with('2')
+        {
+            for (suffix, what) in [
+                ("Limit", format!("{unit} allowed per window")),
+                ("Remaining", format!("{unit} left in this window")),
+                ("Reset", "Unix seconds when the window resets".to_owned()),
+            ] {
+                r.headers
+                    .entry(format!("{prefix}-{suffix}"))
+                    .or_insert_with(|| RefOr::T(int_header(&what)));
+            }
+        }
+    }
+}
+
+/// `post`: a POST, which on a message route counts against the key's quota.
+fn add_to_operation(path: &str, op: &mut Operation, post: bool) {
     for (status, _) in errors(path) {
         op.responses
             .responses
@@ -105,20 +125,11 @@ fn add_to_operation(path: &str, op: &mut Operation) {
     }
     if !is_public(path) {
         op.security = Some(vec![SecurityRequirement::new(SCHEME, Vec::<String>::new())]);
-        for (status, resp) in op.responses.responses.iter_mut() {
-            if let RefOr::T(r) = resp
-                && status.starts_with('2')
-            {
-                for (suffix, what) in [
-                    ("Limit", "Requests allowed per window"),
-                    ("Remaining", "Requests left in this window"),
-                    ("Reset", "Unix seconds when the window resets"),
-                ] {
-                    r.headers
-                        .entry(format!("X-RateLimit-{suffix}"))
-                        .or_insert_with(|| RefOr::T(int_header(what)));
-                }
-            }
+        limit_headers(op, "X-RateLimit", "Requests");
+        let is_send =
+            op.tags.as_ref().and_then(|t| t.first()).map(String::as_str) == Some("messages");
+        if post && is_send {
+            limit_headers(op, "X-Quota", "Messages");
         }
     }
 }
@@ -200,7 +211,6 @@ pub fn finish(mut spec: Spec) -> Spec {
     for (path, item) in base.paths.paths.iter_mut() {
         for op in [
             &mut item.get,
-            &mut item.post,
             &mut item.put,
             &mut item.patch,
             &mut item.delete,
@@ -208,7 +218,10 @@ pub fn finish(mut spec: Spec) -> Spec {
         .into_iter()
         .flatten()
         {
-            add_to_operation(path, op);
+            add_to_operation(path, op, false);
+        }
+        if let Some(op) = item.post.as_mut() {
+            add_to_operation(path, op, true);
         }
     }
     unique_operation_ids(&mut base);

@@ -111,6 +111,14 @@ fn names_the_paths_the_router_serves() {
         assert!(paths.contains_key(p), "{p} missing");
     }
     assert!(!paths.keys().any(|p| p.starts_with("/api/dev")));
+    // Sends report the quota, every authenticated answer the rate limit.
+    let text = &paths["/api/messages/text"]["post"]["responses"]["202"]["headers"];
+    for h in ["X-Quota-Remaining", "X-RateLimit-Remaining"] {
+        assert!(text.get(h).is_some(), "{h} missing on a send");
+    }
+    let sessions = &paths["/api/sessions"]["get"]["responses"]["200"]["headers"];
+    assert!(sessions.get("X-Quota-Remaining").is_none());
+    assert!(sessions.get("X-RateLimit-Remaining").is_some());
 }
 
 /// Every `$ref` names a component that exists (a type used only in `params(...)` is not
