@@ -240,3 +240,69 @@ async fn reconnects_each_build_a_new_client_on_the_same_store() {
     }
     assert!(connector.creds().db_path(&s).exists());
 }
+
+/// A socket that opens and then says nothing: what the client sends goes nowhere, nothing
+/// ever comes back (the connection a dead middlebox leaves behind).
+#[derive(Default)]
+struct SilentNet {
+    sent: Arc<AtomicUsize>,
+    /// Keeps each socket's event channel open: it stays silent rather than closed.
+    keep: std::sync::Mutex<Vec<async_channel::Sender<TransportEvent>>>,
+}
+
+struct SilentSocket(Arc<AtomicUsize>);
+
+#[async_trait::async_trait]
+impl Transport for SilentSocket {
+    async fn send(&self, data: bytes::Bytes) -> anyhow::Result<()> {
+        self.0.fetch_add(data.len(), Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn disconnect(&self) {}
+}
+
+#[async_trait::async_trait]
+impl TransportFactory for SilentNet {
+    async fn create_transport(
+        &self,
+    ) -> anyhow::Result<(Arc<dyn Transport>, async_channel::Receiver<TransportEvent>)> {
+        let (tx, rx) = async_channel::unbounded();
+        tx.send(TransportEvent::Connected).await?;
+        self.keep.lock().unwrap().push(tx);
+        Ok((Arc::new(SilentSocket(self.sent.clone())), rx))
+    }
+}
+
+/// The watchdog's input on the real connector: a client on a socket that never answers has
+/// heard nothing (`last_traffic_ms` is `None`, not "now"), however long it waits, and never
+/// reports the session open.
+#[tokio::test]
+async fn a_silent_socket_gives_the_watchdog_no_traffic() {
+    let dir = TempDir::new().unwrap();
+    let net = Arc::new(SilentNet::default());
+    let mut options = WhatsAppOptions::new(dir.path().join("whatsapp"));
+    options.transport = Some(net.clone());
+    options.http = Some(Arc::new(NoHttp));
+    options.version = Some((2, 3000, 1_000_000_000));
+    let connector = WhatsAppConnector::new(blobs(&dir.path().join("blobs")), options);
+    let mut connected = connect(&connector, "silent").await;
+
+    within_30s(
+        async {
+            while net.sent.load(Ordering::SeqCst) == 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        },
+        "the client greets the server",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(connected.connection.last_traffic_ms(), None);
+    let pending = tokio::time::timeout(Duration::from_millis(100), connected.events.recv()).await;
+    assert!(
+        !matches!(pending, Ok(Some(ConnectorEvent::Open { .. }))),
+        "{pending:?}"
+    );
+    within_30s(connected.connection.disconnect(), "disconnect returns").await;
+}
