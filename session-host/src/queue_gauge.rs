@@ -16,6 +16,8 @@ pub const DEPTH_EVERY: Duration = Duration::from_secs(5);
 pub struct QueueGauge {
     session: String,
     depth_asked: Option<Instant>,
+    /// Zeros were recorded and nothing since: an idle worker's empty polls record nothing.
+    zeroed: bool,
 }
 
 impl QueueGauge {
@@ -23,12 +25,16 @@ impl QueueGauge {
         Self {
             session: session.to_owned(),
             depth_asked: None,
+            zeroed: false,
         }
     }
 
     /// The worker found its queue empty.
     pub fn empty(&mut self) {
-        measure::queue(&self.session, Some(0), Duration::ZERO);
+        if !self.zeroed {
+            measure::queue(&self.session, Some(0), Duration::ZERO);
+            self.zeroed = true;
+        }
         self.depth_asked = None;
     }
 
@@ -45,5 +51,6 @@ impl QueueGauge {
             None
         };
         measure::queue(&self.session, depth, Duration::from_millis(age_ms));
+        self.zeroed = false;
     }
 }
