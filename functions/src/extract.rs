@@ -12,32 +12,40 @@ pub struct Json<T>(pub T);
 
 impl<S, T> FromRequest<S> for Json<T>
 where
-    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    T: serde::de::DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        // Every body of this API is an object; serde would read a struct from an array too
-        // (`[null, null]` as its fields in order), so anything else is refused first.
-        let (parts, body) = req.into_parts();
-        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+        if !json_content_type(req.headers()) {
+            // axum's own rejection (415, naming the content type it wants).
+            let axum::Json(v) = axum::Json::<T>::from_request(req, state).await?;
+            return Ok(Self(v));
+        }
+        let bytes = Bytes::from_request(req, state)
             .await
             .map_err(JsonRejection::from)?;
-        if json_content_type(&parts.headers) {
-            require_object(&bytes)?;
-        }
-        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
-        let axum::Json(v) = axum::Json::<T>::from_request(req, state).await?;
+        // Every body of this API is an object; serde would read a struct from an array too
+        // (`[null, null]` as its fields in order), so anything else is refused first.
+        require_object(&bytes)?;
+        let axum::Json(v) = axum::Json::<T>::from_bytes(&bytes)?;
         Ok(Self(v))
     }
 }
 
+/// `application/json` or `application/*+json`, as `axum::Json` accepts.
 fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
-    headers
+    let Some(ct) = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"))
+    else {
+        return false;
+    };
+    let essence = ct.split(';').next().unwrap_or_default().trim();
+    let essence = essence.to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Refuses a JSON body that is not an object (an array, a string, a number, `null`).

@@ -234,7 +234,42 @@ async fn malformed_json_and_wrong_content_type_are_4xx() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let text_json = post_request(TEXT, USER_A, "text/json").body(Body::from("{}"));
+    let r = app.request(text_json.unwrap()).await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(app.queued("shop").await, 0);
+}
+
+/// serde reads a struct from an array too (its fields in order): every body must be an
+/// object, whatever the JSON content type; an object under `+json` is read as before.
+#[tokio::test]
+async fn a_body_that_is_not_an_object_is_refused() {
+    let app = app_with_session("shop").await;
+    let fields = r#"["shop", "628123456789", null, null, null, "hi"]"#;
+    for (ct, body) in [
+        ("application/json", fields),
+        ("application/json; charset=utf-8", "null"),
+        ("application/vnd.api+json", r#""text""#),
+    ] {
+        let req = post_request(TEXT, USER_A, ct).body(Body::from(body));
+        let r = app.request(req.unwrap()).await;
+        r.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+    }
+    let r = app
+        .request(
+            post_request("/api/sessions", USER_A, "application/json")
+                .body(Body::from("[null, null]"))
+                .unwrap(),
+        )
+        .await;
+    r.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+    let object = json!({ "sessionId": "shop", "to": "628123456789", "text": "hi" });
+    let req = post_request(TEXT, USER_A, "application/vnd.api+json");
+    let r = app
+        .request(req.body(Body::from(object.to_string())).unwrap())
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    assert_eq!(app.queued("shop").await, 1);
 }
 
 #[tokio::test]

@@ -96,9 +96,7 @@ struct ReactBody {
         defaults to false.",
     params(WaitQuery, IdempotencyKey), request_body = ReactBody,
     responses(
-        (status = 202, description = "Queued", body = schemas::Job),
-        (status = 200, description = "With `?wait=N`: its outcome came in time",
-            body = schemas::Job),
+        schemas::JobAnswers,
     ))]
 async fn react(acting: Acting, Json(b): Json<ReactBody>) -> ApiResult<Response> {
     let to = Jid::parse(&b.target.to.0)?;
@@ -122,9 +120,7 @@ struct EditBody {
     summary = "Edit the text of a message this account sent",
     params(WaitQuery, IdempotencyKey), request_body = EditBody,
     responses(
-        (status = 202, description = "Queued", body = schemas::Job),
-        (status = 200, description = "With `?wait=N`: its outcome came in time",
-            body = schemas::Job),
+        schemas::JobAnswers,
     ))]
 async fn edit(acting: Acting, Json(b): Json<EditBody>) -> ApiResult<Response> {
     let to = Jid::parse(&b.target.to.0)?;
@@ -142,9 +138,7 @@ async fn edit(acting: Acting, Json(b): Json<EditBody>) -> ApiResult<Response> {
         `participant`.",
     params(WaitQuery, IdempotencyKey), request_body = Target,
     responses(
-        (status = 202, description = "Queued", body = schemas::Job),
-        (status = 200, description = "With `?wait=N`: its outcome came in time",
-            body = schemas::Job),
+        schemas::JobAnswers,
     ))]
 async fn revoke(acting: Acting, Json(b): Json<Target>) -> ApiResult<Response> {
     let to = Jid::parse(&b.to.0)?;
@@ -165,9 +159,7 @@ async fn revoke(acting: Acting, Json(b): Json<Target>) -> ApiResult<Response> {
     summary = "Delete a message for everyone (the same as /revoke)",
     params(WaitQuery, IdempotencyKey), request_body = Target,
     responses(
-        (status = 202, description = "Queued", body = schemas::Job),
-        (status = 200, description = "With `?wait=N`: its outcome came in time",
-            body = schemas::Job),
+        schemas::JobAnswers,
     ))]
 async fn delete(acting: Acting, body: Json<Target>) -> ApiResult<Response> {
     revoke(acting, body).await
@@ -198,9 +190,7 @@ fn yes() -> bool {
         `pin: false` unpins.",
     params(WaitQuery, IdempotencyKey), request_body = PinBody,
     responses(
-        (status = 202, description = "Queued", body = schemas::Job),
-        (status = 200, description = "With `?wait=N`: its outcome came in time",
-            body = schemas::Job),
+        schemas::JobAnswers,
     ))]
 async fn pin(acting: Acting, Json(b): Json<PinBody>) -> ApiResult<Response> {
     let to = Jid::parse(&b.target.to.0)?;
@@ -230,9 +220,7 @@ struct StarBody {
 #[utoipa::path(post, path = "/star", tag = "actions", summary = "Star or unstar a message",
     params(WaitQuery, IdempotencyKey), request_body = StarBody,
     responses(
-        (status = 202, description = "Queued", body = schemas::Job),
-        (status = 200, description = "With `?wait=N`: its outcome came in time",
-            body = schemas::Job),
+        schemas::JobAnswers,
     ))]
 async fn star(acting: Acting, Json(b): Json<StarBody>) -> ApiResult<Response> {
     let to = Jid::parse(&b.target.to.0)?;
@@ -266,9 +254,7 @@ struct ReadBody {
     summary = "Mark received messages read (blue ticks), or voice notes played",
     params(WaitQuery, IdempotencyKey), request_body = ReadBody,
     responses(
-        (status = 202, description = "Queued", body = schemas::Job),
-        (status = 200, description = "With `?wait=N`: its outcome came in time",
-            body = schemas::Job),
+        schemas::JobAnswers,
     ))]
 async fn read(acting: Acting, Json(b): Json<ReadBody>) -> ApiResult<Response> {
     let to = Jid::parse(&b.to.0)?;
@@ -304,9 +290,7 @@ struct PresenceBody {
         `recording` / `paused` in the chat `to` (then required).",
     params(WaitQuery, IdempotencyKey), request_body = PresenceBody,
     responses(
-        (status = 202, description = "Queued", body = schemas::Job),
-        (status = 200, description = "With `?wait=N`: its outcome came in time",
-            body = schemas::Job),
+        schemas::JobAnswers,
     ))]
 async fn set_presence(acting: Acting, Json(b): Json<PresenceBody>) -> ApiResult<Response> {
     let typing = |t| -> ApiResult<(Jid, Action)> {
@@ -357,9 +341,7 @@ struct ChatBody {
         IdempotencyKey),
     request_body = ChatBody,
     responses(
-        (status = 202, description = "Queued", body = schemas::Job),
-        (status = 200, description = "With `?wait=N`: its outcome came in time",
-            body = schemas::Job),
+        schemas::JobAnswers,
     ))]
 async fn chat(
     acting: Acting,

@@ -51,11 +51,7 @@ struct CheckBody {
     responses(
         (status = 200, description = "One result per number, in order",
             body = schemas::NumberChecksAnswer),
-        (status = 202, description = "Not answered yet: read it at `GET /api/queries/{queryId}`",
-            body = schemas::QueryPending,
-            headers(("Retry-After" = u32, description = "Seconds to wait before asking"))),
-        (status = 502, description = "WhatsApp or the session's host did not answer",
-            body = schemas::ErrorBody),
+        schemas::QueryWaiting,
     ))]
 async fn check(
     State(state): State<AppState>,
@@ -95,11 +91,7 @@ async fn check(
         ("sessionId" = String, Query, description = "The session to ask")),
     responses(
         (status = 200, description = "The profile", body = schemas::ProfileAnswer),
-        (status = 202, description = "Not answered yet: read it at `GET /api/queries/{queryId}`",
-            body = schemas::QueryPending,
-            headers(("Retry-After" = u32, description = "Seconds to wait before asking"))),
-        (status = 502, description = "WhatsApp or the session's host did not answer",
-            body = schemas::ErrorBody),
+        schemas::QueryWaiting,
     ))]
 async fn profile(
     State(state): State<AppState>,
@@ -125,11 +117,7 @@ async fn profile(
         ("sessionId" = String, Query, description = "The session to ask")),
     responses(
         (status = 200, description = "The business profile", body = schemas::BusinessAnswer),
-        (status = 202, description = "Not answered yet: read it at `GET /api/queries/{queryId}`",
-            body = schemas::QueryPending,
-            headers(("Retry-After" = u32, description = "Seconds to wait before asking"))),
-        (status = 502, description = "WhatsApp or the session's host did not answer",
-            body = schemas::ErrorBody),
+        schemas::QueryWaiting,
     ))]
 async fn business(
     State(state): State<AppState>,
@@ -153,11 +141,7 @@ async fn business(
     params(("sessionId" = String, Query, description = "The session to ask")),
     responses(
         (status = 200, description = "The blocked JIDs", body = schemas::BlocklistAnswer),
-        (status = 202, description = "Not answered yet: read it at `GET /api/queries/{queryId}`",
-            body = schemas::QueryPending,
-            headers(("Retry-After" = u32, description = "Seconds to wait before asking"))),
-        (status = 502, description = "WhatsApp or the session's host did not answer",
-            body = schemas::ErrorBody),
+        schemas::QueryWaiting,
     ))]
 async fn blocklist(
     State(state): State<AppState>,
@@ -182,9 +166,7 @@ struct SessionBody {
         IdempotencyKey),
     request_body = SessionBody,
     responses(
-        (status = 202, description = "Queued", body = schemas::Job),
-        (status = 200, description = "With `?wait=N`: its outcome came in time",
-            body = schemas::Job),
+        schemas::JobAnswers,
     ))]
 async fn block(
     acting: Acting,
@@ -205,9 +187,7 @@ async fn block(
         IdempotencyKey),
     request_body = SessionBody,
     responses(
-        (status = 202, description = "Queued", body = schemas::Job),
-        (status = 200, description = "With `?wait=N`: its outcome came in time",
-            body = schemas::Job),
+        schemas::JobAnswers,
     ))]
 async fn unblock(
     acting: Acting,

@@ -59,11 +59,7 @@ fn group_jid(raw: &str) -> Result<Jid, ValidationError> {
     params(("sessionId" = String, Query, description = "The session to ask")),
     responses(
         (status = 200, description = "The groups", body = schemas::GroupsAnswer),
-        (status = 202, description = "Not answered yet: read it at `GET /api/queries/{queryId}`",
-            body = schemas::QueryPending,
-            headers(("Retry-After" = u32, description = "Seconds to wait before asking"))),
-        (status = 502, description = "WhatsApp or the session's host did not answer",
-            body = schemas::ErrorBody),
+        schemas::QueryWaiting,
     ))]
 async fn list(
     State(state): State<AppState>,
@@ -90,9 +86,7 @@ struct CreateBody {
         each member's outcome (`participants`).",
     params(WaitQuery, IdempotencyKey), request_body = CreateBody,
     responses(
-        (status = 202, description = "Queued", body = schemas::Job),
-        (status = 200, description = "With `?wait=N`: its outcome came in time",
-            body = schemas::Job),
+        schemas::JobAnswers,
     ))]
 async fn create(acting: Acting, Json(b): Json<CreateBody>) -> ApiResult<Response> {
     let action = Action::CreateGroup {
@@ -111,11 +105,7 @@ async fn create(acting: Acting, Json(b): Json<CreateBody>) -> ApiResult<Response
         ("sessionId" = String, Query, description = "The session to ask")),
     responses(
         (status = 200, description = "The group", body = schemas::GroupAnswer),
-        (status = 202, description = "Not answered yet: read it at `GET /api/queries/{queryId}`",
-            body = schemas::QueryPending,
-            headers(("Retry-After" = u32, description = "Seconds to wait before asking"))),
-        (status = 502, description = "WhatsApp or the session's host did not answer",
-            body = schemas::ErrorBody),
+        schemas::QueryWaiting,
     ))]
 async fn show(
     State(state): State<AppState>,
@@ -149,9 +139,7 @@ struct UpdateBody {
         IdempotencyKey),
     request_body = UpdateBody,
     responses(
-        (status = 202, description = "Queued", body = schemas::Job),
-        (status = 200, description = "With `?wait=N`: its outcome came in time",
-            body = schemas::Job),
+        schemas::JobAnswers,
     ))]
 async fn update(
     acting: Acting,
@@ -174,9 +162,7 @@ async fn update(
         IdempotencyKey),
     request_body = UpdateBody,
     responses(
-        (status = 202, description = "Queued", body = schemas::Job),
-        (status = 200, description = "With `?wait=N`: its outcome came in time",
-            body = schemas::Job),
+        schemas::JobAnswers,
     ))]
 async fn update_settings(
     acting: Acting,
@@ -210,9 +196,7 @@ struct MembersBody {
         IdempotencyKey),
     request_body = MembersBody,
     responses(
-        (status = 202, description = "Queued", body = schemas::Job),
-        (status = 200, description = "With `?wait=N`: its outcome came in time",
-            body = schemas::Job),
+        schemas::JobAnswers,
     ))]
 async fn members(
     acting: Acting,
@@ -237,9 +221,7 @@ async fn members(
         IdempotencyKey),
     request_body = MembersBody,
     responses(
-        (status = 202, description = "Queued", body = schemas::Job),
-        (status = 200, description = "With `?wait=N`: its outcome came in time",
-            body = schemas::Job),
+        schemas::JobAnswers,
     ))]
 async fn members_requests(
     acting: Acting,
@@ -261,11 +243,7 @@ async fn members_requests(
         ("sessionId" = String, Query, description = "The session to ask")),
     responses(
         (status = 200, description = "The link", body = schemas::InviteLinkAnswer),
-        (status = 202, description = "Not answered yet: read it at `GET /api/queries/{queryId}`",
-            body = schemas::QueryPending,
-            headers(("Retry-After" = u32, description = "Seconds to wait before asking"))),
-        (status = 502, description = "WhatsApp or the session's host did not answer",
-            body = schemas::ErrorBody),
+        schemas::QueryWaiting,
     ))]
 async fn invite_link(
     State(state): State<AppState>,
@@ -300,9 +278,7 @@ struct SessionBody {
         IdempotencyKey),
     request_body = SessionBody,
     responses(
-        (status = 202, description = "Queued", body = schemas::Job),
-        (status = 200, description = "With `?wait=N`: its outcome came in time",
-            body = schemas::Job),
+        schemas::JobAnswers,
     ))]
 async fn reset_invite(
     acting: Acting,
@@ -321,9 +297,7 @@ async fn reset_invite(
         IdempotencyKey),
     request_body = SessionBody,
     responses(
-        (status = 202, description = "Queued", body = schemas::Job),
-        (status = 200, description = "With `?wait=N`: its outcome came in time",
-            body = schemas::Job),
+        schemas::JobAnswers,
     ))]
 async fn leave(
     acting: Acting,
@@ -348,9 +322,7 @@ struct JoinBody {
     description = "Done, the job's `result.groupId` is the group joined.",
     params(WaitQuery, IdempotencyKey), request_body = JoinBody,
     responses(
-        (status = 202, description = "Queued", body = schemas::Job),
-        (status = 200, description = "With `?wait=N`: its outcome came in time",
-            body = schemas::Job),
+        schemas::JobAnswers,
     ))]
 async fn join(acting: Acting, Json(b): Json<JoinBody>) -> ApiResult<Response> {
     let code = wagate_core::invite_code(&b.code)?.to_owned();
@@ -366,11 +338,7 @@ async fn join(acting: Acting, Json(b): Json<JoinBody>) -> ApiResult<Response> {
         ("sessionId" = String, Query, description = "The session to ask")),
     responses(
         (status = 200, description = "The group", body = schemas::GroupAnswer),
-        (status = 202, description = "Not answered yet: read it at `GET /api/queries/{queryId}`",
-            body = schemas::QueryPending,
-            headers(("Retry-After" = u32, description = "Seconds to wait before asking"))),
-        (status = 502, description = "WhatsApp or the session's host did not answer",
-            body = schemas::ErrorBody),
+        schemas::QueryWaiting,
     ))]
 async fn invite_info(
     State(state): State<AppState>,
@@ -396,11 +364,7 @@ async fn invite_info(
         ("sessionId" = String, Query, description = "The session to ask")),
     responses(
         (status = 200, description = "The requests", body = schemas::JoinRequestsAnswer),
-        (status = 202, description = "Not answered yet: read it at `GET /api/queries/{queryId}`",
-            body = schemas::QueryPending,
-            headers(("Retry-After" = u32, description = "Seconds to wait before asking"))),
-        (status = 502, description = "WhatsApp or the session's host did not answer",
-            body = schemas::ErrorBody),
+        schemas::QueryWaiting,
     ))]
 async fn requests(
     State(state): State<AppState>,

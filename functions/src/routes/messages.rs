@@ -137,12 +137,10 @@ async fn submit(
 macro_rules! message_route {
     ($name:ident, $path:literal, $summary:literal, $body:ty, |$b:ident| $build:expr) => {
         #[utoipa::path(post, path = $path, tag = "messages", summary = $summary,
-                    params(WaitQuery, IdempotencyKey), request_body = $body,
-                    responses(
-                        (status = 202, description = "Queued", body = schemas::Job),
-                        (status = 200, description = "With `?wait=N`: its outcome came in time",
-                            body = schemas::Job),
-                    ))]
+                            params(WaitQuery, IdempotencyKey), request_body = $body,
+                            responses(
+                                schemas::JobAnswers,
+                            ))]
         async fn $name(
             State(state): State<AppState>,
             caller: Caller,
@@ -209,8 +207,7 @@ struct MediaBody {
     summary = "Send an image, video, audio, document or sticker by URL or `mediaKey`",
     params(WaitQuery, IdempotencyKey), request_body = MediaBody,
     responses(
-        (status = 202, description = "Queued", body = schemas::Job),
-        (status = 200, description = "With `?wait=N`: its outcome came in time", body = schemas::Job),
+        schemas::JobAnswers,
     ))]
 async fn media(
     State(state): State<AppState>,

@@ -206,24 +206,22 @@ async fn show(
 ) -> ApiResult<axum::Json<Value>> {
     let s = load_session(&state, &caller, &id).await?;
     let mut view = session_view(&s);
-    let history =
-        wagate_core::connection_history::load(state.store.as_ref(), &s.id, now_ms()).await;
+    // The connection history and the send queue (as the queue service counts it; its head
+    // where the queue can tell, the embedded one), asked together.
+    let send_queue = wagate_core::ports::names::send(&s.id);
+    let store = state.store.as_ref();
+    let head = async {
+        let id = state.queue.oldest(&send_queue).await.ok().flatten()?;
+        store.get_job(&JobId::from_string(id)).await.ok().flatten()
+    };
+    let (history, depth, head) = tokio::join!(
+        wagate_core::connection_history::load(store, &s.id, now_ms()),
+        state.queue.depth(&send_queue),
+        head,
+    );
     view["lastDisconnect"] = json!(history.last_disconnect);
     view["reconnects"] = json!(history.reconnects);
-    // The send queue as the queue service counts it (`null` if it does not answer).
-    let send_queue = wagate_core::ports::names::send(&s.id);
-    view["queueDepth"] = json!(state.queue.depth(&send_queue).await.ok());
-    // Its head, where the queue can tell (the embedded one): when the oldest waiting job came.
-    let head = state.queue.oldest(&send_queue).await.ok().flatten();
-    let head = match head {
-        Some(id) => state
-            .store
-            .get_job(&JobId::from_string(id))
-            .await
-            .ok()
-            .flatten(),
-        None => None,
-    };
+    view["queueDepth"] = json!(depth.ok());
     view["oldestQueuedAt"] = json!(head.map(|j| j.created_at));
     Ok(axum::Json(view))
 }

@@ -125,9 +125,7 @@ fn content(b: &StatusBody) -> Result<MessageContent, ValidationError> {
     summary = "Post a text, image or video status to a list of contacts",
     params(WaitQuery, IdempotencyKey), request_body = StatusBody,
     responses(
-        (status = 202, description = "Queued", body = schemas::Job),
-        (status = 200, description = "With `?wait=N`: its outcome came in time",
-            body = schemas::Job),
+        schemas::JobAnswers,
     ))]
 async fn post_status(
     State(state): State<AppState>,
@@ -176,9 +174,7 @@ struct RevokeBody {
 #[utoipa::path(post, path = "/revoke", tag = "status", summary = "Take a status post back",
     params(WaitQuery, IdempotencyKey), request_body = RevokeBody,
     responses(
-        (status = 202, description = "Queued", body = schemas::Job),
-        (status = 200, description = "With `?wait=N`: its outcome came in time",
-            body = schemas::Job),
+        schemas::JobAnswers,
     ))]
 async fn revoke(acting: Acting, Json(b): Json<RevokeBody>) -> ApiResult<Response> {
     let action = Action::RevokeStatus {

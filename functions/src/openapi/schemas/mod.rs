@@ -53,6 +53,31 @@ pub struct Job {
     pub webhook: Option<JobWebhook>,
 }
 
+/// What a route that queues a job (a send or an action) answers.
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum JobAnswers {
+    #[response(status = 202, description = "Queued")]
+    Queued(Job),
+    #[response(status = 200, description = "With `?wait=N`: its outcome came in time")]
+    Done(Job),
+}
+
+/// What a query route answers besides its answer (200): still pending, or nobody answered.
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum QueryWaiting {
+    #[response(
+        status = 202,
+        description = "Not answered yet: read it at `GET /api/queries/{queryId}`",
+        headers(("Retry-After" = u32, description = "Seconds to wait before asking"))
+    )]
+    Pending(QueryPending),
+    #[response(
+        status = 502,
+        description = "WhatsApp or the session's host did not answer"
+    )]
+    Unanswered(ErrorBody),
+}
+
 /// The last attempt at a job's webhook.
 #[derive(Debug, ToSchema)]
 #[schema(rename_all = "camelCase")]
