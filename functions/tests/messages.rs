@@ -263,6 +263,22 @@ async fn a_body_that_is_not_an_object_is_refused() {
         )
         .await;
     r.assert_error(StatusCode::BAD_REQUEST, "invalid_body");
+    // A session may be created with no body at all (its id generated), but whitespace alone
+    // is not a JSON body.
+    let create = |body: &'static str| {
+        post_request("/api/sessions", USER_A, "application/json")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let r = app.request(create("\n")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
+    let r = app.request(create("")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert!(
+        r.body["id"].as_str().unwrap().starts_with("s-"),
+        "{:?}",
+        r.body
+    );
     let object = json!({ "sessionId": "shop", "to": "628123456789", "text": "hi" });
     let req = post_request(TEXT, USER_A, "application/vnd.api+json");
     let r = app

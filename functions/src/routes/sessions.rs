@@ -104,8 +104,9 @@ async fn create(
     caller: Caller,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
-    // An empty body is allowed: the id is then generated.
-    let body: CreateBody = if body.iter().all(u8::is_ascii_whitespace) {
+    // An empty body is allowed: the id is then generated. Anything else must be a JSON
+    // object (whitespace alone is not JSON).
+    let body: CreateBody = if body.is_empty() {
         CreateBody::default()
     } else {
         crate::extract::require_object(&body)?;
