@@ -136,11 +136,7 @@ async fn submit(
 
 macro_rules! message_route {
     ($name:ident, $path:literal, $summary:literal, $body:ty, |$b:ident| $build:expr) => {
-        #[utoipa::path(post, path = $path, tag = "messages", summary = $summary,
-                                    params(WaitQuery, IdempotencyKey), request_body = $body,
-                                    responses(
-                                        schemas::JobAnswers,
-                                    ))]
+        #[utoipa::path(post, path = $path, tag = "messages", summary = $summary, params(WaitQuery, IdempotencyKey), request_body = $body, responses(schemas::JobAnswers))]
         async fn $name(
             State(state): State<AppState>,
             caller: Caller,
