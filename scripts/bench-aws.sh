@@ -12,8 +12,8 @@ cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "install wrk: apt-get install -y wrk" >&2; exit 1; }
 VENV="${WAGATE_VENV:-.venv}"
 ensure_venv "$VENV" 'moto[server]'
-cargo build --release --locked -p wagate --bin api --bin webhooks
-cargo build --locked -p wagate --bin wagate   # provisioning only; a debug build will do
+cargo build --release --locked -p wagate --features aws --bin api --bin webhooks
+cargo build --locked -p wagate --features aws --bin wagate   # provisioning only; a debug build will do
 T="${CARGO_TARGET_DIR:-target}/release"
 
 echo "== release bootstrap sizes (x86_64, stripped)"

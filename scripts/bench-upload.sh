@@ -14,7 +14,7 @@ ensure_venv "$VENV" 'moto[server]'
 WORK=$(mktemp -d)
 remove_on_exit "$WORK"
 
-cargo build --release --locked -p wagate --bin wagate --bin api
+cargo build --release --locked -p wagate --features aws --bin wagate --bin api
 T="${CARGO_TARGET_DIR:-target}/release"
 KEY=bench-admin-key-0123456789
 

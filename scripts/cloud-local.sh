@@ -56,14 +56,14 @@ echo "== building wagate and the api function"
 # Both are binaries of the `wagate` package, built together exactly as `cargo lambda watch`
 # runs the function (`cargo run -p wagate --bin api`): the same features, so cargo lambda
 # starts the function on the first request without rebuilding the dependencies.
-cargo build --locked -p wagate --bin api --bin wagate
+cargo build --locked -p wagate --features aws --bin api --bin wagate
 WAGATE="${CARGO_TARGET_DIR:-target}/debug/wagate"
 
 echo "== wagate provision ($AWS_ENDPOINT_URL)"
 "$WAGATE" provision
 
 LAMBDA_PORT=$(free_port)
-cargo lambda watch --package wagate --ignore-changes --env-file "$ENV_FILE" \
+cargo lambda watch --package wagate --features aws --ignore-changes --env-file "$ENV_FILE" \
   -A 127.0.0.1 -P "$LAMBDA_PORT" >"$LOGS/lambda.log" 2>&1 &
 track_pid $!
 start_host() {

@@ -13,4 +13,4 @@ ensure_venv "$VENV" 'moto[server]'
 start_moto "$VENV"
 
 export WAGATE_TEST_AWS_ENDPOINT="$MOTO_ENDPOINT"
-cargo test --workspace --locked "$@"
+cargo test --workspace --all-features --locked "$@"

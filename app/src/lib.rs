@@ -6,12 +6,18 @@
 //! - [`api`]: `wagate api` and the `api` Lambda, the router on AWS.
 //! - [`aws`]: the AWS ports and `wagate provision`.
 //! - [`lambda`]: what the Lambda bootstraps share.
+//!
+//! The last four need the `aws` feature (the AWS SDK and the Lambda runtime).
 
+#[cfg(feature = "aws")]
 pub mod api;
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod config;
 pub mod connector;
+#[cfg(feature = "aws")]
 pub mod host;
+#[cfg(feature = "aws")]
 pub mod lambda;
 pub mod local;
 pub mod retention;

@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
-use wagate::{Config, api, aws, host, local, signals, telemetry};
+use wagate::{Config, local, signals, telemetry};
 
 #[derive(Parser)]
 #[command(name = "wagate", version, about = "Multi-session WhatsApp REST API")]
@@ -35,13 +35,22 @@ async fn main() -> anyhow::Result<()> {
             cancel_on_signal(running.shutdown_token());
             running.wait().await
         }
-        Command::Host => host::run(config, on_signal()).await,
-        Command::Api => api::run(config, on_signal()).await,
-        Command::Provision => aws::provision(config).await,
+        #[cfg(feature = "aws")]
+        Command::Host => wagate::host::run(config, on_signal()).await,
+        #[cfg(feature = "aws")]
+        Command::Api => wagate::api::run(config, on_signal()).await,
+        #[cfg(feature = "aws")]
+        Command::Provision => wagate::aws::provision(config).await,
+        #[cfg(not(feature = "aws"))]
+        Command::Host | Command::Api | Command::Provision => anyhow::bail!(
+            "this binary was built without the AWS adapters; build it with `--features aws` \
+             (cargo run --release -p wagate --features aws -- <command>)"
+        ),
     }
 }
 
 /// A token cancelled by SIGTERM or Ctrl-C.
+#[cfg(feature = "aws")]
 fn on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     cancel_on_signal(token.clone());

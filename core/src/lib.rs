@@ -5,6 +5,7 @@
 //! the store's atomic counters into rate limits, quotas and cooldowns; `webhook` signs events
 //! and `dispatch` delivers them; `backoff` paces everything that tries again.
 
+pub mod aws_names;
 pub mod backoff;
 pub mod clock;
 pub mod connection_history;

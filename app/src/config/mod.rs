@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use wagate_aws::AwsNames;
+use wagate_core::aws_names::AwsNames;
 use wagate_core::dispatch::DispatchConfig;
 use wagate_core::inbound_media::InboundMediaMode;
 use wagate_core::policy::{Quota, RateLimit, check_cooldown_ms};
