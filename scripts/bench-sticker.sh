@@ -10,7 +10,7 @@ RUNS="${1:-30}"
 DIR="$(mktemp -d)"
 remove_on_exit "$DIR"
 (cd scripts/bench-sticker && npm install --no-audit --no-fund --silent >/dev/null)
-cargo build --release -q -p wagate-media --example sticker_bench
+cargo build --release -q -p wagate-media --features images --example sticker_bench
 BIN="${CARGO_TARGET_DIR:-target}/release/examples/sticker_bench"
 "$BIN" --make "$DIR"
 echo "inputs: $(find "$DIR" -maxdepth 1 -type f -printf '%f %s bytes\n' | sort | paste -sd', ')"

@@ -14,3 +14,5 @@ start_moto "$VENV"
 
 export WAGATE_TEST_AWS_ENDPOINT="$MOTO_ENDPOINT"
 cargo test --workspace --all-features --locked "$@"
+# The API as the `api` Lambda function is built, without image processing: stickers refused.
+cargo test -p wagate-functions --locked --test media "$@"

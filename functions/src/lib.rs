@@ -42,11 +42,11 @@ const UI_PAGE: &str = include_str!("../../ui/index.html");
 /// MIT), served from here so the page works with no internet.
 const SOCKET_IO_JS: &str = include_str!("../../ui/socket.io.min.js");
 
-/// The whole API.
-pub fn app(state: AppState) -> Router {
-    let (router, spec) = documented(&state.config, Some(&state)).split_for_parts();
+/// `GET /openapi.json`, and Swagger UI at `/docs` around it.
+#[cfg(feature = "docs")]
+fn with_spec(router: Router<AppState>, spec: utoipa::openapi::OpenApi) -> Router<AppState> {
     let docs = utoipa_swagger_ui::SwaggerUi::new("/docs")
-        .url("/openapi.json", openapi::finish(spec))
+        .url("/openapi.json", spec)
         .config(
             utoipa_swagger_ui::Config::default()
                 .persist_authorization(true)
@@ -54,8 +54,26 @@ pub fn app(state: AppState) -> Router {
                 // The default asks validator.swagger.io about the spec: nothing leaves.
                 .validator_url("none"),
         );
-    let router = router
-        .merge(docs)
+    router.merge(docs)
+}
+
+/// `GET /openapi.json` alone: built without Swagger UI's assets (the `api` Lambda function).
+#[cfg(not(feature = "docs"))]
+fn with_spec(router: Router<AppState>, spec: utoipa::openapi::OpenApi) -> Router<AppState> {
+    let spec = std::sync::Arc::new(spec);
+    router.route(
+        "/openapi.json",
+        get(move || {
+            let spec = spec.clone();
+            async move { axum::Json(spec.as_ref().clone()) }
+        }),
+    )
+}
+
+/// The whole API.
+pub fn app(state: AppState) -> Router {
+    let (router, spec) = documented(&state.config, Some(&state)).split_for_parts();
+    let router = with_spec(router, openapi::finish(spec))
         .route("/ui", get(|| async { Html(UI_PAGE) }))
         .route("/ui/", get(|| async { Html(UI_PAGE) }))
         .route(

@@ -11,7 +11,6 @@ use wagate_core::ports::Blobs;
 use wagate_core::{MediaKind, MediaSource, MessageContent, OutboundMessage, random_token};
 use wagate_media::ingest::{human_bytes, kind_name};
 use wagate_media::sniff::{SNIFF_LEN, fits, kind_of, sniff};
-use wagate_media::sticker::{self, StickerError};
 use wagate_media::{FetchError, IngestError, Ingested, MediaConfig, fetch};
 
 use crate::caller::Caller;
@@ -192,19 +191,70 @@ where
     }
 }
 
-fn sticker_error(field: &str, e: StickerError) -> ApiError {
-    let (status, code) = match e {
-        StickerError::TooLarge(_) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "sticker_conversion_failed",
-        ),
-        StickerError::TooManyPixels(..) => (StatusCode::PAYLOAD_TOO_LARGE, "image_too_large"),
-        StickerError::Undecodable(_) => (
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "sticker_conversion_failed",
-        ),
+/// The image at `url` as a sticker in the blob store: kept when it already is one (a 512x512
+/// WebP within the cap), converted otherwise.
+#[cfg(feature = "images")]
+async fn sticker_from_url(
+    state: &AppState,
+    url: &str,
+    pending: &mut PendingBlobs,
+) -> ApiResult<MediaSource> {
+    use wagate_media::sticker::{self, StickerError};
+    let field = "imageUrl";
+    let cfg = state.fetcher.config();
+    let resp = state
+        .fetcher
+        .open(url, cfg.caps.image)
+        .await
+        .map_err(|e| fetch_error(field, e))?;
+    let input = fetch::read_capped(resp, cfg.caps.image)
+        .await
+        .map_err(|e| fetch_error(field, e))?;
+    let max = cfg.caps.sticker;
+    let webp = if sticker::is_ready_sticker(&input, max) {
+        input
+    } else {
+        sticker::convert_queued(input, max)
+            .await
+            .map_err(|e| {
+                let (status, code) = match e {
+                    StickerError::TooLarge(_) => (
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "sticker_conversion_failed",
+                    ),
+                    StickerError::TooManyPixels(..) => {
+                        (StatusCode::PAYLOAD_TOO_LARGE, "image_too_large")
+                    }
+                    StickerError::Undecodable(_) => (
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "sticker_conversion_failed",
+                    ),
+                };
+                ApiError::new(status, code, format!("{field}: {e}"))
+            })?
+            .webp
     };
-    ApiError::new(status, code, format!("{field}: {e}"))
+    let key = new_key("stickers", "sticker.webp");
+    let size = webp.len() as u64;
+    pending.push(key.clone());
+    state.blobs.put(&key, webp.into()).await?;
+    Ok(MediaSource::Blob { key, size })
+}
+
+/// Built without image processing (the `api` Lambda function, whose deployment routes
+/// stickers to the `upload` function): a sticker by URL is refused before anything is fetched.
+#[cfg(not(feature = "images"))]
+async fn sticker_from_url(
+    _state: &AppState,
+    _url: &str,
+    _pending: &mut PendingBlobs,
+) -> ApiResult<MediaSource> {
+    Err(ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "sticker_conversion_unavailable",
+        "imageUrl: this deployment of the API converts stickers in its upload function; \
+         route POST /api/messages/sticker there",
+    ))
 }
 
 /// The last path segment of a URL, as a file name for documents.
@@ -299,29 +349,7 @@ pub async fn materialize(
             let MediaSource::Url(url) = source else {
                 return Ok(());
             };
-            let field = "imageUrl";
-            let resp = state
-                .fetcher
-                .open(url, cfg.caps.image)
-                .await
-                .map_err(|e| fetch_error(field, e))?;
-            let input = fetch::read_capped(resp, cfg.caps.image)
-                .await
-                .map_err(|e| fetch_error(field, e))?;
-            let max = cfg.caps.sticker;
-            let webp = if sticker::is_ready_sticker(&input, max) {
-                input
-            } else {
-                sticker::convert_queued(input, max)
-                    .await
-                    .map_err(|e| sticker_error(field, e))?
-                    .webp
-            };
-            let key = new_key("stickers", "sticker.webp");
-            let size = webp.len() as u64;
-            pending.push(key.clone());
-            state.blobs.put(&key, webp.into()).await?;
-            *source = MediaSource::Blob { key, size };
+            *source = sticker_from_url(state, url, pending).await?;
         }
         _ => {}
     }

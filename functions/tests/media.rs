@@ -186,6 +186,7 @@ async fn refused_media_urls_are_clear_4xx_and_leave_nothing() {
     );
 }
 
+#[cfg(feature = "images")]
 #[tokio::test]
 async fn a_sticker_url_is_converted_to_a_512_webp() {
     let (srv, _) = media_server().await;
@@ -208,6 +209,24 @@ async fn a_sticker_url_is_converted_to_a_512_webp() {
     let pdf = json!({ "imageUrl": format!("http://{srv}/report.pdf") });
     let r = refused(&app, STICKER, pdf, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
     assert_eq!(r.error_code(), "sticker_conversion_failed");
+}
+
+/// Built as the `api` Lambda function is, without image processing: a sticker by URL is a
+/// clear refusal, nothing is fetched or stored, and other media still go through.
+#[cfg(not(feature = "images"))]
+#[tokio::test]
+async fn without_image_processing_a_sticker_url_is_refused_before_any_fetch() {
+    let (srv, hits) = media_server().await;
+    let app = trusting_app().await;
+    app.create_session(USER_A, "m").await;
+    let photo = json!({ "imageUrl": format!("http://{srv}/photo.png") });
+    let r = refused(&app, STICKER, photo, StatusCode::NOT_IMPLEMENTED).await;
+    assert_eq!(r.error_code(), "sticker_conversion_unavailable");
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing fetched");
+    assert_eq!(app.queued("m").await, 0);
+    let image = json!({ "mediaUrl": format!("http://{srv}/photo.png") });
+    accepted(&app, MEDIA, image).await;
+    assert_eq!(app.queued("m").await, 1);
 }
 
 fn put(url: &str, body: Vec<u8>) -> Request<Body> {

@@ -1,5 +1,5 @@
 //! Peak memory of sticker conversion under decompression bombs: `cargo run --release -p
-//! wagate-media --example bomb_rss`. Sixteen conversions at once of (a) PNGs that declare
+//! wagate-media --features images --example bomb_rss`. Sixteen conversions at once of (a) PNGs that declare
 //! 60000×60000 pixels and (b) PNGs at the pixel cap whose data inflates to all of it
 //! (4096×2048 RGBA of zeros: a few hundred KB on the wire, 32 MiB decoded); prints the process's peak RSS
 //! growth (VmHWM, reset before each run through /proc/self/clear_refs).

@@ -1,8 +1,8 @@
 //! Times sticker conversion on the files in a directory (made by `--make`), the same inputs
 //! `scripts/bench-sticker/sharp.mjs` converts with sharp, so both land in one table.
 //!
-//! `cargo run --release -p wagate-media --example sticker_bench -- --make DIR`
-//! `cargo run --release -p wagate-media --example sticker_bench -- DIR [RUNS]`
+//! `cargo run --release -p wagate-media --features images --example sticker_bench -- --make DIR`
+//! `cargo run --release -p wagate-media --features images --example sticker_bench -- DIR [RUNS]`
 
 use std::io::Cursor;
 use std::path::Path;

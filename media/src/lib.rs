@@ -7,6 +7,7 @@ pub mod config;
 pub mod fetch;
 pub mod ingest;
 pub mod sniff;
+#[cfg(feature = "images")]
 pub mod sticker;
 
 pub use address::AllowList;
