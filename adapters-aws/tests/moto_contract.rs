@@ -128,3 +128,13 @@ async fn unstarted_sweep_queues_a_cut_off_job_once() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn intake_step_by_step_admits_all_or_nothing() {
+    let (store, queue) = (store().await, queue().await);
+    let intake = Arc::new(wagate_core::ports::Sequential::new(
+        store.clone(),
+        queue.clone(),
+    ));
+    wagate_testkit::contract::intake_admits_all_or_nothing(intake, store, queue, false).await;
+}

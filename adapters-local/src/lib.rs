@@ -4,6 +4,7 @@
 
 mod blobs;
 mod db;
+mod intake;
 mod queue;
 mod retention;
 mod store;
@@ -16,12 +17,13 @@ use anyhow::Context;
 
 pub use blobs::FsBlobs;
 pub use db::Db;
+pub use intake::SqliteIntake;
 pub use queue::SqliteQueue;
 pub use retention::{SWEEP_BATCH, Swept, job_cutoff};
 pub use store::SqliteStore;
 pub use wal::WAL_LIMIT_BYTES;
 
-use wagate_core::ports::{Blobs, Queue, Store};
+use wagate_core::ports::{Blobs, Intake, Queue, Store};
 
 /// How the database file is opened.
 #[derive(Debug, Clone, Default)]
@@ -60,6 +62,11 @@ impl LocalBackend {
     /// The durable queues, in the same database file.
     pub fn queue(&self) -> Arc<dyn Queue> {
         self.queue.clone()
+    }
+
+    /// Everything an accepted send writes, in one transaction of the database file.
+    pub fn intake(&self) -> Arc<dyn Intake> {
+        Arc::new(SqliteIntake::new(self.store.clone(), self.queue.clone()))
     }
 
     /// The blob directory.

@@ -20,6 +20,38 @@ pub(crate) const DEDUP_WINDOW_MS: i64 = 5 * 60 * 1000;
 /// How often a long poll looks at the database for sends from other processes.
 const POLL_EVERY: Duration = Duration::from_millis(100);
 
+/// Whether `queue` exists.
+pub(crate) fn queue_exists(tx: &rusqlite::Connection, queue: &str) -> rusqlite::Result<bool> {
+    tx.prepare_cached("SELECT 1 FROM queues WHERE name = ?1")?
+        .query_row([queue], |_| Ok(()))
+        .optional()
+        .map(|r| r.is_some())
+}
+
+/// Appends a message to `queue` in the caller's transaction; `false` when the queue does not
+/// exist. A dedup id seen within the window is not added again.
+pub(crate) fn push_in(
+    tx: &rusqlite::Connection,
+    queue: &str,
+    group: &str,
+    dedup_id: &str,
+    body: &str,
+    now: i64,
+) -> rusqlite::Result<bool> {
+    if !queue_exists(tx, queue)? {
+        return Ok(false);
+    }
+    tx.prepare_cached(
+        "DELETE FROM messages WHERE queue = ?1 AND dedup_id = ?2 AND acked_at IS NOT NULL AND acked_at < ?3",
+    )?
+    .execute(params![queue, dedup_id, now - DEDUP_WINDOW_MS])?;
+    tx.prepare_cached(
+        "INSERT INTO messages (queue, grp, dedup_id, body, visible_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (queue, dedup_id) DO NOTHING",
+    )?
+    .execute(params![queue, group, dedup_id, body, now])?;
+    Ok(true)
+}
+
 #[derive(Debug)]
 pub struct SqliteQueue {
     pub(crate) db: Db,
@@ -34,6 +66,11 @@ impl SqliteQueue {
             wakers: Mutex::new(HashMap::new()),
             acks: AtomicU64::new(0),
         }
+    }
+
+    /// Wakes this process's long polls of `queue` (after a send committed).
+    pub(crate) fn wake(&self, queue: &str) {
+        self.waker(queue).notify_waiters();
     }
 
     fn waker(&self, queue: &str) -> Arc<Notify> {
@@ -160,25 +197,7 @@ impl Queue for SqliteQueue {
         );
         let exists = self
             .db
-            .write(move |tx| {
-                let exists: Option<i64> =
-                    tx.prepare_cached("SELECT 1 FROM queues WHERE name = ?1")?
-                        .query_row([&q], |r| r.get(0))
-                        .optional()?;
-                if exists.is_none() {
-                    return Ok(false);
-                }
-                let now = now_ms();
-                tx.prepare_cached(
-                    "DELETE FROM messages WHERE queue = ?1 AND dedup_id = ?2 AND acked_at IS NOT NULL AND acked_at < ?3",
-                )?
-                .execute(params![q, d, now - DEDUP_WINDOW_MS])?;
-                tx.prepare_cached(
-                    "INSERT INTO messages (queue, grp, dedup_id, body, visible_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (queue, dedup_id) DO NOTHING",
-                )?
-                .execute(params![q, g, d, b, now])?;
-                Ok(true)
-            })
+            .write(move |tx| push_in(tx, &q, &g, &d, &b, now_ms()))
             .await?;
         if !exists {
             return Err(PortError::NotFound(format!("queue {queue}")));

@@ -45,15 +45,85 @@ impl SqliteStore {
     }
 
     /// Whether this call should also purge expired counters and idempotency records.
-    fn purge_due(&self) -> bool {
+    pub(crate) fn purge_due(&self) -> bool {
         self.ticks
             .fetch_add(1, Ordering::Relaxed)
             .is_multiple_of(PURGE_EVERY)
     }
 }
 
+/// One hit of counter `key` (at most `limit` per window of `window_ms`), in the caller's
+/// transaction.
+pub(crate) fn hit_in(
+    tx: &rusqlite::Connection,
+    key: &str,
+    limit: u64,
+    window_ms: i64,
+    now_ms: i64,
+) -> rusqlite::Result<CounterHit> {
+    let row: Option<(i64, i64)> = tx
+        .prepare_cached("SELECT count, reset_at FROM counters WHERE key = ?1")?
+        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (count, reset_at, current) = match row {
+        Some((c, r)) if r > now_ms => (c.max(0) as u64, r, true),
+        _ => (0, window_end(now_ms, window_ms), false),
+    };
+    if count >= limit {
+        return Ok(CounterHit {
+            allowed: false,
+            count,
+            reset_at_ms: reset_at,
+        });
+    }
+    let next = i64::try_from(count + 1).unwrap_or(i64::MAX);
+    if current {
+        // Leaves `reset_at` (and so its index) untouched: one page less to write.
+        tx.prepare_cached("UPDATE counters SET count = ?2 WHERE key = ?1")?
+            .execute(params![key, next])?;
+    } else {
+        tx.prepare_cached(
+            "INSERT INTO counters (key, count, reset_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (key) DO UPDATE SET count = excluded.count, reset_at = excluded.reset_at",
+        )?
+        .execute(params![key, next, reset_at])?;
+    }
+    Ok(CounterHit {
+        allowed: true,
+        count: count + 1,
+        reset_at_ms: reset_at,
+    })
+}
+
+/// Takes back one hit of counter `key` in its current window.
+pub(crate) fn unhit_in(c: &rusqlite::Connection, key: &str, now_ms: i64) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "UPDATE counters SET count = count - 1 WHERE key = ?1 AND count > 0 AND reset_at > ?2",
+    )?
+    .execute(params![key, now_ms])?;
+    Ok(())
+}
+
+/// Records `j` (its message already as JSON) unless a job with its id exists.
+pub(crate) fn insert_job(
+    c: &rusqlite::Connection,
+    j: &Job,
+    message: &str,
+) -> rusqlite::Result<bool> {
+    c.prepare_cached(
+        "INSERT INTO jobs (id, session_id, owner, recipient, message, wa_message_id, state, attempts, error, pace_ms, created_at, updated_at, sent_at, request_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT (id) DO NOTHING",
+    )?
+    .execute(params![
+        j.id.as_str(), j.session_id.as_str(), j.owner.as_str(), j.to.as_str(), message, j.wa_message_id,
+        j.state.as_str(), j.attempts, j.error, j.pace_ms.map(|p| p as i64), j.created_at, j.updated_at, j.sent_at,
+        j.request_id
+    ])
+    .map(|n| n > 0)
+}
+
 /// Drops counters whose window has ended and idempotency records that have expired.
-fn purge_expired(c: &rusqlite::Connection, now_ms: i64) -> rusqlite::Result<()> {
+pub(crate) fn purge_expired(c: &rusqlite::Connection, now_ms: i64) -> rusqlite::Result<()> {
     c.prepare_cached("DELETE FROM counters WHERE reset_at <= ?1")?
         .execute([now_ms])?;
     c.prepare_cached("DELETE FROM idempotency WHERE expires_at <= ?1")?
@@ -260,20 +330,7 @@ impl Store for SqliteStore {
     async fn create_job(&self, job: &Job) -> PortResult<bool> {
         let message = to_json(&job.message)?;
         let j = job.clone();
-        self.db
-            .call(move |c| {
-                c.prepare_cached(
-                    "INSERT INTO jobs (id, session_id, owner, recipient, message, wa_message_id, state, attempts, error, pace_ms, created_at, updated_at, sent_at, request_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT (id) DO NOTHING",
-                )?
-                .execute(params![
-                    j.id.as_str(), j.session_id.as_str(), j.owner.as_str(), j.to.as_str(), message, j.wa_message_id,
-                    j.state.as_str(), j.attempts, j.error, j.pace_ms.map(|p| p as i64), j.created_at, j.updated_at, j.sent_at,
-                    j.request_id
-                ])
-                .map(|n| n > 0)
-            })
-            .await
+        self.db.call(move |c| insert_job(c, &j, &message)).await
     }
 
     async fn get_job(&self, id: &JobId) -> PortResult<Option<Job>> {
@@ -405,42 +462,14 @@ impl Store for SqliteStore {
                 if purge {
                     purge_expired(tx, now_ms)?;
                 }
-                let row: Option<(i64, i64)> = tx
-                    .prepare_cached("SELECT count, reset_at FROM counters WHERE key = ?1")?
-                    .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()?;
-                let (count, reset_at, current) = match row {
-                    Some((c, r)) if r > now_ms => (c.max(0) as u64, r, true),
-                    _ => (0, window_end(now_ms, window_ms), false),
-                };
-                if count >= limit {
-                    return Ok(CounterHit { allowed: false, count, reset_at_ms: reset_at });
-                }
-                if current {
-                    // Leaves `reset_at` (and so its index) untouched: one page less to write.
-                    tx.prepare_cached("UPDATE counters SET count = ?2 WHERE key = ?1")?
-                        .execute(params![key, i64::try_from(count + 1).unwrap_or(i64::MAX)])?;
-                } else {
-                    tx.prepare_cached(
-                        "INSERT INTO counters (key, count, reset_at) VALUES (?1, ?2, ?3)
-                         ON CONFLICT (key) DO UPDATE SET count = excluded.count, reset_at = excluded.reset_at",
-                    )?
-                    .execute(params![key, i64::try_from(count + 1).unwrap_or(i64::MAX), reset_at])?;
-                }
-                Ok(CounterHit { allowed: true, count: count + 1, reset_at_ms: reset_at })
+                hit_in(tx, &key, limit, window_ms, now_ms)
             })
             .await
     }
 
     async fn unhit_counter(&self, key: &str, now_ms: i64) -> PortResult<()> {
         let key = key.to_owned();
-        self.db
-            .call(move |c| {
-                c.prepare_cached("UPDATE counters SET count = count - 1 WHERE key = ?1 AND count > 0 AND reset_at > ?2")?
-                    .execute(params![key, now_ms])
-            })
-            .await?;
-        Ok(())
+        self.db.call(move |c| unhit_in(c, &key, now_ms)).await
     }
 
     async fn get_config(&self, key: &str) -> PortResult<Option<Value>> {

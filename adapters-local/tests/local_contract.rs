@@ -564,3 +564,18 @@ async fn unstarted_sweep_queues_a_cut_off_job_once() {
     let b = backend();
     wagate_testkit::contract::unstarted_sweep_queues_a_cut_off_job_once(b.store(), b.queue()).await;
 }
+
+#[tokio::test]
+async fn intake_in_one_transaction_admits_all_or_nothing() {
+    let b = backend();
+    wagate_testkit::contract::intake_admits_all_or_nothing(b.intake(), b.store(), b.queue(), true)
+        .await;
+}
+
+#[tokio::test]
+async fn intake_step_by_step_admits_all_or_nothing() {
+    let b = backend();
+    let steps = Arc::new(wagate_core::ports::Sequential::new(b.store(), b.queue()));
+    wagate_testkit::contract::intake_admits_all_or_nothing(steps, b.store(), b.queue(), false)
+        .await;
+}

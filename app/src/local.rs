@@ -80,7 +80,8 @@ pub async fn start(mut cfg: Config) -> anyhow::Result<Running> {
         backend.queue(),
         backend.blobs(),
         cfg.api.clone(),
-    );
+    )
+    .with_intake(backend.intake());
     state.live = Some(live.clone());
     state.bootstrap().await?;
     let deps = HostDeps {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ports::{PortResult, Store};
+use crate::ports::{CounterHit, PortError, PortResult, Store};
 use crate::{Jid, KeyId, SessionId};
 
 /// The shortest window a limit may count over: 1 s.
@@ -155,63 +155,75 @@ pub async fn check_rate(
     hit(store, &rate_key(key), rate.max, rate.window_ms, now_ms).await
 }
 
-/// Counts `n` sends against the key's quota, all or nothing. `None` when the quota is off.
-pub async fn check_quota(
-    store: &dyn Store,
-    key: &KeyId,
-    quota: Quota,
-    n: u64,
-    now_ms: i64,
-) -> PortResult<Option<LimitStatus>> {
-    if quota.limit == 0 {
-        return Ok(None);
+/// `n` hits of one counter, all or nothing: what a send takes from a quota or a cooldown.
+/// Resolved from the settings by [`quota_charge`] and [`cooldown_charge`], and applied by the
+/// intake port (one transaction on the embedded store) or by [`charge`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Charge {
+    pub key: String,
+    pub limit: u64,
+    /// Already clamped to the allowed window range.
+    pub window_ms: i64,
+    pub n: u64,
+}
+
+impl Charge {
+    /// The status a client sees for a hit of this counter.
+    pub fn status(&self, h: CounterHit) -> LimitStatus {
+        LimitStatus {
+            allowed: h.allowed,
+            limit: self.limit,
+            remaining: self.limit.saturating_sub(h.count),
+            reset_at_ms: h.reset_at_ms,
+        }
     }
-    let k = quota_key(key);
+}
+
+/// What `n` sends of `key` take from its quota. `None` when the quota is off.
+pub fn quota_charge(key: &KeyId, quota: Quota, n: u64) -> Option<Charge> {
+    (quota.limit > 0).then(|| Charge {
+        key: quota_key(key),
+        limit: quota.limit,
+        window_ms: quota.window_ms.clamp(MIN_WINDOW_MS, MAX_WINDOW_MS),
+        n: n.max(1),
+    })
+}
+
+/// What a send to `to` from `session` takes from the recipient cooldown (one send per
+/// `cooldown_ms`). `None` when the cooldown is off.
+pub fn cooldown_charge(session: &SessionId, to: &Jid, cooldown_ms: i64) -> Option<Charge> {
+    (cooldown_ms > 0).then(|| Charge {
+        key: cooldown_key(session, to),
+        limit: 1,
+        window_ms: cooldown_ms.clamp(MIN_WINDOW_MS, MAX_WINDOW_MS),
+        n: 1,
+    })
+}
+
+/// Applies `c` with the store's counter operations: `n` hits, taken back if one is refused.
+/// Returns the refused hit's status, or the last one's.
+pub async fn charge(store: &dyn Store, c: &Charge, now_ms: i64) -> PortResult<LimitStatus> {
     let mut last = None;
-    for taken in 0..n.max(1) {
-        let st = hit(store, &k, quota.limit, quota.window_ms, now_ms).await?;
+    for taken in 0..c.n.max(1) {
+        let h = store
+            .hit_counter(&c.key, c.limit, c.window_ms, now_ms)
+            .await?;
+        let st = c.status(h);
         if !st.allowed {
-            for _ in 0..taken {
-                store.unhit_counter(&k, now_ms).await?;
-            }
-            return Ok(Some(st));
+            refund(store, &c.key, taken, now_ms).await?;
+            return Ok(st);
         }
         last = Some(st);
     }
-    Ok(last)
+    last.ok_or_else(|| PortError::Backend(anyhow::anyhow!("a charge of no hits")))
 }
 
-/// Gives back `n` sends counted by [`check_quota`] (a later check refused the send).
-pub async fn refund_quota(
-    store: &dyn Store,
-    key: &KeyId,
-    quota: Quota,
-    n: u64,
-    now_ms: i64,
-) -> PortResult<()> {
-    if quota.limit == 0 {
-        return Ok(());
-    }
+/// Takes back `n` hits of counter `key`.
+pub async fn refund(store: &dyn Store, key: &str, n: u64, now_ms: i64) -> PortResult<()> {
     for _ in 0..n {
-        store.unhit_counter(&quota_key(key), now_ms).await?;
+        store.unhit_counter(key, now_ms).await?;
     }
     Ok(())
-}
-
-/// One send to `to` from `session` per `cooldown_ms`. `None` when the cooldown is off.
-pub async fn check_cooldown(
-    store: &dyn Store,
-    session: &SessionId,
-    to: &Jid,
-    cooldown_ms: i64,
-    now_ms: i64,
-) -> PortResult<Option<LimitStatus>> {
-    if cooldown_ms <= 0 {
-        return Ok(None);
-    }
-    hit(store, &cooldown_key(session, to), 1, cooldown_ms, now_ms)
-        .await
-        .map(Some)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use wagate_core::clock::now_ms;
 use wagate_core::policy::{self, LimitStatus};
+use wagate_core::ports::{Admission, Admitted};
 use wagate_core::ports::{PortError, enqueue_send};
 use wagate_core::{Jid, Job, JobId, OutboundMessage, Session, SessionStatus};
 
@@ -196,59 +197,60 @@ async fn accept_now(what: &Acceptance, outgoing: Vec<Outgoing>) -> ApiResult<Acc
     }
 
     let settings = state.settings.get(state.store.as_ref()).await?;
-    let store = state.store.as_ref();
     // Actions (react, a group change, …) are not messages: no quota, no cooldown.
     let n = outgoing
         .iter()
         .filter(|o| o.message.action().is_none())
         .count() as u64;
-    let quota = if n == 0 {
-        None
-    } else {
-        policy::check_quota(store, &caller.key_id, settings.quota, n, now).await?
+    let jobs: Vec<Job> = outgoing
+        .into_iter()
+        .zip(ids)
+        .map(|(o, id)| {
+            let mut job = Job::new(
+                session.id.clone(),
+                caller.key_id.clone(),
+                to.clone(),
+                o.message,
+                now,
+            );
+            job.id = id;
+            job.pace_ms = o.pace_ms;
+            job.request_id = caller.request_id.clone();
+            job
+        })
+        .collect();
+    let admission = Admission {
+        quota: (n > 0)
+            .then(|| policy::quota_charge(&caller.key_id, settings.quota, n))
+            .flatten(),
+        cooldown: (n > 0)
+            .then(|| policy::cooldown_charge(&session.id, to, settings.cooldown_ms))
+            .flatten(),
+        jobs,
+        now_ms: now,
     };
-    if let Some(q) = quota.filter(|q| !q.allowed) {
-        return Err(QUOTA.refusal(&q, settings.quota.window_ms, now));
-    }
-    let cooldown = if n == 0 {
-        None
-    } else {
-        policy::check_cooldown(store, &session.id, to, settings.cooldown_ms, now).await?
-    };
-    if let Some(cd) = cooldown.filter(|cd| !cd.allowed) {
-        policy::refund_quota(store, &caller.key_id, settings.quota, n, now).await?;
-        return Err(ApiError::too_many(
+    match state.intake.admit(&admission).await? {
+        Admitted::Queued { quota } => {
+            for job in &admission.jobs {
+                wagate_core::measure::job_accepted(job.message.kind());
+            }
+            Ok(Accepted {
+                jobs: admission.jobs,
+                quota,
+                replayed: false,
+            })
+        }
+        Admitted::OverQuota(q) => Err(QUOTA.refusal(&q, settings.quota.window_ms, now)),
+        Admitted::CoolingDown(cd) => Err(ApiError::too_many(
             "recipient_cooldown",
             format!(
                 "wait {} ms between messages to the same recipient",
                 settings.cooldown_ms
             ),
             cd.retry_after_secs(now),
-        ));
+        )),
+        Admitted::SessionGone => Err(ApiError::session_not_found(session.id.as_str())),
     }
-
-    let mut jobs = Vec::with_capacity(outgoing.len());
-    for (o, id) in outgoing.into_iter().zip(ids) {
-        let mut job = Job::new(
-            session.id.clone(),
-            caller.key_id.clone(),
-            to.clone(),
-            o.message,
-            now,
-        );
-        job.id = id;
-        job.pace_ms = o.pace_ms;
-        job.request_id = caller.request_id.clone();
-        state.store.create_job(&job).await?;
-        enqueue(state, &job).await?;
-        wagate_core::measure::job_accepted(job.message.kind());
-        jobs.push(job);
-    }
-    Ok(Accepted {
-        jobs,
-        quota,
-        replayed: false,
-    })
 }
 
 async fn enqueue(state: &AppState, job: &Job) -> ApiResult<()> {

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use wagate_core::clock::now_ms;
-use wagate_core::ports::{Blobs, Queue, Store, ensure_shared_queues};
+use wagate_core::ports::{Blobs, Intake, Queue, Sequential, Store, ensure_shared_queues};
 use wagate_core::{ApiKey, ApiKeyRecord, Role};
 
 use wagate_media::Fetcher;
@@ -20,6 +20,8 @@ use crate::settings::SettingsCache;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn Queue>,
+    /// What an accepted send writes, as one operation (see [`AppState::with_intake`]).
+    pub intake: Arc<dyn Intake>,
     pub blobs: Arc<dyn Blobs>,
     pub config: Arc<ApiConfig>,
     pub settings: Arc<SettingsCache>,
@@ -62,6 +64,7 @@ impl AppState {
         let fetcher = Fetcher::new(Arc::new(config.media.clone()))
             .unwrap_or_else(|e| panic!("building the media HTTP client: {e}"));
         Self {
+            intake: Arc::new(Sequential::new(store.clone(), queue.clone())),
             store,
             queue,
             blobs,
@@ -76,6 +79,13 @@ impl AppState {
             links,
             live: None,
         }
+    }
+
+    /// Takes sends in with `intake` (the embedded backend's one-transaction intake) instead of
+    /// the store's and queue's operations one after the other.
+    pub fn with_intake(mut self, intake: Arc<dyn Intake>) -> Self {
+        self.intake = intake;
+        self
     }
 
     /// Run once at start: stores the hashes of the keys from the environment and makes sure

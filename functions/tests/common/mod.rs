@@ -105,7 +105,9 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut ApiConfig)) -> TestApp {
     };
     config.rate_limit.max = 10_000;
     tweak(&mut config);
-    let state = AppState::new(backend.store(), backend.queue(), backend.blobs(), config);
+    // The intake `wagate local` uses: one transaction per accepted send.
+    let state = AppState::new(backend.store(), backend.queue(), backend.blobs(), config)
+        .with_intake(backend.intake());
     state.bootstrap().await.expect("bootstrap");
     TestApp {
         router: app(state.clone()),

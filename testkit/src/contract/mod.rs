@@ -4,6 +4,7 @@
 //! `#[tokio::test]` each, given an expression per port that makes a fresh adapter.
 
 pub mod blobs;
+pub mod intake;
 pub mod queue;
 pub mod store;
 pub mod store_paging;
@@ -21,6 +22,7 @@ fn text_job_at(session: &wagate_core::SessionId, at: i64) -> wagate_core::Job {
 }
 
 pub use blobs::*;
+pub use intake::*;
 pub use queue::*;
 pub use store::*;
 pub use store_paging::*;
