@@ -6,9 +6,12 @@
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use rusqlite::{Connection, TransactionBehavior};
+use tokio::sync::Notify;
 
 use super::LocalOptions;
 use super::wal::{BUSY_TIMEOUT, Turn, WAL_LIMIT_BYTES, WalLimit, spawn_checkpointer};
@@ -162,6 +165,10 @@ type Task = Box<dyn FnOnce(&Connection) -> Finish + Send>;
 
 /// Most operations one commit may carry.
 const MAX_BATCH: usize = 256;
+/// How often the database thread looks for commits made through other connections to the file
+/// (another handle, another process): one cheap `PRAGMA data_version` per handle, so a long
+/// poll in this handle needs no polling of its own to see their sends.
+const FOREIGN_CHECK: Duration = Duration::from_millis(100);
 
 /// A shared handle on the database file.
 ///
@@ -175,6 +182,8 @@ const MAX_BATCH: usize = 256;
 pub struct Db {
     tasks: std::sync::mpsc::Sender<Task>,
     path: Arc<str>,
+    /// Notified when a commit through another connection is seen (see [`FOREIGN_CHECK`]).
+    foreign: Arc<Notify>,
     /// While any handle lives, the checkpoint thread runs.
     _alive: Arc<()>,
 }
@@ -216,17 +225,25 @@ impl Db {
         let (tasks, rx) = std::sync::mpsc::channel::<Task>();
         let turn = Turn::default();
         let mut wal = WalLimit::new(path, turn.clone());
+        let foreign = Arc::new(Notify::new());
+        let seen = ForeignCommits::new(foreign.clone());
         std::thread::Builder::new()
             .name("wagate-db".into())
-            .spawn(move || serve(&conn, &rx, &mut wal))
+            .spawn(move || serve(&conn, &rx, &mut wal, seen))
             .context("starting the database thread")?;
         let alive = Arc::new(());
         spawn_checkpointer(path, turn, Arc::downgrade(&alive))?;
         Ok(Self {
             tasks,
             path: path.display().to_string().into(),
+            foreign,
             _alive: alive,
         })
+    }
+
+    /// Notified each time the database thread sees that another connection has committed.
+    pub fn foreign_commits(&self) -> &Notify {
+        &self.foreign
     }
 
     /// Runs `f` on the database thread and answers once its batch is committed. For a single
@@ -295,9 +312,58 @@ fn in_savepoint<T>(
     out
 }
 
+/// Watches `PRAGMA data_version`, which changes only when another connection commits.
+struct ForeignCommits {
+    notify: Arc<Notify>,
+    version: Option<i64>,
+    checked: Instant,
+}
+
+impl ForeignCommits {
+    fn new(notify: Arc<Notify>) -> Self {
+        Self {
+            notify,
+            version: None,
+            checked: Instant::now(),
+        }
+    }
+
+    fn check(&mut self, conn: &Connection) {
+        self.checked = Instant::now();
+        let Ok(v) = conn.pragma_query_value(None, "data_version", |r| r.get::<_, i64>(0)) else {
+            return;
+        };
+        if self.version.is_some_and(|old| old != v) {
+            self.notify.notify_waiters();
+        }
+        self.version = Some(v);
+    }
+
+    fn due(&self) -> Duration {
+        FOREIGN_CHECK.saturating_sub(self.checked.elapsed())
+    }
+}
+
 /// The database thread: batches waiting operations into one transaction each.
-fn serve(conn: &Connection, rx: &std::sync::mpsc::Receiver<Task>, wal: &mut WalLimit) {
-    while let Ok(first) = rx.recv() {
+fn serve(
+    conn: &Connection,
+    rx: &std::sync::mpsc::Receiver<Task>,
+    wal: &mut WalLimit,
+    mut foreign: ForeignCommits,
+) {
+    foreign.check(conn);
+    loop {
+        let first = match rx.recv_timeout(foreign.due()) {
+            Ok(task) => task,
+            Err(RecvTimeoutError::Timeout) => {
+                foreign.check(conn);
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        if foreign.due().is_zero() {
+            foreign.check(conn);
+        }
         // A transaction left open by a failed commit of an earlier batch would turn every
         // later `BEGIN` into an error; start from a clean state.
         if !conn.is_autocommit() {

@@ -1,6 +1,8 @@
 //! Durable queues in the database file, with SQS's semantics: visibility timeouts, receipts,
-//! deduplication ids, FIFO order per message group, long polling (woken at once by a send in this
-//! process, polled otherwise).
+//! deduplication ids, FIFO order per message group, long polling. A long poll sleeps until a send
+//! or an ack in this handle wakes it, the database thread sees another connection commit, or
+//! the queue's next hidden message comes due: an idle queue costs nothing, however many
+//! sessions wait on theirs.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,8 +19,6 @@ use wagate_core::ports::{PortError, PortResult, Queue, QueueKind, QueueMessage, 
 
 /// How long an acked message's dedup id is remembered (SQS FIFO: 5 minutes).
 pub(crate) const DEDUP_WINDOW_MS: i64 = 5 * 60 * 1000;
-/// How often a long poll looks at the database for sends from other processes.
-const POLL_EVERY: Duration = Duration::from_millis(100);
 
 /// Whether `queue` exists.
 pub(crate) fn queue_exists(tx: &rusqlite::Connection, queue: &str) -> rusqlite::Result<bool> {
@@ -50,6 +50,15 @@ pub(crate) fn push_in(
     )?
     .execute(params![queue, group, dedup_id, body, now])?;
     Ok(true)
+}
+
+/// What one look at a queue found.
+enum Received {
+    Messages(Vec<QueueMessage>),
+    /// Nothing deliverable; `due` is when the next hidden message becomes visible (Unix ms).
+    Nothing {
+        due: Option<i64>,
+    },
 }
 
 #[derive(Debug)]
@@ -95,7 +104,7 @@ impl SqliteQueue {
         queue: &str,
         max: usize,
         visibility: Duration,
-    ) -> PortResult<Vec<QueueMessage>> {
+    ) -> PortResult<Received> {
         let queue = queue.to_owned();
         let vis = visibility.as_millis() as i64;
         self.db
@@ -131,6 +140,14 @@ impl SqliteQueue {
                         picked.push(row?);
                     }
                 }
+                if picked.is_empty() {
+                    // When a hidden message (in flight, or delayed) comes due: the moment this
+                    // queue can next have something to deliver without a send or an ack.
+                    let due: Option<i64> = tx
+                        .prepare_cached("SELECT MIN(visible_at) FROM messages INDEXED BY messages_held WHERE queue = ?1 AND acked_at IS NULL AND visible_at > ?2")?
+                        .query_row(params![queue, now], |r| r.get(0))?;
+                    return Ok(Some(Received::Nothing { due }));
+                }
                 let mut out = Vec::with_capacity(picked.len());
                 let mut upd = tx.prepare_cached(
                     "UPDATE messages SET visible_at = ?1, receipt = ?2, receive_count = receive_count + 1 WHERE seq = ?3",
@@ -140,7 +157,7 @@ impl SqliteQueue {
                     upd.execute(params![now + vis, receipt, seq])?;
                     out.push(QueueMessage { body, receipt, receive_count: count + 1 });
                 }
-                Ok(Some(out))
+                Ok(Some(Received::Messages(out)))
             })
             .await?
             .ok_or_else(|| PortError::NotFound("queue".into()))
@@ -216,10 +233,12 @@ impl Queue for SqliteQueue {
         let deadline = tokio::time::Instant::now() + wait;
         let waker = self.waker(queue);
         loop {
-            // Register for a wake-up before looking, so a send in between is not missed.
+            // Register for the wake-ups before looking, so a send in between is not missed.
             let notified = waker.notified();
-            tokio::pin!(notified);
+            let foreign = self.db.foreign_commits().notified();
+            tokio::pin!(notified, foreign);
             notified.as_mut().enable();
+            foreign.as_mut().enable();
             let got = self
                 .try_receive(queue, max.max(1), visibility)
                 .await
@@ -227,13 +246,22 @@ impl Queue for SqliteQueue {
                     PortError::NotFound(_) => PortError::NotFound(format!("queue {queue}")),
                     other => other,
                 })?;
-            if !got.is_empty() || tokio::time::Instant::now() >= deadline {
-                return Ok(got);
+            let due = match got {
+                Received::Messages(msgs) => return Ok(msgs),
+                Received::Nothing { due } => due,
+            };
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Ok(Vec::new());
             }
-            let nap = (deadline - tokio::time::Instant::now()).min(POLL_EVERY);
+            let until = due.map_or(deadline, |at| {
+                let ms = u64::try_from(at.saturating_sub(now_ms())).unwrap_or(0);
+                deadline.min(now + Duration::from_millis(ms))
+            });
             tokio::select! {
                 () = &mut notified => {}
-                () = tokio::time::sleep(nap) => {}
+                () = &mut foreign => {}
+                () = tokio::time::sleep_until(until) => {}
             }
         }
     }
@@ -272,9 +300,8 @@ impl Queue for SqliteQueue {
                     .execute(params![now_ms() + d, q, r])
             })
             .await?;
-        if delay.is_zero() {
-            self.waker(queue).notify_waiters();
-        }
+        // A delayed message may come due before what a sleeping long poll waits for.
+        self.waker(queue).notify_waiters();
         Ok(())
     }
 

@@ -13,12 +13,21 @@ use crate::aws::AwsPorts;
 use crate::serve::Tasks;
 use crate::{Config, serve};
 
-/// The API's state on the AWS ports, with the keys from the configuration seeded into the
-/// table (the one store write at a cold start; the queues are provisioned).
+/// The API's state on the AWS ports. The configuration's keys work from the first request (the
+/// state knows them); their records are written to the table in the background, so a cold
+/// start makes no store call before it serves (the queues are provisioned).
 pub async fn state(config: &Config) -> anyhow::Result<AppState> {
     let ports = AwsPorts::load(config).await;
     let state = AppState::new(ports.store, ports.queue, ports.blobs, config.api.clone());
-    state.seed_keys().await?;
+    let seeding = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = seeding.seed_keys().await {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "could not store the configured API keys; they work here, but are not listed"
+            );
+        }
+    });
     Ok(state)
 }
 

@@ -68,9 +68,9 @@ impl AppState {
             store,
             queue,
             blobs,
-            config: Arc::new(config),
             settings,
-            keys: Arc::default(),
+            keys: Arc::new(KeyCache::with_configured(configured_keys(&config))),
+            config: Arc::new(config),
             auth_failures: Arc::default(),
             started: Instant::now(),
             health: Arc::default(),
@@ -98,34 +98,34 @@ impl AppState {
         Ok(())
     }
 
-    /// Stores the hashes of `ADMIN_API_KEY` and `USER_API_KEYS` (idempotent). The Lambda
-    /// functions run only this at a cold start: the queues are provisioned.
+    /// Stores the hashes of `ADMIN_API_KEY` and `USER_API_KEYS` (idempotent), so the key
+    /// listing shows them and other processes know them. This process knows them already (the
+    /// key cache holds them from the start): a Lambda function runs this after its cold start.
     pub async fn seed_keys(&self) -> anyhow::Result<()> {
-        let now = now_ms();
-        if let Some(admin) = &self.config.admin_key {
-            let rec = ApiKeyRecord::new(
-                &ApiKey::new(admin.clone()),
-                Role::Admin,
-                "ADMIN_API_KEY",
-                now,
-            );
+        for rec in configured_keys(&self.config) {
             self.store
                 .put_api_key(&rec)
                 .await
-                .context("storing ADMIN_API_KEY")?;
-        }
-        for (i, key) in self.config.user_keys.iter().enumerate() {
-            let rec = ApiKeyRecord::new(
-                &ApiKey::new(key.clone()),
-                Role::User,
-                format!("USER_API_KEYS[{i}]"),
-                now,
-            );
-            self.store
-                .put_api_key(&rec)
-                .await
-                .context("storing USER_API_KEYS")?;
+                .with_context(|| format!("storing {}", rec.label))?;
         }
         Ok(())
     }
+}
+
+/// The records of the configuration's keys (`ADMIN_API_KEY`, `USER_API_KEYS`).
+fn configured_keys(config: &ApiConfig) -> Vec<ApiKeyRecord> {
+    let now = now_ms();
+    let admin = config
+        .admin_key
+        .iter()
+        .map(|k| ApiKeyRecord::new(&ApiKey::new(k.clone()), Role::Admin, "ADMIN_API_KEY", now));
+    let users = config.user_keys.iter().enumerate().map(|(i, k)| {
+        ApiKeyRecord::new(
+            &ApiKey::new(k.clone()),
+            Role::User,
+            format!("USER_API_KEYS[{i}]"),
+            now,
+        )
+    });
+    admin.chain(users).collect()
 }

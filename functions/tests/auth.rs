@@ -2,9 +2,14 @@
 
 mod common;
 
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
 use common::*;
 use serde_json::json;
+use tempfile::TempDir;
+use tower::ServiceExt;
+use wagate_functions::{ApiConfig, AppState};
+use wagate_local::{LocalBackend, LocalOptions};
 
 /// An app on which `USER_B` has created session `id`.
 async fn app_where_b_owns(id: &str) -> TestApp {
@@ -119,4 +124,76 @@ async fn creating_a_key_with_a_bad_role_or_label_is_400_and_creates_nothing() {
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
     }
     assert_eq!(key_count().await, before);
+}
+
+#[tokio::test]
+async fn configured_keys_work_before_their_records_are_stored() {
+    // A state whose keys were never seeded, as a Lambda function's first request can find it.
+    let dir = TempDir::new().unwrap();
+    let backend = LocalBackend::open(dir.path(), LocalOptions::default()).unwrap();
+    let config = ApiConfig {
+        admin_key: Some(ADMIN.into()),
+        user_keys: vec![USER_A.into()],
+        ..ApiConfig::default()
+    };
+    let state = AppState::new(backend.store(), backend.queue(), backend.blobs(), config);
+    let stored = |key: &'static str| {
+        let store = backend.store();
+        async move {
+            store
+                .api_key_by_hash(&wagate_core::ApiKey::new(key).hash())
+                .await
+                .unwrap()
+        }
+    };
+    assert!(stored(ADMIN).await.is_none(), "nothing seeded");
+    let router = wagate_functions::app(state.clone());
+    let status = |key: &'static str, path: &'static str| {
+        let router = router.clone();
+        async move {
+            let req = Request::get(path)
+                .header("x-api-key", key)
+                .body(Body::empty())
+                .unwrap();
+            router.oneshot(req).await.unwrap().status()
+        }
+    };
+    assert_eq!(status(ADMIN, "/api/admin/keys").await, StatusCode::OK);
+    assert_eq!(status(USER_A, "/api/sessions").await, StatusCode::OK);
+    assert_eq!(
+        status(USER_A, "/api/admin/keys").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        status(USER_B, "/api/sessions").await,
+        StatusCode::UNAUTHORIZED
+    );
+
+    state.seed_keys().await.unwrap();
+    let admin = stored(ADMIN).await.expect("seeded");
+    assert_eq!(admin.label, "ADMIN_API_KEY");
+    assert!(stored(USER_A).await.is_some());
+}
+
+#[tokio::test]
+async fn a_configured_key_cannot_be_deleted_and_keeps_working() {
+    let app = spawn_app().await;
+    let list = app.get("/api/admin/keys", ADMIN).await;
+    let id = list.body["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["label"] == "ADMIN_API_KEY")
+        .expect("the admin key is listed")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let del = app.delete(&format!("/api/admin/keys/{id}"), ADMIN).await;
+    del.assert_error(StatusCode::CONFLICT, "key_configured");
+    assert_eq!(
+        app.get("/api/admin/keys", ADMIN).await.status,
+        StatusCode::OK
+    );
+    let again = app.get("/api/admin/keys", ADMIN).await;
+    assert_eq!(again.body["keys"], list.body["keys"], "nothing deleted");
 }

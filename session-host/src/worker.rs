@@ -1,6 +1,7 @@
-//! The per-session send loop: take one job from the session's FIFO queue, wait out the pacing
-//! gap, send it under its fixed WhatsApp message id, record the result, ack. A step function
-//! (`try_process_one`) does one job so tests can drive it deterministically; `run` loops it.
+//! The per-session send loop: take jobs from the session's FIFO queue, wait out the pacing
+//! gap, send each under its fixed WhatsApp message id, record the result, ack. A step function
+//! (`try_step`) takes one receive's worth (one job when paced, up to [`UNPACED_BATCH`] when
+//! not) so tests can drive it deterministically; `run` loops it.
 //!
 //! Crash safety comes from the order of the steps. The job is marked `sending` before the
 //! send and `sent` after it, and the queue message is acked last. A crash anywhere in between
@@ -9,15 +10,19 @@
 //! out before the job is marked sent, so a crash cannot lose it (its id is derived from the
 //! job, so emitting it twice is deduplicated downstream).
 
+use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt;
+use futures::future::join_all;
 use rand::Rng;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use wagate_core::backoff::backoff;
 use wagate_core::clock::now_ms;
 use wagate_core::measure;
@@ -39,6 +44,20 @@ pub const ACTION_RESULT_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
 enum Done {
     Sent(SendReceipt),
     Action(ActionResult),
+}
+
+/// A job taken from the queue and marked `sending`, with its queue message.
+#[derive(Clone)]
+struct Ready {
+    msg: QueueMessage,
+    job: Job,
+    /// Its attempts, this one included.
+    attempts: u32,
+}
+
+/// The first error of steps run side by side, once all of them are done.
+fn all_ok<E>(results: Vec<Result<(), E>>) -> Result<(), E> {
+    results.into_iter().collect()
 }
 
 /// What one step of the worker did.
@@ -65,7 +84,18 @@ pub struct WorkerConfig {
     pub visibility: Duration,
     /// How long one receive waits for a job.
     pub poll_wait: Duration,
+    /// Most jobs taken in one receive and seen through together (their store writes share
+    /// commits). Paced sends gain nothing from it, so unpaced workers alone take more than one.
+    pub batch: usize,
 }
+
+/// How long a worker's receive waits for a job: as long as SQS allows, so an idle session's
+/// worker asks its queue three times a minute (the embedded queue wakes it at once when a job
+/// comes; a long poll of SQS returns as soon as one is there).
+pub const SEND_POLL_WAIT: Duration = Duration::from_secs(20);
+
+/// The batch of an unpaced worker (`SEND_MIN_GAP_MS=0`, `SEND_JITTER_MS=0`).
+pub const UNPACED_BATCH: usize = 32;
 
 impl From<&HostConfig> for WorkerConfig {
     fn from(c: &HostConfig) -> Self {
@@ -74,7 +104,12 @@ impl From<&HostConfig> for WorkerConfig {
             jitter: c.send_jitter,
             max_attempts: c.send_max_attempts.max(1),
             visibility: c.send_visibility,
-            poll_wait: c.poll_wait,
+            poll_wait: c.poll_wait.max(SEND_POLL_WAIT),
+            batch: if c.send_min_gap.is_zero() && c.send_jitter.is_zero() {
+                UNPACED_BATCH
+            } else {
+                1
+            },
         }
     }
 }
@@ -129,13 +164,13 @@ impl SendWorker {
         self.link.borrow().clone()
     }
 
-    /// Loops [`Self::try_process_one`] until shutdown: waits for the session to open, backs off
+    /// Loops [`Self::try_step`] until shutdown: waits for the session to open, backs off
     /// after errors. The send in flight when shutdown comes is finished.
     #[tracing::instrument(name = "send_worker", skip_all, fields(session_id = %self.session))]
     pub async fn run(mut self) {
         tracing::debug!("send worker started");
         while !self.shutdown.is_cancelled() {
-            match self.try_process_one().await {
+            match self.try_step().await {
                 Ok(Outcome::Processed | Outcome::Empty) => {}
                 Ok(Outcome::NotReady) => {
                     // Wait for the session to open (or anything else to change).
@@ -159,30 +194,36 @@ impl SendWorker {
         tracing::debug!("send worker stopped");
     }
 
-    /// Takes at most one job from the queue and sees it through. Store and queue errors are
-    /// returned; the message then comes back after its visibility timeout.
-    pub async fn try_process_one(&mut self) -> anyhow::Result<Outcome> {
+    /// Takes up to [`WorkerConfig::batch`] jobs from the queue and sees them through. Store
+    /// and queue errors are returned; the messages then come back after their visibility
+    /// timeout.
+    pub async fn try_step(&mut self) -> anyhow::Result<Outcome> {
         if self.shutdown.is_cancelled() || self.connection().is_none() {
             return Ok(Outcome::NotReady);
         }
-        let mut received = self
-            .queue
-            .receive(
+        // A stop or the session closing ends a long wait at once. The receive is dropped then;
+        // a message it had just taken returns after its visibility timeout.
+        let received = tokio::select! {
+            r = self.queue.receive(
                 &self.queue_name,
-                1,
+                self.config.batch.max(1),
                 self.config.visibility,
                 self.config.poll_wait,
-            )
-            .await?;
-        let Some(msg) = received.pop() else {
+            ) => r?,
+            () = self.shutdown.cancelled() => return Ok(Outcome::NotReady),
+            () = closed(self.link.clone()) => return Ok(Outcome::NotReady),
+        };
+        if received.is_empty() {
             self.gauge.empty();
             return Ok(Outcome::Empty);
-        };
+        }
         if self.shutdown.is_cancelled() || self.connection().is_none() {
-            self.give_back(&msg).await;
+            for msg in &received {
+                self.give_back(msg).await;
+            }
             return Ok(Outcome::NotReady);
         }
-        self.process(msg).await
+        self.process(received).await
     }
 
     /// Hands a received but unstarted message back at once.
@@ -201,79 +242,161 @@ impl SendWorker {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all, fields(
-        session_id = %self.session,
-        job_id = tracing::field::Empty,
-        request_id = tracing::field::Empty,
-    ))]
-    async fn process(&mut self, msg: QueueMessage) -> anyhow::Result<Outcome> {
-        let job_id = JobId::from_string(msg.body.trim());
-        tracing::Span::current().record("job_id", job_id.as_str());
-        let Some(job) = self.store.get_job(&job_id).await? else {
-            tracing::warn!("job record is gone; dropping its queue message");
-            self.ack(&msg).await?;
+    /// Sees a batch through. Each step of the batch's jobs is issued together, so on the
+    /// embedded store the jobs share each commit: loading, marking `sending`, then (after the
+    /// sends, one by one in queue order, paced) their events, their `sent` marks and their acks.
+    /// A crash before the acks sends the batch's jobs again under the same WhatsApp ids.
+    async fn process(&mut self, msgs: Vec<QueueMessage>) -> anyhow::Result<Outcome> {
+        let store = self.store.as_ref();
+        let loaded = join_all(msgs.iter().map(|msg| {
+            let id = JobId::from_string(msg.body.trim());
+            async move { store.get_job(&id).await }
+        }))
+        .await;
+        let mut live = Vec::with_capacity(msgs.len());
+        let mut stale = Vec::new();
+        for (msg, job) in msgs.into_iter().zip(loaded) {
+            match self.triage(job?) {
+                Some(job) => live.push((msg, job)),
+                None => stale.push(msg),
+            }
+        }
+        all_ok(join_all(stale.iter().map(|msg| self.ack(msg))).await)?;
+        let Some((_, head)) = live.first() else {
             return Ok(Outcome::Processed);
         };
-        if let Some(id) = &job.request_id {
-            tracing::Span::current().record("request_id", id.as_str());
+        self.gauge
+            .took(self.queue.as_ref(), &self.queue_name, head.created_at)
+            .await;
+
+        let marked = join_all(live.iter().map(|(_, job)| {
+            let attempts = job.attempts.saturating_add(1);
+            self.store
+                .update_job(&job.id, JobState::Sending, attempts, None, None)
+                .map(move |r| r.map(|found| found.then_some(attempts)))
+        }))
+        .await;
+        let mut ready = Vec::with_capacity(live.len());
+        let mut vanished = Vec::new();
+        for ((msg, job), marked) in live.into_iter().zip(marked) {
+            match marked? {
+                Some(attempts) => ready.push(Ready { msg, job, attempts }),
+                None => {
+                    tracing::warn!(job_id = %job.id, "job record vanished before the send; dropping it");
+                    vanished.push(msg);
+                }
+            }
         }
-        if !job.state.is_final() {
-            self.gauge
-                .took(self.queue.as_ref(), &self.queue_name, job.created_at)
-                .await;
+        all_ok(join_all(vanished.iter().map(|msg| self.ack(msg))).await)?;
+
+        let receipts: Vec<&str> = ready.iter().map(|r| r.msg.receipt.as_str()).collect();
+        let mut sent: Vec<(Ready, Result<Done, SendError>)> = Vec::with_capacity(ready.len());
+        let mut unsent: Vec<Ready> = Vec::new();
+        // The recipients of this batch's jobs that will be retried: the jobs behind them in
+        // their groups wait, as they would had they not come in the same batch.
+        let mut retrying: HashSet<&str> = HashSet::new();
+        let mut stopped = false;
+        for r in &ready {
+            if stopped || retrying.contains(r.job.to.as_str()) {
+                unsent.push(r.clone());
+                continue;
+            }
+            let Some(result) = self.send_one(r, &receipts).await else {
+                stopped = true;
+                unsent.push(r.clone());
+                continue;
+            };
+            if matches!(&result, Err(SendError::Transient(_))) {
+                retrying.insert(r.job.to.as_str());
+            }
+            sent.push((r.clone(), result));
         }
+        let this = &*self;
+        let settled = join_all(sent.into_iter().map(|(r, result)| this.settle(r, result))).await;
+        // Back in line as they were, not counted as attempts.
+        join_all(unsent.iter().map(|r| async move {
+            if let Err(e) = this
+                .store
+                .update_job(
+                    &r.job.id,
+                    JobState::Queued,
+                    r.job.attempts,
+                    r.job.error.as_deref(),
+                    None,
+                )
+                .await
+            {
+                tracing::warn!(job_id = %r.job.id, error = %e, "could not put a job back in line");
+            }
+            this.give_back(&r.msg).await;
+        }))
+        .await;
+        all_ok(settled)?;
+        Ok(if stopped {
+            Outcome::NotReady
+        } else {
+            Outcome::Processed
+        })
+    }
+
+    /// The job a received message names, if it is still to be sent by this worker; the others
+    /// are acked (a redelivery of a finished job, a job deleted, or another session's job).
+    fn triage(&self, job: Option<Job>) -> Option<Job> {
+        let Some(job) = job else {
+            tracing::warn!("job record is gone; dropping its queue message");
+            return None;
+        };
         if job.state.is_final() {
-            tracing::info!(
-                state = job.state.as_str(),
-                "job already finished; acking the redelivery"
-            );
-            self.ack(&msg).await?;
-            return Ok(Outcome::Processed);
+            tracing::info!(job_id = %job.id, state = job.state.as_str(), "job already finished; acking the redelivery");
+            return None;
         }
         if job.session_id != self.session {
-            tracing::warn!(job_session = %job.session_id, "job belongs to another session; dropping it");
-            self.ack(&msg).await?;
-            return Ok(Outcome::Processed);
+            tracing::warn!(job_id = %job.id, job_session = %job.session_id, "job belongs to another session; dropping it");
+            return None;
         }
+        Some(job)
+    }
 
-        // Pacing: the gap (raised by the job's own pace) plus jitter since the last attempt.
-        if !self.wait_turn(&job, &msg).await {
-            self.give_back(&msg).await;
-            return Ok(Outcome::NotReady);
+    /// Paces and sends one job, holding the batch's messages meanwhile. `None` when shutdown
+    /// came or the session closed first (nothing was sent).
+    async fn send_one(&mut self, r: &Ready, held: &[&str]) -> Option<Result<Done, SendError>> {
+        if !self.wait_turn(&r.job, held).await {
+            return None;
         }
-        let Some(conn) = self.connection() else {
-            self.give_back(&msg).await;
-            return Ok(Outcome::NotReady);
-        };
-
-        let attempts = job.attempts.saturating_add(1);
-        if !self
-            .store
-            .update_job(&job.id, JobState::Sending, attempts, None, None)
-            .await?
-        {
-            tracing::warn!("job record vanished before the send; dropping it");
-            self.ack(&msg).await?;
-            return Ok(Outcome::Processed);
-        }
-        tracing::debug!(attempts, to = %job.to, kind = job.message.kind(), "sending");
+        let conn = self.connection()?;
+        let job = &r.job;
+        let span =
+            tracing::info_span!("send", job_id = %job.id, request_id = job.request_id.as_deref());
+        tracing::debug!(parent: &span, attempts = r.attempts, to = %job.to, kind = job.message.kind(), "sending");
         let result = match job.message.action() {
             Some(action) => self
-                .holding(&msg, conn.act(&job.to, action, &job.wa_message_id))
+                .holding(held, conn.act(&job.to, action, &job.wa_message_id))
+                .instrument(span)
                 .await
                 .map(Done::Action),
             None => {
                 if let Some(ms) = job.message.typing_ms {
-                    self.holding(&msg, show_typing(conn.as_ref(), &job, ms))
+                    self.holding(held, show_typing(conn.as_ref(), job, ms))
                         .await;
                 }
-                self.holding(&msg, conn.send(&job.to, &job.message, &job.wa_message_id))
+                self.holding(held, conn.send(&job.to, &job.message, &job.wa_message_id))
+                    .instrument(span)
                     .await
                     .map(Done::Sent)
             }
         };
         self.last_send = Some(Instant::now());
+        Some(result)
+    }
 
+    /// Records a send's result: event, job state, then the ack (or a nack to retry later).
+    #[tracing::instrument(skip_all, fields(
+        session_id = %self.session,
+        job_id = %r.job.id,
+        request_id = r.job.request_id.as_deref(),
+    ))]
+    async fn settle(&self, r: Ready, result: Result<Done, SendError>) -> anyhow::Result<()> {
+        let Ready { msg, job, attempts } = r;
         match result {
             Ok(done) => {
                 self.finish(&job, &done).await?;
@@ -305,7 +428,7 @@ impl SendWorker {
                 measure::job_finished(job.message.kind(), "retried");
             }
         }
-        Ok(Outcome::Processed)
+        Ok(())
     }
 
     /// Records what a job produced and tells the webhooks, before the job is marked done: a
@@ -352,7 +475,7 @@ impl SendWorker {
 
     /// Sleeps until this job may go, holding its message. False when shutdown came or the
     /// session closed first.
-    async fn wait_turn(&mut self, job: &Job, msg: &QueueMessage) -> bool {
+    async fn wait_turn(&self, job: &Job, held: &[&str]) -> bool {
         let Some(last) = self.last_send else {
             return true;
         };
@@ -370,25 +493,17 @@ impl SendWorker {
         if until <= Instant::now() {
             return true;
         }
-        let shutdown = self.shutdown.clone();
-        let mut link = self.link.clone();
-        let closed = async move {
-            loop {
-                if link.borrow_and_update().is_none() || link.changed().await.is_err() {
-                    return;
-                }
-            }
-        };
-        let wait = self.holding(msg, tokio::time::sleep_until(until));
+        let wait = self.holding(held, tokio::time::sleep_until(until));
         tokio::select! {
             () = wait => true,
-            () = shutdown.cancelled() => false,
-            () = closed => false,
+            () = self.shutdown.cancelled() => false,
+            () = closed(self.link.clone()) => false,
         }
     }
 
-    /// Runs `fut` while keeping `msg` hidden from other consumers, however long it takes.
-    async fn holding<T>(&self, msg: &QueueMessage, fut: impl Future<Output = T>) -> T {
+    /// Runs `fut` while keeping the messages of receipts `held` hidden from other consumers,
+    /// however long it takes.
+    async fn holding<T>(&self, held: &[&str], fut: impl Future<Output = T>) -> T {
         let every = (self.config.visibility / 3).max(Duration::from_millis(100));
         let mut ticker = tokio::time::interval_at(Instant::now() + every, every);
         tokio::pin!(fut);
@@ -396,16 +511,27 @@ impl SendWorker {
             tokio::select! {
                 out = &mut fut => return out,
                 _ = ticker.tick() => {
-                    if let Err(e) = self
-                        .queue
-                        .extend(&self.queue_name, &msg.receipt, self.config.visibility)
-                        .await
-                        && !matches!(e, PortError::NotFound(_))
-                    {
-                        tracing::warn!(session_id = %self.session, error = %e, "could not extend a job's visibility");
+                    for receipt in held {
+                        if let Err(e) = self
+                            .queue
+                            .extend(&self.queue_name, receipt, self.config.visibility)
+                            .await
+                            && !matches!(e, PortError::NotFound(_))
+                        {
+                            tracing::warn!(session_id = %self.session, error = %e, "could not extend a job's visibility");
+                        }
                     }
                 }
             }
+        }
+    }
+}
+
+/// Resolves once the session's connection is gone (or its runner is).
+async fn closed(mut link: LinkRx) {
+    while link.borrow_and_update().is_some() {
+        if link.changed().await.is_err() {
+            return;
         }
     }
 }

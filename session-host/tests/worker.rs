@@ -22,6 +22,7 @@ fn config() -> WorkerConfig {
         max_attempts: 5,
         visibility: Duration::from_secs(30),
         poll_wait: Duration::from_millis(50),
+        batch: 1,
     }
 }
 
@@ -101,7 +102,7 @@ impl Rig {
 
 /// One worker step, which must end as `expected`.
 async fn step(worker: &mut SendWorker, expected: Outcome) {
-    assert_eq!(worker.try_process_one().await.expect("step"), expected);
+    assert_eq!(worker.try_step().await.expect("step"), expected);
 }
 
 /// Steps the worker until it has processed `n` messages (skipping empty polls).
@@ -113,7 +114,7 @@ async fn process(worker: &mut SendWorker, n: usize, within: Duration) {
             tokio::time::Instant::now() < deadline,
             "processed {done} of {n} within {within:?}"
         );
-        match worker.try_process_one().await.expect("worker step") {
+        match worker.try_step().await.expect("worker step") {
             Outcome::Processed => done += 1,
             Outcome::Empty => {}
             Outcome::NotReady => panic!("the session is open; the worker should be ready"),
@@ -406,7 +407,7 @@ async fn shutdown_while_pacing_hands_the_received_job_back_at_once() {
         tokio::time::sleep(Duration::from_millis(200)).await;
         shutdown.cancel();
     });
-    let outcome = tokio::time::timeout(Duration::from_secs(5), worker.try_process_one())
+    let outcome = tokio::time::timeout(Duration::from_secs(5), worker.try_step())
         .await
         .expect("the wait is interrupted")
         .expect("step");

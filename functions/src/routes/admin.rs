@@ -231,7 +231,7 @@ async fn create_key(
 }
 
 #[utoipa::path(delete, path = "/keys/{id}", tag = "admin",
-    summary = "Delete an API key: it stops working at once",
+    summary = "Delete an API key: it stops working at once (not one of the configuration's)",
     params(("id" = String, Path, description = "The key's id (as listed)")),
     responses((status = 200, description = "Deleted", body = schemas::KeyDeleted)))]
 async fn delete_key(
@@ -239,6 +239,14 @@ async fn delete_key(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     let key_id = KeyId::from_string(id.clone());
+    if state.keys.is_configured(&key_id) {
+        return Err(ApiError::conflict(
+            "key_configured",
+            format!(
+                "key '{id}' comes from the configuration (ADMIN_API_KEY or USER_API_KEYS); remove it there and restart"
+            ),
+        ));
+    }
     state.keys.forget(&key_id);
     if !state.store.delete_api_key(&key_id).await? {
         return Err(ApiError::not_found(
