@@ -133,7 +133,7 @@ impl SqliteQueue {
                     }
                 } else {
                     let mut stmt = tx.prepare_cached(
-                        "SELECT seq, body, receive_count FROM messages WHERE queue = ?1 AND acked_at IS NULL AND visible_at <= ?2 ORDER BY seq LIMIT ?3",
+                        "SELECT seq, body, receive_count FROM messages INDEXED BY messages_live WHERE queue = ?1 AND acked_at IS NULL AND visible_at <= ?2 ORDER BY seq LIMIT ?3",
                     )?;
                     let rows = stmt.query_map(params![queue, now, max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
                     for row in rows {
