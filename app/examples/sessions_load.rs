@@ -281,11 +281,13 @@ async fn main() -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
     let accepted = std::mem::take(&mut *lock(&accepted));
     while Instant::now() < deadline {
-        let seen = lock(&shared.seen);
-        if accepted.keys().all(|id| seen.sent.contains_key(id)) {
+        let all_in = {
+            let seen = lock(&shared.seen);
+            accepted.keys().all(|id| seen.sent.contains_key(id))
+        };
+        if all_in {
             break;
         }
-        drop(seen);
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let seen = lock(&shared.seen);

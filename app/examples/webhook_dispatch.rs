@@ -174,15 +174,18 @@ async fn main() -> anyhow::Result<()> {
         emit(queue.as_ref(), &e).await?;
     }
     wait_for(&seen, (backlog + total) as usize, Duration::from_secs(120)).await?;
-    let s = lock(&seen);
-    let mut lat: Vec<Duration> = queued_at
-        .iter()
-        .filter_map(|(id, at)| {
-            s.arrived
-                .get(id)
-                .map(|got| got.saturating_duration_since(*at))
-        })
-        .collect();
+    let (mut lat, dups, bad, got) = {
+        let s = lock(&seen);
+        let lat: Vec<Duration> = queued_at
+            .iter()
+            .filter_map(|(id, at)| {
+                s.arrived
+                    .get(id)
+                    .map(|got| got.saturating_duration_since(*at))
+            })
+            .collect();
+        (lat, s.duplicates, s.bad_signatures, s.arrived.len())
+    };
     lat.sort();
     println!(
         "RESULT latency rate={rate} secs={secs} events={} p50_ms={:.2} p90_ms={:.2} p99_ms={:.2} max_ms={:.2}",
@@ -192,8 +195,6 @@ async fn main() -> anyhow::Result<()> {
         pct(&lat, 0.99),
         pct(&lat, 1.0),
     );
-    let (dups, bad, got) = (s.duplicates, s.bad_signatures, s.arrived.len());
-    drop(s);
     stop.cancel();
     running.await??;
     println!("RESULT check delivered={got} duplicates={dups} bad_signatures={bad}");
