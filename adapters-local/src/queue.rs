@@ -272,10 +272,12 @@ impl Queue for SqliteQueue {
             .acks
             .fetch_add(1, Ordering::Relaxed)
             .is_multiple_of(1024);
+        // Ack, nack and extend find their message by its receipt's index: left to itself the
+        // planner walks the queue's whole backlog (`messages_live`) for each of them.
         self.db
             .write(move |tx| {
                 let now = now_ms();
-                tx.prepare_cached("UPDATE messages SET acked_at = ?1, receipt = NULL WHERE queue = ?2 AND receipt = ?3 AND acked_at IS NULL")?
+                tx.prepare_cached("UPDATE messages INDEXED BY messages_receipt SET acked_at = ?1, receipt = NULL WHERE queue = ?2 AND receipt = ?3 AND acked_at IS NULL")?
                     .execute(params![now, q, r])?;
                 if purge {
                     tx.execute("DELETE FROM messages WHERE acked_at IS NOT NULL AND acked_at < ?1", [now - DEDUP_WINDOW_MS])?;
@@ -296,7 +298,7 @@ impl Queue for SqliteQueue {
         );
         self.db
             .call(move |c| {
-                c.prepare_cached("UPDATE messages SET visible_at = ?1, receipt = NULL WHERE queue = ?2 AND receipt = ?3 AND acked_at IS NULL")?
+                c.prepare_cached("UPDATE messages INDEXED BY messages_receipt SET visible_at = ?1, receipt = NULL WHERE queue = ?2 AND receipt = ?3 AND acked_at IS NULL")?
                     .execute(params![now_ms() + d, q, r])
             })
             .await?;
@@ -313,7 +315,7 @@ impl Queue for SqliteQueue {
         );
         self.db
             .call(move |c| {
-                c.prepare_cached("UPDATE messages SET visible_at = ?1 WHERE queue = ?2 AND receipt = ?3 AND acked_at IS NULL")?
+                c.prepare_cached("UPDATE messages INDEXED BY messages_receipt SET visible_at = ?1 WHERE queue = ?2 AND receipt = ?3 AND acked_at IS NULL")?
                     .execute(params![now_ms() + v, q, r])
             })
             .await?;

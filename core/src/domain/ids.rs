@@ -17,6 +17,13 @@ pub fn random_token(len: usize) -> String {
         .collect()
 }
 
+/// 11 lower-case hex digits of the current Unix time in milliseconds (fixed width, so it
+/// sorts as text until the year 2527), then 16 random letters and digits (95 bits).
+fn time_ordered_token() -> String {
+    let ms = crate::clock::now_ms().max(0);
+    format!("{ms:011x}{}", random_token(16))
+}
+
 /// A WhatsApp message id in the form WhatsApp Web uses (`3EB0` + 16 upper-case hex digits).
 /// It is fixed when a job is accepted so a redelivered job is the same message.
 pub fn wa_message_id() -> String {
@@ -93,8 +100,10 @@ macro_rules! generated_id {
         pub struct $name(String);
 
         impl $name {
+            /// The prefix, the time (so ids made one after the other sort together: a batch
+            /// of them writes a few index pages, not one page each) and 16 random characters.
             pub fn generate() -> Self {
-                Self(format!("{}{}", $prefix, random_token(20)))
+                Self(format!("{}{}", $prefix, time_ordered_token()))
             }
             /// Wraps an id read back from storage or a URL path (not checked: an unknown id
             /// simply finds nothing).
@@ -148,6 +157,17 @@ mod tests {
         for bad in ["a b", "a/b", "../x", "é", "a.b"] {
             assert!(SessionId::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn generated_ids_sort_by_creation_time() {
+        let a = JobId::generate();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = JobId::generate();
+        assert!(a < b, "{a} then {b}");
+        assert_eq!(a.as_str().len(), "msg_".len() + 11 + 16);
+        let ms = i64::from_str_radix(&a.as_str()[4..15], 16).unwrap();
+        assert!((crate::clock::now_ms() - ms).abs() < 60_000, "{a}");
     }
 
     #[test]
