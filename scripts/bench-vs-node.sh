@@ -7,17 +7,16 @@
 #
 # Each round runs, at 64 and then 256 connections, wagate, the stand-in alone and the
 # stand-in clustered, one after the other (BENCH_ROUNDS rounds, BENCH_SECS seconds a run).
-# After each wagate run the script waits until its send queue is empty (`queueDepth` of
-# `GET /api/sessions/s1`) before going on, so every run starts from an empty queue and the
-# durable work wagate does after answering never overlaps another server's run. Over each
-# wagate run it reads the process's CPU time (/proc/PID/stat) and bytes written
-# (/proc/PID/io), over the wrk run and over the drain after it, and reports them per accepted
-# request. The end is a markdown table of medians over the rounds; the raw `RESULT` lines and
-# the wrk and server output are kept in a directory whose path is printed.
-#
-# With pacing off wagate sends little while wrk loads it: most of a run's messages go out in
-# the drain after it, which takes minutes after a 15 s run on a 2-core machine (it is printed
-# as it goes), so the full run takes far longer than its wrk runs.
+# wagate's session s1 is created anew for each of its runs and, by default, linked (its QR
+# scanned on the simulated network) only when wrk is done: the run measures the accept path
+# alone, as the stand-in (which sends nothing) is measured, and the worker then drains the
+# run's sends by itself; the script waits until the queue is empty (`queueDepth`) before going
+# on, so that durable work never overlaps another server's run. With BENCH_SEND_DURING=1 the
+# session is open during the runs and its worker (pacing off) sends while wrk loads the same
+# two cores. Over each wagate run it reads the process's CPU time (/proc/PID/stat) and bytes
+# written (/proc/PID/io), over the wrk run and over the drain after it, and reports them per
+# accepted request. The end is a markdown table of medians over the rounds; the raw `RESULT`
+# lines and the wrk and server output are kept in a directory whose path is printed.
 #
 #   bash scripts/bench-vs-node.sh
 #   BENCH_ROUNDS=1 BENCH_SECS=3 bash scripts/bench-vs-node.sh     # a quick check
@@ -26,6 +25,7 @@
 # with `npm ci` into a temporary copy), curl and python3. Environment:
 #   BENCH_ROUNDS (3), BENCH_SECS (15), BENCH_CONNS ("64 256"), BENCH_RECIPIENTS (100000:
 #   the `to` numbers cycled over), BENCH_DRAIN_TIMEOUT (1800 s to empty wagate's queue),
+#   BENCH_SEND_DURING (0: s1 is linked after each wagate run; 1: before, so it sends during it),
 #   BENCH_WRK_TIMEOUT (30s: wrk's per-request timeout; a response slower than it is left out
 #   of the latency figures, and wrk's 2 s default would hide the slowest answers),
 #   ANCHORS (../shared/anchors), CARGO_TARGET_DIR.
@@ -40,6 +40,7 @@ read -r -a CONNS <<<"${BENCH_CONNS:-64 256}"
 RECIPIENTS="${BENCH_RECIPIENTS:-100000}"
 DRAIN_TIMEOUT="${BENCH_DRAIN_TIMEOUT:-1800}"
 WRK_TIMEOUT="${BENCH_WRK_TIMEOUT:-30s}"
+SEND_DURING="${BENCH_SEND_DURING:-0}"
 ANCHORS="${ANCHORS:-../shared/anchors}"
 KEY=bench-admin-key-0123456789
 SESSION=s1
@@ -108,20 +109,30 @@ json_field() {
   python3 -c 'import json, sys; print(json.load(sys.stdin).get(sys.argv[1]))' "$1"
 }
 
-api POST /api/sessions "{\"sessionId\":\"$SESSION\"}" >/dev/null
-deadline=$((SECONDS + 60))
-while :; do
-  status=$(api GET "/api/sessions/$SESSION" | json_field status)
-  case "$status" in
-    open) break ;;
-    qr) api POST "/api/dev/sessions/$SESSION/scan" >/dev/null || true ;;
-  esac
-  if [ "$SECONDS" -ge "$deadline" ]; then
-    echo "session $SESSION did not open on the simulated network (status $status)" >&2
-    exit 1
-  fi
-  sleep 0.2
-done
+# open_session: waits until s1 is open, scanning its QR on the simulated network.
+open_session() {
+  local status deadline=$((SECONDS + 60))
+  while :; do
+    status=$(api GET "/api/sessions/$SESSION" | json_field status)
+    case "$status" in
+      open) return 0 ;;
+      qr) api POST "/api/dev/sessions/$SESSION/scan" >/dev/null || true ;;
+    esac
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "session $SESSION did not open on the simulated network (status $status)" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+}
+# fresh_session: s1 anew (deleted with its empty queue, then created); open at once when sends
+# go out during the runs, otherwise left waiting for its QR scan until after the next run.
+fresh_session() {
+  api DELETE "/api/sessions/$SESSION" >/dev/null 2>&1 || true
+  api POST /api/sessions "{\"sessionId\":\"$SESSION\"}" >/dev/null
+  [ "$SEND_DURING" = 0 ] || open_session
+}
+fresh_session
 
 # The stand-in, with the environment of the anchors' README and the same admin key.
 start_node() {
@@ -156,6 +167,7 @@ for s in "${SERVERS[@]}"; do
     *) echo "$s refuses the benchmark's request: HTTP $code $(cat "$OUT/preflight-$s.json")" >&2; exit 1 ;;
   esac
 done
+fresh_session  # without the probe's send
 
 # ---- measuring -------------------------------------------------------------------------------
 # cpu_ticks PID: user + system CPU time of the process (all threads), in clock ticks.
@@ -213,6 +225,7 @@ run() {
   if [ "$s" = wagate ]; then
     cpu1=$(cpu_ticks "$WAGATE_PID"); io1=$(written "$WAGATE_PID"); t1=$(now)
     backlog=$(queue_depth)
+    [ "$SEND_DURING" = 1 ] || open_session
     drain
     cpu2=$(cpu_ticks "$WAGATE_PID"); io2=$(written "$WAGATE_PID"); t2=$(now)
   fi
@@ -228,6 +241,7 @@ run() {
     extra+=" kib_per_req=$(calc "($io1 - $io0) / 1024 / $ok")"
     extra+=" kib_per_req_drain=$(calc "($io2 - $io0) / 1024 / $ok")"
   fi
+  [ "$s" != wagate ] || fresh_session
   line="RESULT server=$s conns=$c round=$r ${line#RESULT }$extra"
   echo "$line" | tee -a "$LOG"
   if [ "$bad" -ne 0 ]; then
