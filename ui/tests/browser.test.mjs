@@ -100,9 +100,18 @@ test("a user links a session and sends from the page", { timeout: 90_000 }, asyn
 
     // Phone-sized: everything fits the width, nothing scrolls sideways.
     await page.setViewportSize({ width: 375, height: 812 });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    assert.ok(overflow <= 0, `page is ${overflow}px wider than a phone screen`);
-    await page.screenshot({ path: artifacts + "ui-phone.png", fullPage: false });
+    await page.screenshot({ path: artifacts + "ui-phone.png", fullPage: true });
+    const [overflow, wide] = await page.evaluate(() => [
+      document.documentElement.scrollWidth - window.innerWidth,
+      // The innermost elements that stick out, to say what to fix.
+      [...document.querySelectorAll("body *")]
+        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+        .filter((e) => e.parentElement.getBoundingClientRect().right <= window.innerWidth + 0.5
+          || ![...e.children].some((c) => c.getBoundingClientRect().right > window.innerWidth + 0.5))
+        .slice(0, 5)
+        .map((e) => `${e.tagName.toLowerCase()}${e.id ? "#" + e.id : ""}: ${(e.textContent || "").slice(0, 60)}`),
+    ]);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than a phone screen: ${wide.join(" | ")}`);
 
     // Lists follow nextCursor: one session a page still shows every session.
     for (const id of ["ui-page-a", "ui-page-b"]) {

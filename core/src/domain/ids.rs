@@ -17,11 +17,21 @@ pub fn random_token(len: usize) -> String {
         .collect()
 }
 
-/// 11 lower-case hex digits of the current Unix time in milliseconds (fixed width, so it
-/// sorts as text until the year 2527), then 16 random letters and digits (95 bits).
+/// The current Unix time in milliseconds as 8 base-62 digits (`0-9A-Za-z`, in ASCII order, so
+/// the fixed-width text sorts as the number does for the next 6,000 years), then 12 random
+/// letters and digits (71 bits): as long as the random ids before it.
 fn time_ordered_token() -> String {
-    let ms = crate::clock::now_ms().max(0);
-    format!("{ms:011x}{}", random_token(16))
+    const DIGITS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut ms = u64::try_from(crate::clock::now_ms()).unwrap_or(0);
+    let mut time = [b'0'; 8];
+    for digit in time.iter_mut().rev() {
+        *digit = DIGITS[(ms % 62) as usize];
+        ms /= 62;
+    }
+    let mut out = String::with_capacity(20);
+    out.extend(time.iter().map(|&b| char::from(b)));
+    out.push_str(&random_token(12));
+    out
 }
 
 /// A WhatsApp message id in the form WhatsApp Web uses (`3EB0` + 16 upper-case hex digits).
@@ -165,8 +175,15 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(2));
         let b = JobId::generate();
         assert!(a < b, "{a} then {b}");
-        assert_eq!(a.as_str().len(), "msg_".len() + 11 + 16);
-        let ms = i64::from_str_radix(&a.as_str()[4..15], 16).unwrap();
+        assert_eq!(a.as_str().len(), "msg_".len() + 20);
+        let ms = a.as_str()[4..12].bytes().fold(0i64, |n, c| {
+            let d = match c {
+                b'0'..=b'9' => c - b'0',
+                b'A'..=b'Z' => c - b'A' + 10,
+                _ => c - b'a' + 36,
+            };
+            n * 62 + i64::from(d)
+        });
         assert!((crate::clock::now_ms() - ms).abs() < 60_000, "{a}");
     }
 
