@@ -132,6 +132,18 @@ pub enum ControlMessage {
     Sim(SimCommand),
 }
 
+impl From<HostCommand> for ControlMessage {
+    fn from(cmd: HostCommand) -> Self {
+        Self::Host(cmd)
+    }
+}
+
+impl From<SimCommand> for ControlMessage {
+    fn from(cmd: SimCommand) -> Self {
+        Self::Sim(cmd)
+    }
+}
+
 impl ControlMessage {
     pub fn session_id(&self) -> &SessionId {
         match self {

@@ -455,6 +455,19 @@ async fn delete_command_stops_the_session_and_removes_its_blobs() {
     host.stop().await;
 }
 
+/// Takes the session's lease for a minute as `host`, a host that never runs it.
+async fn hold_as(world: &World, id: &SessionId, host: &str) {
+    let now = wagate_core::clock::now_ms();
+    assert!(
+        world
+            .store
+            .acquire_lease(id, host, 60_000, now)
+            .await
+            .unwrap(),
+        "the lease is free"
+    );
+}
+
 /// Who holds the lease: a probe cannot take it while it is held, and only the holder can
 /// renew it (renewing as the holder changes nothing).
 async fn lease_holder(world: &World, id: &SessionId, candidates: &[&str]) -> Option<String> {
@@ -511,14 +524,7 @@ async fn two_hosts_never_run_one_session_and_the_second_takes_over() {
 async fn a_logout_for_a_session_another_host_runs_is_left_to_that_host() {
     let world = World::new().await;
     let id = world.session("shop").await;
-    let now = wagate_core::clock::now_ms();
-    assert!(
-        world
-            .store
-            .acquire_lease(&id, "host-b", 60_000, now)
-            .await
-            .unwrap()
-    );
+    hold_as(&world, &id, "host-b").await;
     let a = Host::named(&world, "host-a");
     world
         .command(&HostCommand::Logout {
@@ -544,6 +550,78 @@ async fn a_logout_for_a_session_another_host_runs_is_left_to_that_host() {
         "logged out by host a",
         SessionStatus::LoggedOut,
     )
+    .await;
+    a.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_only_another_host_knew_of_is_taken_over_when_that_host_stops() {
+    let world = World::new().await;
+    let b = Host::named(&world, "host-b");
+    // Created after b listed the sessions, with no command b could receive: only a, started
+    // next, knows of it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let id = world.session("shop").await;
+    let a = Host::named(&world, "host-a");
+    status_when(&world, &id, "a QR from host a", SessionStatus::Qr).await;
+    a.stop().await;
+    // b reads the session list once a lease TTL (3 s), then takes the released session.
+    let holder = eventually(
+        Duration::from_secs(10),
+        "host b holding the session",
+        || async { lease_holder(&world, &id, &["host-b"]).await },
+    )
+    .await;
+    assert_eq!(holder, "host-b");
+    status_when(&world, &id, "a QR from host b", SessionStatus::Qr).await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn a_simulated_scan_received_by_the_other_host_reaches_the_session() {
+    let world = World::new().await;
+    let id = world.session("shop").await;
+    hold_as(&world, &id, "host-b").await;
+    let a = Host::named(&world, "host-a");
+    scan(&world, &id).await;
+    // a cannot carry the scan out while b holds the session: it hands the command back
+    // rather than dropping it.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_ne!(stored(&world, &id).await.status, SessionStatus::Open);
+    // b is gone: a takes the session and the waiting scan links it.
+    world.store.release_lease(&id, "host-b").await.unwrap();
+    status_when(
+        &world,
+        &id,
+        "the session open on host a",
+        SessionStatus::Open,
+    )
+    .await;
+    a.stop().await;
+}
+
+#[tokio::test]
+async fn a_host_that_loses_a_lease_stops_the_session_and_takes_it_back_once_free() {
+    let world = World::new().await;
+    let id = world.session("shop").await;
+    let a = Host::named(&world, "host-a");
+    status_when(&world, &id, "a QR from host a", SessionStatus::Qr).await;
+    scan(&world, &id).await;
+    status_when(&world, &id, "the session open", SessionStatus::Open).await;
+    // Another host takes the lease (as if host a's renewals had stalled past the TTL).
+    world.store.release_lease(&id, "host-a").await.unwrap();
+    hold_as(&world, &id, "host-b").await;
+    // Host a's keeper finds it at its next renewal (a third of the 3 s TTL) and stops the
+    // session there: a send waits.
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    let job = world.enqueue_text(&id, BUDI, "wait for your host").await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(world.job(&job).await.state, JobState::Queued);
+    // Let go: host a takes the session back and sends.
+    world.store.release_lease(&id, "host-b").await.unwrap();
+    eventually(WAIT, "the send from host a", || async {
+        (world.job(&job).await.state == JobState::Sent).then_some(())
+    })
     .await;
     a.stop().await;
 }

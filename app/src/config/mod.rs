@@ -237,8 +237,20 @@ fn host(v: &Vars<'_>) -> anyhow::Result<HostConfig> {
             .millis("LEASE_TTL_MS", d.lease_ttl)?
             .max(Duration::from_secs(3)),
         stale_after: v.millis("SESSION_STALE_MS", d.stale_after)?,
+        send_visibility: send_visibility(v, d.send_visibility)?,
         ..d
     })
+}
+
+/// `SEND_VISIBILITY_MS`: how long a taken send stays hidden from other hosts (the worker
+/// extends it while the send is in flight), from 3 s to SQS's limit of 12 hours. After a host
+/// dies, its session's queue waits this long for the jobs it had taken.
+fn send_visibility(v: &Vars<'_>, default: Duration) -> anyhow::Result<Duration> {
+    let d = v.millis("SEND_VISIBILITY_MS", default)?;
+    if !(Duration::from_secs(3)..=Duration::from_secs(43_200)).contains(&d) {
+        anyhow::bail!("environment variable SEND_VISIBILITY_MS: 3000 … 43200000 milliseconds");
+    }
+    Ok(d)
 }
 
 /// `MEDIA_URL_TTL_SECS`: up to seven days (an S3 presigned URL's longest life).

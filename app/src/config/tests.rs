@@ -68,8 +68,10 @@ fn set_variables_are_read() {
             "Sorry, we cannot take calls; please write.",
         ),
         ("RUST_LOG_FORMAT", "JSON"),
+        ("SEND_VISIBILITY_MS", "5000"),
     ])
     .unwrap();
+    assert_eq!(c.host.send_visibility, Duration::from_secs(5));
     assert_eq!(c.listen.to_string(), "127.0.0.1:4100");
     assert_eq!(c.host.send_min_gap, Duration::from_millis(5));
     assert_eq!(c.host.send_jitter, Duration::ZERO);
@@ -132,6 +134,8 @@ fn a_malformed_variable_is_an_error_naming_it() {
         ("RETENTION_INTERVAL_SECS", "9"),
         ("RETENTION_INTERVAL_SECS", "86401"),
         ("REJECT_CALLS", "sometimes"),
+        ("SEND_VISIBILITY_MS", "2999"),
+        ("SEND_VISIBILITY_MS", "43200001"),
     ] {
         let err = match config(&[(name, value)]) {
             Ok(_) => panic!("{name}={value} accepted"),

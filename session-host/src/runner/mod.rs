@@ -101,6 +101,12 @@ impl RunnerHandle {
         self.commands.send(cmd).await.is_ok()
     }
 
+    /// The runner's stop: cancelling it stops the runner as [`RunnerHandle::signal_stop`]
+    /// without `purge` does.
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
     /// Asks the runner to stop without waiting; `purge` logs the account out on the way.
     pub fn signal_stop(&self, purge: bool) {
         if purge {

@@ -145,8 +145,11 @@ impl World {
     /// Sends a control command as the API does.
     pub async fn command(&self, cmd: &impl serde::Serialize) {
         let body = serde_json::to_string(cmd).expect("command json");
+        let msg: wagate_core::simulator::ControlMessage =
+            serde_json::from_str(&body).expect("a control message");
+        let group = msg.session_id().as_str();
         self.queue
-            .send(names::CONTROL, &wagate_core::random_token(16), &body)
+            .send_in_group(names::CONTROL, group, &wagate_core::random_token(16), &body)
             .await
             .expect("send command");
     }

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use wagate_core::clock::now_ms;
 use wagate_core::ports::{QueueMessage, ensure_shared_queues, names};
-use wagate_core::simulator::{ControlMessage, SimCommand};
+use wagate_core::simulator::ControlMessage;
 use wagate_core::{HostCommand, QUERY_DEADLINE_MS, SessionId, SessionStatus};
 
 use crate::config::HostConfig;
@@ -32,6 +32,26 @@ const CONTROL_MAX_ATTEMPTS: u32 = 5;
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 /// A simulated scan waits this long for the session's connection to come up.
 const SIM_SCAN_WAIT: Duration = Duration::from_secs(2);
+/// A command for a session another host runs is handed back visible at once, and the host
+/// that handed it back stops receiving for this long per delivery so far (up to
+/// [`ELSEWHERE_PAUSE_MAX`]), so the host running the session, waiting on its own receive, gets
+/// it next.
+const ELSEWHERE_PAUSE_STEP: Duration = Duration::from_millis(100);
+const ELSEWHERE_PAUSE_MAX: Duration = Duration::from_secs(1);
+/// A command no host running its session picks up in this many deliveries (over a minute and a
+/// half: past a dead host's lease TTL, when another host takes the session) is dropped.
+const ELSEWHERE_MAX_ATTEMPTS: u32 = 100;
+
+mod lease;
+mod simulate;
+
+use lease::LeaseKeeper;
+
+/// The command is for a session another host holds the lease of: only that host can carry it
+/// out, so it goes back to the control queue for that host to receive.
+#[derive(Debug, thiserror::Error)]
+#[error("another host runs the session")]
+struct Elsewhere;
 
 /// The session host: one runner per session, driven by the control queue.
 #[derive(Debug)]
@@ -43,8 +63,13 @@ pub struct SessionHost {
     pending: VecDeque<SessionId>,
     /// Sessions another host holds the lease of; taken over when that lease expires.
     elsewhere: BTreeSet<SessionId>,
-    /// When each running session's lease was last renewed.
-    renewed: HashMap<SessionId, Instant>,
+    /// The keeper of each running session's lease.
+    leases: HashMap<SessionId, LeaseKeeper>,
+    /// Handed a command back: receive nothing until then.
+    paused_until: Option<Instant>,
+    /// When the session list was last read for sessions this host has not heard of (started
+    /// through a command another host received): those are taken over too when their host dies.
+    listed: Instant,
 }
 
 impl SessionHost {
@@ -67,7 +92,9 @@ impl SessionHost {
             runners: HashMap::new(),
             pending: VecDeque::new(),
             elsewhere: BTreeSet::new(),
-            renewed: HashMap::new(),
+            leases: HashMap::new(),
+            paused_until: None,
+            listed: Instant::now(),
         }
     }
 
@@ -91,6 +118,7 @@ impl SessionHost {
             .filter(|s| s.status != SessionStatus::LoggedOut)
             .map(|s| s.id)
             .collect();
+        self.listed = Instant::now();
         tracing::info!(sessions = self.pending.len(), "session host started");
         let sweeper = tokio::spawn(crate::requeue::run(
             self.ctx.deps.store.clone(),
@@ -100,9 +128,9 @@ impl SessionHost {
 
         let spacing = self.ctx.config.session_start_spacing;
         let poll_wait = self.ctx.config.poll_wait;
-        let renew_every = self.ctx.config.lease_ttl / 3;
+        let round_every = self.ctx.config.lease_ttl / 3;
         let mut next_start = Instant::now();
-        let mut next_renewal = Instant::now() + renew_every;
+        let mut next_round = Instant::now() + round_every;
         while !shutdown.is_cancelled() {
             if !self.pending.is_empty() && Instant::now() >= next_start {
                 if let Some(id) = self.pending.pop_front()
@@ -113,9 +141,16 @@ impl SessionHost {
                 }
                 next_start = Instant::now() + spacing;
             }
-            if Instant::now() >= next_renewal {
-                self.lease_round().await;
-                next_renewal = Instant::now() + renew_every;
+            if Instant::now() >= next_round {
+                self.reap().await;
+                self.take_over().await;
+                next_round = Instant::now() + round_every;
+            }
+            if let Some(until) = self.paused_until.take() {
+                tokio::select! {
+                    () = shutdown.cancelled() => continue,
+                    () = tokio::time::sleep_until(until) => {}
+                }
             }
             let wait = if self.pending.is_empty() {
                 poll_wait
@@ -124,7 +159,7 @@ impl SessionHost {
                     .saturating_duration_since(Instant::now())
                     .min(poll_wait)
             }
-            .min(next_renewal.saturating_duration_since(Instant::now()));
+            .min(next_round.saturating_duration_since(Instant::now()));
             match queue
                 .receive(names::CONTROL, 10, CONTROL_VISIBILITY, wait)
                 .await
@@ -163,8 +198,10 @@ impl SessionHost {
                 .await;
         }
         // The connections are closed: let another host take the sessions at once.
-        for id in std::mem::take(&mut self.renewed).into_keys() {
-            self.release(&id).await;
+        for (id, lease) in std::mem::take(&mut self.leases) {
+            if !lease.lost() {
+                self.release(&id).await;
+            }
         }
     }
 
@@ -180,44 +217,32 @@ impl SessionHost {
         }
     }
 
-    /// Renews the lease of every running session (stopping the ones whose lease was lost or
-    /// could not be renewed in time, so two hosts never run one session) and takes over the
-    /// sessions whose holder let its lease expire.
-    async fn lease_round(&mut self) {
-        let ctx = self.ctx.clone();
-        let (store, cfg) = (ctx.deps.store.clone(), &ctx.config);
-        let ttl = cfg.lease_ttl_ms();
-        let ids: Vec<SessionId> = self.runners.keys().cloned().collect();
-        for id in ids {
-            if self.runners.get(&id).is_some_and(RunnerHandle::is_finished) {
-                self.runners.remove(&id);
-                self.renewed.remove(&id);
-                self.release(&id).await;
-                continue;
-            }
-            match store
-                .acquire_lease(&id, &cfg.host_id, ttl, wagate_core::clock::now_ms())
-                .await
-            {
-                Ok(true) => {
-                    self.renewed.insert(id, Instant::now());
-                }
-                Ok(false) => {
-                    tracing::warn!(session_id = %id, "lease lost to another host; stopping the session here");
-                    self.stop_runner(&id).await;
+    /// Forgets the runners that ended: their leases are released, or, when lost to another
+    /// host, their sessions are watched for that host to let them go.
+    async fn reap(&mut self) {
+        let ended: Vec<SessionId> = self
+            .runners
+            .iter()
+            .filter(|(_, r)| r.is_finished())
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ended {
+            self.runners.remove(&id);
+            match self.leases.remove(&id) {
+                Some(lease) if lease.lost() => {
                     self.elsewhere.insert(id);
                 }
-                Err(e) => {
-                    let last = self.renewed.get(&id).copied().unwrap_or_else(Instant::now);
-                    if last.elapsed() + cfg.lease_ttl / 3 >= cfg.lease_ttl {
-                        tracing::error!(session_id = %id, error = %e, "lease could not be renewed before it expires; stopping the session here");
-                        self.stop_runner(&id).await;
-                        self.elsewhere.insert(id);
-                    } else {
-                        tracing::warn!(session_id = %id, error = %e, "lease renewal failed; retrying");
-                    }
-                }
+                _ => self.release(&id).await,
             }
+        }
+    }
+
+    /// Takes over the sessions whose holder let its lease expire.
+    async fn take_over(&mut self) {
+        let ctx = self.ctx.clone();
+        let (store, cfg) = (ctx.deps.store.clone(), &ctx.config);
+        if self.listed.elapsed() >= cfg.lease_ttl {
+            self.note_unknown_sessions().await;
         }
         let waiting: Vec<SessionId> = std::mem::take(&mut self.elsewhere).into_iter().collect();
         for id in waiting {
@@ -237,10 +262,21 @@ impl SessionHost {
         }
     }
 
-    async fn stop_runner(&mut self, id: &SessionId) {
-        self.renewed.remove(id);
-        if let Some(r) = self.runners.remove(id) {
-            r.stop(false).await;
+    /// Adds to `elsewhere` every session this host neither runs nor waits for, so the lease
+    /// round takes it over once its holder stops renewing. Read once a lease TTL: a session
+    /// another host started can wait up to one TTL longer for its takeover than the others.
+    async fn note_unknown_sessions(&mut self) {
+        self.listed = Instant::now();
+        match self.ctx.deps.store.all_sessions(None).await {
+            Ok(sessions) => {
+                for s in sessions {
+                    let known = self.runners.contains_key(&s.id) || self.pending.contains(&s.id);
+                    if !known && s.status != SessionStatus::LoggedOut {
+                        self.elsewhere.insert(s.id);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not list the sessions"),
         }
     }
 
@@ -268,10 +304,10 @@ impl SessionHost {
                 return Ok(None);
             }
             self.elsewhere.remove(id);
-            self.renewed.insert(id.clone(), Instant::now());
-            let ctx = self.ctx.clone();
-            self.runners
-                .insert(id.clone(), RunnerHandle::spawn(id.clone(), ctx));
+            let runner = RunnerHandle::spawn(id.clone(), self.ctx.clone());
+            let lease = LeaseKeeper::start(self.ctx.clone(), id.clone(), runner.stop_token());
+            self.leases.insert(id.clone(), lease);
+            self.runners.insert(id.clone(), runner);
         }
         Ok(self.runners.get(id))
     }
@@ -295,13 +331,20 @@ impl SessionHost {
         let session_id = cmd.session_id().clone();
         let result = match cmd {
             ControlMessage::Host(cmd) => self.apply(cmd).await,
-            ControlMessage::Sim(cmd) => {
-                self.simulate(cmd).await;
-                Ok(())
-            }
+            ControlMessage::Sim(cmd) => self.simulate(cmd).await,
         };
         let settled = match result {
             Ok(()) => queue.ack(names::CONTROL, &msg.receipt).await,
+            Err(e) if e.is::<Elsewhere>() && msg.receive_count < ELSEWHERE_MAX_ATTEMPTS => {
+                tracing::debug!(session_id = %session_id, "command for a session another host runs; handing it back");
+                let pause = ELSEWHERE_PAUSE_STEP
+                    .saturating_mul(msg.receive_count.max(1))
+                    .min(ELSEWHERE_PAUSE_MAX);
+                self.paused_until = Some(Instant::now() + pause);
+                queue
+                    .nack(names::CONTROL, &msg.receipt, Duration::ZERO)
+                    .await
+            }
             Err(e) if msg.receive_count >= CONTROL_MAX_ATTEMPTS => {
                 tracing::error!(session_id = %session_id, error = %e, attempts = msg.receive_count, "control command keeps failing; dropping it");
                 queue.ack(names::CONTROL, &msg.receipt).await
@@ -341,7 +384,7 @@ impl SessionHost {
             } => {
                 self.pending.retain(|p| p != &session_id);
                 self.elsewhere.remove(&session_id);
-                self.renewed.remove(&session_id);
+                self.leases.remove(&session_id);
                 if let Some(r) = self.runners.remove(&session_id) {
                     r.stop(true).await;
                 }
@@ -372,7 +415,7 @@ impl SessionHost {
                         .acquire_lease(&session_id, &cfg.host_id, ttl, wagate_core::clock::now_ms())
                         .await?
                 {
-                    anyhow::bail!("another host runs the session");
+                    return Err(Elsewhere.into());
                 }
                 self.purge_blobs(&session_id).await?;
                 let Some(s) = store.get_session(&session_id).await? else {
@@ -394,7 +437,7 @@ impl SessionHost {
                     return Ok(());
                 }
                 let Some(r) = self.ensure_runner(&session_id).await? else {
-                    anyhow::bail!("another host runs the session");
+                    return Err(Elsewhere.into());
                 };
                 if !r.command(RunnerCommand::PairCode { phone }).await {
                     anyhow::bail!("the session runner ended");
@@ -440,81 +483,11 @@ impl SessionHost {
                     .await?
                     .is_some_and(|s| s.status == SessionStatus::Open)
                 {
-                    anyhow::bail!("another host runs the session");
+                    return Err(Elsewhere.into());
                 }
             }
         }
         Ok(())
-    }
-
-    /// Drives the simulated network; a host on the real network ignores these.
-    #[tracing::instrument(skip_all, fields(session_id = %cmd.session_id()))]
-    async fn simulate(&mut self, cmd: SimCommand) {
-        let Some(sim) = self.sim.clone() else {
-            tracing::warn!("simulated command ignored: not using the simulated network");
-            return;
-        };
-        match cmd {
-            SimCommand::SimScan { session_id } => {
-                let deadline = Instant::now() + SIM_SCAN_WAIT;
-                loop {
-                    match sim.scan(&session_id).await {
-                        Ok(_) => break,
-                        Err(e)
-                            if Instant::now() < deadline
-                                && self.live_runner(&session_id).is_some() =>
-                        {
-                            tracing::debug!(error = %e, "session not connected yet; retrying the scan");
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "simulated scan failed");
-                            break;
-                        }
-                    }
-                }
-            }
-            SimCommand::SimIncoming {
-                session_id,
-                incoming,
-            } => {
-                if let Err(e) = sim.inject(&session_id, &incoming) {
-                    tracing::warn!(error = %e, "simulated message not delivered");
-                }
-            }
-            SimCommand::SimGroup {
-                session_id,
-                group,
-                action,
-                participants,
-                subject,
-                by,
-            } => {
-                let change =
-                    sim_group_change(&group, &action, &participants, subject, by.as_deref());
-                if let Err(e) = change.and_then(|c| sim.group_change(&session_id, c)) {
-                    tracing::warn!(error = %e, "simulated group change not delivered");
-                }
-            }
-            SimCommand::SimSilence { session_id } => {
-                if let Err(e) = sim.silence(&session_id) {
-                    tracing::warn!(error = %e, "simulated silence not applied");
-                }
-            }
-            SimCommand::SimCall {
-                session_id,
-                from,
-                video,
-                missed,
-            } => {
-                let rung = wagate_core::Jid::parse_field(&from, "from")
-                    .map_err(anyhow::Error::from)
-                    .and_then(|from| sim.ring(&session_id, &from, video, missed));
-                if let Err(e) = rung {
-                    tracing::warn!(error = %e, "simulated call not delivered");
-                }
-            }
-        }
     }
 
     /// Deletes the session's blobs (credentials and whatever else lives under its prefix).
@@ -526,39 +499,4 @@ impl SessionHost {
         }
         Ok(())
     }
-}
-
-/// A simulated group change from the dev route's words.
-fn sim_group_change(
-    group: &str,
-    action: &str,
-    participants: &[String],
-    subject: Option<String>,
-    by: Option<&str>,
-) -> anyhow::Result<crate::connector::GroupChange> {
-    use crate::connector::{GroupChange, GroupChangeKind};
-    use wagate_core::Jid;
-    let change = match (action, subject) {
-        ("subject", Some(s)) => GroupChangeKind::Subject(s),
-        (a @ ("add" | "remove" | "promote" | "demote"), _) => GroupChangeKind::Participants {
-            action: match a {
-                "add" => "add",
-                "remove" => "remove",
-                "promote" => "promote",
-                _ => "demote",
-            },
-            participants: participants
-                .iter()
-                .map(|p| Jid::parse_field(p, "participants"))
-                .collect::<Result<_, _>>()?,
-        },
-        (other, _) => anyhow::bail!("unknown simulated group action {other:?}"),
-    };
-    Ok(GroupChange {
-        group: Jid::parse_field(group, "group")?,
-        by: by.map(|b| Jid::parse_field(b, "by")).transpose()?,
-        by_lid: None,
-        change,
-        timestamp_secs: wagate_core::clock::now_ms() / 1000,
-    })
 }
