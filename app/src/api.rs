@@ -13,11 +13,10 @@ use crate::aws::AwsPorts;
 use crate::serve::Tasks;
 use crate::{Config, serve};
 
-/// The API's state on the AWS ports. The configuration's keys work from the first request (the
-/// state knows them); their records are written to the table in the background, so a cold
-/// start makes no store call before it serves (the queues are provisioned).
-pub async fn state(config: &Config) -> anyhow::Result<AppState> {
-    let ports = AwsPorts::load(config).await;
+/// The API's state on the AWS `ports`. The configuration's keys work from the first request
+/// (the state knows them); their records are written to the table in the background, so a
+/// cold start makes no store call before it serves (the queues are provisioned).
+pub fn state(config: &Config, ports: AwsPorts) -> AppState {
     let state = AppState::new(ports.store, ports.queue, ports.blobs, config.api.clone());
     let seeding = state.clone();
     tokio::spawn(async move {
@@ -28,14 +27,14 @@ pub async fn state(config: &Config) -> anyhow::Result<AppState> {
             );
         }
     });
-    Ok(state)
+    state
 }
 
 /// `wagate api`: the router on the AWS adapters over plain HTTP on `HOST:PORT`; with
 /// `API_DISPATCH_WEBHOOKS`, also the webhook dispatcher and the live channel it feeds.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     wagate_functions::metrics::install();
-    let mut state = state(&config).await?;
+    let mut state = state(&config, AwsPorts::load(&config).await);
     let mut tasks = Tasks::new(shutdown.clone());
     if config.api_dispatch_webhooks {
         let live = LiveFeed::default();

@@ -31,6 +31,12 @@ impl AwsPorts {
     pub async fn load(config: &Config) -> Self {
         Self::new(&AwsSettings::load(config.aws.clone()).await)
     }
+
+    /// The Lambda functions' ports: the SDK configured from the environment Lambda sets
+    /// ([`AwsSettings::from_env`]), with `config`'s names.
+    pub fn for_lambda(config: &Config) -> Self {
+        Self::new(&AwsSettings::from_env(config.aws.clone()))
+    }
 }
 
 /// Creates the table, the bucket and the shared queues, and stores the hashes of the keys in

@@ -52,7 +52,7 @@ pub async fn run_http(config: &Config, router: axum::Router) -> Result<(), lambd
 
 /// The dispatcher of the `webhooks` function.
 pub async fn dispatcher(config: &Config) -> Dispatcher {
-    let ports = AwsPorts::load(config).await;
+    let ports = AwsPorts::for_lambda(config);
     Dispatcher::new(ports.store, ports.queue, config.dispatch.clone())
 }
 

@@ -39,7 +39,9 @@ pub use state::AppState;
 /// The web UI (`ui/index.html`): one page, no build step, served at `/ui`.
 const UI_PAGE: &str = include_str!("../../ui/index.html");
 /// The Socket.IO browser client the UI uses (socket.io-client 4.8.4's `dist/socket.io.min.js`,
-/// MIT), served from here so the page works with no internet.
+/// MIT), served from here so the page works with no internet. Only where the live channel is:
+/// without it the page finds no client and polls.
+#[cfg(feature = "live")]
 const SOCKET_IO_JS: &str = include_str!("../../ui/socket.io.min.js");
 
 /// `GET /openapi.json`, and Swagger UI at `/docs` around it.
@@ -75,26 +77,29 @@ pub fn app(state: AppState) -> Router {
     let (router, spec) = documented(&state.config, Some(&state)).split_for_parts();
     let router = with_spec(router, openapi::finish(spec))
         .route("/ui", get(|| async { Html(UI_PAGE) }))
-        .route("/ui/", get(|| async { Html(UI_PAGE) }))
-        .route(
-            "/ui/socket.io.min.js",
-            get(|| async {
-                (
-                    [
-                        (
-                            axum::http::header::CONTENT_TYPE,
-                            "text/javascript; charset=utf-8",
-                        ),
-                        (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
-                    ],
-                    SOCKET_IO_JS,
-                )
-            }),
-        )
+        .route("/ui/", get(|| async { Html(UI_PAGE) }));
+    #[cfg(feature = "live")]
+    let router = router.route(
+        "/ui/socket.io.min.js",
+        get(|| async {
+            (
+                [
+                    (
+                        axum::http::header::CONTENT_TYPE,
+                        "text/javascript; charset=utf-8",
+                    ),
+                    (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+                ],
+                SOCKET_IO_JS,
+            )
+        }),
+    );
+    let router = router
         .fallback(route_not_found)
         .route_layer(middleware::from_fn(metrics::note_route))
         .with_state(state.clone());
     // On the top router (a nested one would see stripped paths); it answers /socket.io/ itself.
+    #[cfg(feature = "live")]
     let router = match &state.live {
         Some(feed) => router.layer(live::layer(state.clone(), feed).0),
         None => router,

@@ -1,7 +1,9 @@
 //! `GET /metrics`: wagate's counters in the Prometheus text format (admin key). The recorder is
 //! installed by the long-running processes (`wagate local`, `wagate api`); a process without
-//! it (a Lambda) answers 404. HTTP requests are counted here by route template.
+//! it (a Lambda) answers 404, and the Lambda functions are built without the `prometheus`
+//! feature, which leaves the exporter out. HTTP requests are counted here by route template.
 
+#[cfg(feature = "prometheus")]
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -10,20 +12,24 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+#[cfg(feature = "prometheus")]
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use wagate_core::measure;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
+#[cfg(feature = "prometheus")]
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Seconds: from a fast local answer to a long `?wait`.
+#[cfg(feature = "prometheus")]
 const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
 /// Installs the Prometheus recorder for this process (once; later calls do nothing).
+#[cfg(feature = "prometheus")]
 pub fn install() {
     HANDLE.get_or_init(|| {
         let built = PrometheusBuilder::new()
@@ -52,17 +58,28 @@ pub fn recording() {
     RECORDING.store(true, Ordering::Relaxed);
 }
 
-fn handle() -> Option<&'static PrometheusHandle> {
-    HANDLE.get().and_then(Option::as_ref)
-}
+/// Without the exporter there is nothing to install.
+#[cfg(not(feature = "prometheus"))]
+pub fn install() {}
 
 /// This process's metrics in the text format, if it collects them (for `wagate host`'s
 /// health port, which has no API state).
 pub fn render() -> Option<String> {
-    handle().map(|h| {
+    #[cfg(feature = "prometheus")]
+    if let Some(h) = HANDLE.get().and_then(Option::as_ref) {
         h.run_upkeep();
-        h.render()
-    })
+        return Some(h.render());
+    }
+    None
+}
+
+/// Whether this process collects metrics for [`render`].
+fn collecting() -> bool {
+    #[cfg(feature = "prometheus")]
+    if HANDLE.get().and_then(Option::as_ref).is_some() {
+        return true;
+    }
+    false
 }
 
 /// The route template a request matched, carried out on its response for [`track`].
@@ -108,25 +125,24 @@ pub async fn track(req: Request, next: Next) -> Response {
     responses((status = 200, description = "Prometheus text format", body = String,
         content_type = "text/plain")))]
 pub async fn scrape(State(state): State<AppState>) -> ApiResult<Response> {
-    let Some(handle) = handle() else {
+    if !collecting() {
         return Err(ApiError::not_found(
             "metrics_off",
             "this process does not collect metrics",
         ));
-    };
+    }
     // The same count `/health` serves, made at most every few seconds.
     let counts = state.health.sessions(state.store.as_ref()).await;
     for status in wagate_core::SessionStatus::ALL {
         let n = counts["byStatus"][status.as_str()].as_u64().unwrap_or(0);
         measure::sessions(status.as_str(), n);
     }
-    handle.run_upkeep();
     Ok((
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        handle.render(),
+        render().unwrap_or_default(),
     )
         .into_response())
 }

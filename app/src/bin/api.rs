@@ -9,6 +9,6 @@ use wagate::{Config, api, lambda, telemetry};
 async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     telemetry::init(config.log_json);
-    let state = api::state(&config).await?;
+    let state = api::state(&config, wagate::aws::AwsPorts::for_lambda(&config));
     lambda::run_http(&config, wagate_functions::app(state)).await
 }
