@@ -62,11 +62,16 @@ pub fn recording() {
 #[cfg(not(feature = "prometheus"))]
 pub fn install() {}
 
+#[cfg(feature = "prometheus")]
+fn handle() -> Option<&'static PrometheusHandle> {
+    HANDLE.get().and_then(Option::as_ref)
+}
+
 /// This process's metrics in the text format, if it collects them (for `wagate host`'s
 /// health port, which has no API state).
 pub fn render() -> Option<String> {
     #[cfg(feature = "prometheus")]
-    if let Some(h) = HANDLE.get().and_then(Option::as_ref) {
+    if let Some(h) = handle() {
         h.run_upkeep();
         return Some(h.render());
     }
@@ -76,9 +81,8 @@ pub fn render() -> Option<String> {
 /// Whether this process collects metrics for [`render`].
 fn collecting() -> bool {
     #[cfg(feature = "prometheus")]
-    if HANDLE.get().and_then(Option::as_ref).is_some() {
-        return true;
-    }
+    return handle().is_some();
+    #[cfg(not(feature = "prometheus"))]
     false
 }
 

@@ -463,8 +463,9 @@ impl SessionHost {
                 let in_time = rec.created_at.saturating_add(QUERY_DEADLINE_MS) > now_ms();
                 if may_open && in_time {
                     // Open on another host, or about to be opened by one (this one at its
-                    // start, or the next one to take the lease): ask again shortly.
-                    anyhow::bail!("the session is not running here yet");
+                    // start, or the next one to take the lease): hand it back like any
+                    // command for another host's session, until its deadline.
+                    return Err(Elsewhere.into());
                 }
                 // Nobody can answer: say so rather than leave the asker waiting.
                 crate::queries::answer(store.as_ref(), None, &Default::default(), rec).await;
