@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
+use wagate_core::SessionStatus;
 use wagate_core::clock::now_ms;
 use wagate_core::policy::{Charge, LimitStatus};
-use wagate_core::ports::{Admission, Admitted, Intake, PortError, PortResult, names};
+use wagate_core::ports::{Admission, Admitted, Intake, PortError, PortResult, Verdict, names};
 
 use crate::queue::{SqliteQueue, push_in, queue_exists};
 use crate::store::{SqliteStore, hit_in, insert_job, purge_expired, unhit_in};
@@ -27,7 +28,7 @@ impl SqliteIntake {
 
 #[async_trait]
 impl Intake for SqliteIntake {
-    async fn admit(&self, a: &Admission) -> PortResult<Admitted> {
+    async fn admit(&self, a: &Admission) -> PortResult<Verdict> {
         let messages = a
             .jobs
             .iter()
@@ -41,7 +42,7 @@ impl Intake for SqliteIntake {
             .db
             .write(move |tx| admit_in(tx, &admission, &messages, purge))
             .await?;
-        if matches!(out, Admitted::Queued { .. }) {
+        if matches!(out.admitted, Admitted::Queued { .. }) {
             let mut woken: Vec<String> = Vec::new();
             for job in &a.jobs {
                 let q = names::send(&job.session_id);
@@ -53,6 +54,10 @@ impl Intake for SqliteIntake {
         }
         Ok(out)
     }
+
+    fn checks_sessions(&self) -> bool {
+        true
+    }
 }
 
 fn admit_in(
@@ -60,10 +65,46 @@ fn admit_in(
     a: &Admission,
     messages: &[String],
     purge: bool,
-) -> rusqlite::Result<Admitted> {
+) -> rusqlite::Result<Verdict> {
     let now = a.now_ms;
     if purge {
         purge_expired(tx, now)?;
+    }
+    let rate = match &a.rate {
+        Some(c) => match take(tx, c, now)? {
+            Ok(st) => Some(st),
+            Err(st) => {
+                return Ok(Verdict {
+                    admitted: Admitted::RateLimited,
+                    rate: Some(st),
+                });
+            }
+        },
+        None => None,
+    };
+    let admitted = admit_jobs_in(tx, a, messages)?;
+    Ok(Verdict { admitted, rate })
+}
+
+fn admit_jobs_in(
+    tx: &Connection,
+    a: &Admission,
+    messages: &[String],
+) -> rusqlite::Result<Admitted> {
+    let now = a.now_ms;
+    if let Some(check) = &a.session {
+        let found: Option<(String, i64)> = tx
+            .prepare_cached("SELECT status, created_at FROM sessions WHERE id = ?1")?
+            .query_row([check.id.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        match found {
+            Some((_, created)) if created != check.created_at => return Ok(Admitted::SessionGone),
+            Some((status, _)) if status == SessionStatus::LoggedOut.as_str() => {
+                return Ok(Admitted::LoggedOut);
+            }
+            Some(_) => {}
+            None => return Ok(Admitted::SessionGone),
+        }
     }
     // Checked before anything is written, so a missing queue leaves nothing behind.
     for job in &a.jobs {

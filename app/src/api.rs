@@ -38,7 +38,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     let mut tasks = Tasks::new(shutdown.clone());
     if config.api_dispatch_webhooks {
         let live = LiveFeed::default();
-        state.live = Some(live.clone());
+        state = state.with_live(live.clone());
         let dispatcher = Arc::new(
             Dispatcher::new(
                 state.store.clone(),

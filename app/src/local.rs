@@ -75,14 +75,14 @@ pub async fn start(mut cfg: Config) -> anyhow::Result<Running> {
     cfg.api.dev_routes = cfg.connector == ConnectorKind::Simulated;
 
     let live = LiveFeed::default();
-    let mut state = AppState::new(
+    let state = AppState::new(
         backend.store(),
         backend.queue(),
         backend.blobs(),
         cfg.api.clone(),
     )
-    .with_intake(backend.intake());
-    state.live = Some(live.clone());
+    .with_intake(backend.intake())
+    .with_live(live.clone());
     state.bootstrap().await?;
     let deps = HostDeps {
         store: backend.store(),

@@ -4,6 +4,12 @@ use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 use wagate::{Config, local, signals, telemetry};
 
+// Most of a request's allocations are small and short-lived, and freed on another worker
+// thread than the one that made them: glibc's malloc spent 16 % of the accept path's CPU on
+// them (docs/benchmarks.md). The Lambda bootstraps keep the system allocator (their size).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "wagate", version, about = "Multi-session WhatsApp REST API")]
 struct Cli {

@@ -155,6 +155,17 @@ pub async fn check_rate(
     hit(store, &rate_key(key), rate.max, rate.window_ms, now_ms).await
 }
 
+/// What one request takes from the key's rate limit, when the intake charges it (see
+/// `ports::Admission::rate`); [`check_rate`] is the same hit on its own.
+pub fn rate_charge(key: &KeyId, rate: RateLimit) -> Charge {
+    Charge {
+        key: rate_key(key),
+        limit: rate.max,
+        window_ms: rate.window_ms.clamp(MIN_WINDOW_MS, MAX_WINDOW_MS),
+        n: 1,
+    }
+}
+
 /// `n` hits of one counter, all or nothing: what a send takes from a quota or a cooldown.
 /// Resolved from the settings by [`quota_charge`] and [`cooldown_charge`], and applied by the
 /// intake port (one transaction on the embedded store) or by [`charge`].

@@ -76,7 +76,8 @@ impl Acting {
     /// Loads session `session_id` (which the caller must be allowed to see) and submits
     /// `action` on `to` for it.
     pub async fn submit(&self, session_id: &str, to: Jid, action: Action) -> ApiResult<Response> {
-        let session = crate::caller::load_session(&self.state, &self.caller, session_id).await?;
+        let session =
+            crate::caller::load_session_to_send(&self.state, &self.caller, session_id).await?;
         submit(
             &self.state,
             &self.caller,

@@ -11,6 +11,7 @@ use wagate_core::policy::{self, LimitStatus};
 
 use crate::auth_failures::client_address;
 use crate::caller::Caller;
+use crate::deferred_rate::{self, DeferredRate, Settled};
 use crate::error::ApiError;
 use crate::limit_headers::RATE_LIMIT;
 use crate::state::AppState;
@@ -48,6 +49,30 @@ pub async fn authenticate(
     }
 
     let settings = state.settings.get(state.store.as_ref()).await?;
+    if deferred_rate::defers(req.method(), original_path(&req)) {
+        let deferred = DeferredRate::new(policy::rate_charge(&caller.key_id, settings.rate_limit));
+        caller.rate = Some(deferred.clone());
+        req.extensions_mut().insert(caller.clone());
+        let mut resp = next.run(req).await;
+        let rate = match deferred.settled() {
+            Settled::Charged(st) => Some(st),
+            Settled::Unknown => None,
+            Settled::Unclaimed => {
+                let rate = settings.rate_limit;
+                match policy::check_rate(state.store.as_ref(), &caller.key_id, rate, now).await {
+                    Ok(st) => Some(st),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not count a request against its rate limit");
+                        None
+                    }
+                }
+            }
+        };
+        if let Some(st) = rate {
+            RATE_LIMIT.insert_headers(resp.headers_mut(), &st);
+        }
+        return Ok(resp);
+    }
     let rate = policy::check_rate(
         state.store.as_ref(),
         &caller.key_id,
@@ -105,6 +130,7 @@ pub async fn caller_of(state: &AppState, raw: &str, address: &str) -> Result<Cal
         key_id: record.id,
         role: record.role,
         request_id: None,
+        rate: None,
     })
 }
 
@@ -120,12 +146,16 @@ fn too_many_failures(lock: &LimitStatus, now_ms: i64) -> ApiError {
 /// Whether the request is for `/api/admin/*` (seen from inside the `/api` router, whose
 /// prefix axum strips, or from outside it).
 fn is_admin_route(req: &Request) -> bool {
-    let path = req
-        .extensions()
-        .get::<axum::extract::OriginalUri>()
-        .map_or_else(|| req.uri().path(), |o| o.0.path());
+    let path = original_path(req);
     let path = path.strip_prefix("/api").unwrap_or(path);
     path == "/admin" || path.starts_with("/admin/")
+}
+
+/// The request's path as the client sent it (a nested router sees it without its prefix).
+fn original_path(req: &Request) -> &str {
+    req.extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| req.uri().path(), |o| o.0.path())
 }
 
 /// `/api/admin/*` is for admin keys only.

@@ -1,10 +1,13 @@
 //! Who is calling: the key the auth middleware found ([`Caller`], an extractor), and what that
 //! key may see — admins every session, users only their own.
 
+use std::sync::Arc;
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use wagate_core::{KeyId, Role, Session, SessionId};
 
+use crate::deferred_rate::DeferredRate;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -17,6 +20,8 @@ pub struct Caller {
     /// carries it to the worker's log lines and to its `message_sent` / `message_failed`
     /// webhook.
     pub request_id: Option<String>,
+    /// The request's rate hit, when the send path charges it (see `deferred_rate`).
+    pub rate: Option<Arc<DeferredRate>>,
 }
 
 impl Caller {
@@ -39,6 +44,35 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .get::<Caller>()
             .cloned()
             .ok_or_else(|| ApiError::internal("Caller extracted on a route without auth"))
+    }
+}
+
+/// [`load_session`] for a send: from the cache of sessions when the intake checks the session
+/// again in its own transaction (see `session_cache`).
+pub async fn load_session_to_send(
+    state: &AppState,
+    caller: &Caller,
+    raw_id: &str,
+) -> ApiResult<Arc<Session>> {
+    if !state.intake.checks_sessions() {
+        return load_session(state, caller, raw_id).await.map(Arc::new);
+    }
+    let id = SessionId::parse(raw_id).map_err(|_| ApiError::session_not_found(raw_id))?;
+    let session = match state.sessions.get(&id) {
+        Some(s) => s,
+        None => match state.store.get_session(&id).await? {
+            Some(s) => {
+                let s = Arc::new(s);
+                state.sessions.put(s.clone());
+                s
+            }
+            None => return Err(ApiError::session_not_found(raw_id)),
+        },
+    };
+    if caller.can_see(&session) {
+        Ok(session)
+    } else {
+        Err(ApiError::session_not_found(raw_id))
     }
 }
 

@@ -10,7 +10,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::ApiConfig;
@@ -23,30 +22,52 @@ pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 pub const MAX_HEADERS: usize = 64;
 
 /// What helmet's defaults set, adjusted for a JSON API with one small page.
-const SECURITY_HEADERS: &[(&str, &str)] = &[
+const SECURITY_HEADERS: [(HeaderName, HeaderValue); 12] = [
     (
-        "content-security-policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; connect-src 'self' *; frame-ancestors 'self'; base-uri 'self'; form-action 'self'; object-src 'none'",
+        HeaderName::from_static("content-security-policy"),
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; connect-src 'self' *; frame-ancestors 'self'; base-uri 'self'; form-action 'self'; object-src 'none'",
+        ),
     ),
-    ("cross-origin-opener-policy", "same-origin"),
-    ("cross-origin-resource-policy", "same-origin"),
-    ("origin-agent-cluster", "?1"),
-    ("referrer-policy", "no-referrer"),
-    (
+    header_pair("cross-origin-opener-policy", "same-origin"),
+    header_pair("cross-origin-resource-policy", "same-origin"),
+    header_pair("origin-agent-cluster", "?1"),
+    header_pair("referrer-policy", "no-referrer"),
+    header_pair(
         "strict-transport-security",
         "max-age=31536000; includeSubDomains",
     ),
-    ("x-content-type-options", "nosniff"),
-    ("x-dns-prefetch-control", "off"),
-    ("x-download-options", "noopen"),
-    ("x-frame-options", "SAMEORIGIN"),
-    ("x-permitted-cross-domain-policies", "none"),
-    ("x-xss-protection", "0"),
+    header_pair("x-content-type-options", "nosniff"),
+    header_pair("x-dns-prefetch-control", "off"),
+    header_pair("x-download-options", "noopen"),
+    header_pair("x-frame-options", "SAMEORIGIN"),
+    header_pair("x-permitted-cross-domain-policies", "none"),
+    header_pair("x-xss-protection", "0"),
 ];
 
+const fn header_pair(name: &'static str, value: &'static str) -> (HeaderName, HeaderValue) {
+    (
+        HeaderName::from_static(name),
+        HeaderValue::from_static(value),
+    )
+}
+
 /// Refuses, with a JSON 431 like every other refusal, a request whose headers pass
-/// [`MAX_HEADER_BYTES`] or [`MAX_HEADERS`], before any other work.
-async fn bounded_headers(req: Request, next: Next) -> Response {
+/// [`MAX_HEADER_BYTES`] or [`MAX_HEADERS`], before any other work, and gives every answer the
+/// security headers a handler did not set itself. One layer, not one per header: each layer
+/// is a future wrapped around every request's.
+async fn edge(req: Request, next: Next) -> Response {
+    let mut resp = bounded(req, next).await;
+    let headers = resp.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        if let header::Entry::Vacant(slot) = headers.entry(name) {
+            slot.insert(value);
+        }
+    }
+    resp
+}
+
+async fn bounded(req: Request, next: Next) -> Response {
     let headers = req.headers();
     let bytes: usize = headers
         .iter()
@@ -66,13 +87,7 @@ async fn bounded_headers(req: Request, next: Next) -> Response {
 }
 
 pub fn apply(mut router: Router, config: &ApiConfig) -> Router {
-    router = router.layer(axum::middleware::from_fn(bounded_headers));
-    for (name, value) in SECURITY_HEADERS {
-        router = router.layer(SetResponseHeaderLayer::if_not_present(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        ));
-    }
+    router = router.layer(axum::middleware::from_fn(edge));
     if let Some(cors) = cors(&config.allowed_origins) {
         router = router.layer(cors);
     }

@@ -10,13 +10,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use wagate_core::clock::now_ms;
 use wagate_core::policy::{self, LimitStatus};
-use wagate_core::ports::{Admission, Admitted};
+use wagate_core::ports::{Admission, Admitted, SessionCheck};
 use wagate_core::ports::{PortError, enqueue_send};
 use wagate_core::{Jid, Job, JobId, OutboundMessage, Session, SessionStatus};
 
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::limit_headers::QUOTA;
+use crate::limit_headers::{QUOTA, RATE_LIMIT};
 use crate::media::PendingBlobs;
 use crate::state::AppState;
 
@@ -147,13 +147,7 @@ async fn accept_now(what: &Acceptance, outgoing: Vec<Outgoing>) -> ApiResult<Acc
         o.message.validate()?;
     }
     if session.status == SessionStatus::LoggedOut {
-        return Err(ApiError::conflict(
-            "session_logged_out",
-            format!(
-                "session '{}' is logged out; link it again before sending",
-                session.id
-            ),
-        ));
+        return Err(logged_out(session));
     }
     let now = now_ms();
     let mut ids: Vec<JobId> = outgoing.iter().map(|_| JobId::generate()).collect();
@@ -220,6 +214,7 @@ async fn accept_now(what: &Acceptance, outgoing: Vec<Outgoing>) -> ApiResult<Acc
         })
         .collect();
     let admission = Admission {
+        rate: caller.rate.as_ref().and_then(|d| d.claim()),
         quota: (n > 0)
             .then(|| policy::quota_charge(&caller.key_id, settings.quota, n))
             .flatten(),
@@ -227,9 +222,17 @@ async fn accept_now(what: &Acceptance, outgoing: Vec<Outgoing>) -> ApiResult<Acc
             .then(|| policy::cooldown_charge(&session.id, to, settings.cooldown_ms))
             .flatten(),
         jobs,
+        session: Some(SessionCheck {
+            id: session.id.clone(),
+            created_at: session.created_at,
+        }),
         now_ms: now,
     };
-    match state.intake.admit(&admission).await? {
+    let verdict = state.intake.admit(&admission).await?;
+    if let (Some(deferred), Some(st)) = (&caller.rate, &verdict.rate) {
+        deferred.settle(*st);
+    }
+    match verdict.admitted {
         Admitted::Queued { quota } => {
             for job in &admission.jobs {
                 wagate_core::measure::job_accepted(job.message.kind());
@@ -240,6 +243,10 @@ async fn accept_now(what: &Acceptance, outgoing: Vec<Outgoing>) -> ApiResult<Acc
                 replayed: false,
             })
         }
+        Admitted::RateLimited => Err(match verdict.rate {
+            Some(st) => RATE_LIMIT.refusal(&st, settings.rate_limit.window_ms, now),
+            None => ApiError::internal("the intake refused a rate limit it was not given"),
+        }),
         Admitted::OverQuota(q) => Err(QUOTA.refusal(&q, settings.quota.window_ms, now)),
         Admitted::CoolingDown(cd) => Err(ApiError::too_many(
             "recipient_cooldown",
@@ -249,8 +256,25 @@ async fn accept_now(what: &Acceptance, outgoing: Vec<Outgoing>) -> ApiResult<Acc
             ),
             cd.retry_after_secs(now),
         )),
-        Admitted::SessionGone => Err(ApiError::session_not_found(session.id.as_str())),
+        Admitted::SessionGone => {
+            state.sessions.forget(&session.id);
+            Err(ApiError::session_not_found(session.id.as_str()))
+        }
+        Admitted::LoggedOut => {
+            state.sessions.forget(&session.id);
+            Err(logged_out(session))
+        }
     }
+}
+
+fn logged_out(session: &Session) -> ApiError {
+    ApiError::conflict(
+        "session_logged_out",
+        format!(
+            "session '{}' is logged out; link it again before sending",
+            session.id
+        ),
+    )
 }
 
 async fn enqueue(state: &AppState, job: &Job) -> ApiResult<()> {

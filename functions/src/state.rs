@@ -13,11 +13,25 @@ use wagate_media::Fetcher;
 use crate::auth_failures::AuthFailures;
 use crate::config::ApiConfig;
 use crate::key_cache::KeyCache;
+use crate::session_cache::SessionCache;
 use crate::session_counts::SessionCounts;
 use crate::settings::SettingsCache;
 
+/// The shared state, behind one `Arc`: every request and every layer clones it, and one
+/// reference count is cheaper to move than a dozen.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
 #[derive(Clone)]
-pub struct AppState {
+pub struct Shared {
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn Queue>,
     /// What an accepted send writes, as one operation (see [`AppState::with_intake`]).
@@ -26,6 +40,8 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     pub settings: Arc<SettingsCache>,
     pub keys: Arc<KeyCache>,
+    /// Sessions as the send path last read them (used when the intake checks sessions).
+    pub sessions: Arc<SessionCache>,
     pub auth_failures: Arc<AuthFailures>,
     pub started: Instant,
     /// The session counts `/health` shows, computed at most every few seconds.
@@ -41,7 +57,7 @@ pub struct AppState {
     pub live: Option<crate::live::LiveFeed>,
 }
 
-impl std::fmt::Debug for AppState {
+impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("config", &self.config)
@@ -63,7 +79,7 @@ impl AppState {
         );
         let fetcher = Fetcher::new(Arc::new(config.media.clone()))
             .unwrap_or_else(|e| panic!("building the media HTTP client: {e}"));
-        Self {
+        Self(Arc::new(Shared {
             intake: Arc::new(Sequential::new(store.clone(), queue.clone())),
             store,
             queue,
@@ -71,6 +87,7 @@ impl AppState {
             settings,
             keys: Arc::new(KeyCache::with_configured(configured_keys(&config))),
             config: Arc::new(config),
+            sessions: Arc::default(),
             auth_failures: Arc::default(),
             started: Instant::now(),
             health: Arc::default(),
@@ -78,13 +95,19 @@ impl AppState {
             upload_secret: Arc::from(wagate_core::random_token(43)),
             links,
             live: None,
-        }
+        }))
     }
 
     /// Takes sends in with `intake` (the embedded backend's one-transaction intake) instead of
     /// the store's and queue's operations one after the other.
     pub fn with_intake(mut self, intake: Arc<dyn Intake>) -> Self {
-        self.intake = intake;
+        Arc::make_mut(&mut self.0).intake = intake;
+        self
+    }
+
+    /// Feeds the live channel from `live` (where this process dispatches the events).
+    pub fn with_live(mut self, live: crate::live::LiveFeed) -> Self {
+        Arc::make_mut(&mut self.0).live = Some(live);
         self
     }
 

@@ -59,6 +59,41 @@ async fn rate_limit_refuses_with_429_and_headers() {
         .await;
 }
 
+/// A text's rate hit is counted with its intake (`deferred_rate`): the same limit and headers
+/// as every other request, a refused text queues nothing, and a text that never reaches the
+/// intake (a bad body) still counts.
+#[tokio::test]
+async fn texts_count_against_the_rate_limit_like_every_request() {
+    let three_a_minute = RateLimit {
+        window_ms: 60_000,
+        max: 3,
+    };
+    let app = spawn_app_with(|c| c.rate_limit = three_a_minute).await;
+    app.create_session(USER_A, "r1").await;
+    let sent = send_text(&app, "r1", "628111111111").await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED);
+    assert_eq!(sent.header("x-ratelimit-limit"), Some("3"));
+    assert_eq!(sent.header("x-ratelimit-remaining"), Some("1"));
+    let bad = app
+        .post(
+            "/api/messages/text",
+            USER_A,
+            json!({ "sessionId": "r1", "to": "6281" }),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.header("x-ratelimit-remaining"), Some("0"));
+    let over = send_text(&app, "r1", "628111111112").await;
+    assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(over.error_code(), "rate_limited");
+    assert!(over.header("retry-after").is_some());
+    assert_eq!(over.header("x-ratelimit-remaining"), Some("0"));
+    assert_eq!(app.queued("r1").await, 1);
+    // Counted once per request, whichever way: a sessions listing is now refused too.
+    app.expect_get("/api/sessions", USER_A, StatusCode::TOO_MANY_REQUESTS)
+        .await;
+}
+
 #[tokio::test]
 async fn admin_changes_the_rate_limit_at_runtime() {
     let app = spawn_app().await;

@@ -314,6 +314,49 @@ async fn logged_out_session_refuses_sends_with_409() {
     assert_eq!(r.error_code(), "session_logged_out");
 }
 
+/// Sends take their session from a cache (`session_cache`); the intake checks it again, so a
+/// session logged out, deleted or created anew since it was cached is not sent to.
+#[tokio::test]
+async fn a_cached_session_changed_behind_the_api_is_checked_again_by_the_intake() {
+    let app = app_with_session("shop").await;
+    let id = wagate_core::SessionId::parse("shop").unwrap();
+    let hi = || with_target(json!({ "text": "hi" }));
+    app.post_expect(TEXT, USER_A, hi(), StatusCode::ACCEPTED)
+        .await;
+    assert!(app.state.sessions.get(&id).is_some(), "the send cached it");
+
+    // Logged out through the store, as the session host does: refused while still cached.
+    app.state
+        .store
+        .set_session_state(&id, wagate_core::SessionStatus::LoggedOut, None, None, None)
+        .await
+        .unwrap();
+    let r = app.post(TEXT, USER_A, hi()).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.error_code(), "session_logged_out");
+
+    let cached = app.state.sessions.get(&id);
+    assert!(
+        cached.is_none(),
+        "a refusal for its state drops the cached copy"
+    );
+
+    // Deleted and created again by another key behind the API's back: the first owner's
+    // cached copy does not reach the new session.
+    let mut old = app.state.store.get_session(&id).await.unwrap().unwrap();
+    old.status = wagate_core::SessionStatus::Open;
+    app.state.sessions.put(std::sync::Arc::new(old));
+    app.state.store.delete_session(&id).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    app.create_session(USER_B, "shop").await;
+    let depth = app.queued("shop").await;
+    let r = app.post(TEXT, USER_A, hi()).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{:?}", r.body);
+    assert_eq!(app.queued("shop").await, depth);
+    app.post_expect(TEXT, USER_B, hi(), StatusCode::ACCEPTED)
+        .await;
+}
+
 #[tokio::test]
 async fn job_state_is_readable_and_wait_returns_when_time_runs_out() {
     let app = app_with_session("shop").await;

@@ -8,7 +8,7 @@ mod queue;
 mod store;
 
 pub use blobs::{BlobStream, BlobWriter, Blobs, PresignedGet, PresignedPut, check_blob_key};
-pub use intake::{Admission, Admitted, Intake, Sequential};
+pub use intake::{Admission, Admitted, Intake, Sequential, SessionCheck, Verdict};
 pub use queue::{
     Queue, QueueKind, QueueMessage, QueueSpec, enqueue_send, ensure_shared_queues, names,
 };

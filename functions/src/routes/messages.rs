@@ -110,7 +110,7 @@ async fn submit(
 ) -> ApiResult<Response> {
     let wait = wait.duration()?;
     let idem = send::idempotency_key(headers)?;
-    let session = crate::caller::load_session(state, caller, &target.session_id).await?;
+    let session = crate::caller::load_session_to_send(state, caller, &target.session_id).await?;
     let to = Jid::parse(&target.to.0)?;
     let mut message = OutboundMessage {
         content: content?,

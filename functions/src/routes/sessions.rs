@@ -243,6 +243,7 @@ async fn remove(
     let id = s.id.clone();
     tokio::spawn(async move {
         state.store.delete_session(&id).await?;
+        state.sessions.forget(&id);
         send_command(
             &state,
             HostCommand::Delete {
