@@ -11,9 +11,10 @@
 # scanned on the simulated network) only when wrk is done: the run measures the accept path
 # alone, as the stand-in (which sends nothing) is measured, and the worker then drains the
 # run's sends by itself; the script waits until the queue is empty (`queueDepth`) before going
-# on, so that durable work never overlaps another server's run. With BENCH_SEND_DURING=1 the
-# session is open during the runs and its worker (pacing off) sends while wrk loads the same
-# two cores. Over each wagate run it reads the process's CPU time (/proc/PID/stat) and bytes
+# on, and then until wagate is idle (the events of those sends are dispatched after the send
+# queue is empty), so that its work never overlaps another server's run. With
+# BENCH_SEND_DURING=1 the session is open during the runs and its worker (pacing off) sends
+# while wrk loads the same two cores. Over each wagate run it reads the process's CPU time (/proc/PID/stat) and bytes
 # written (/proc/PID/io), over the wrk run and over the drain after it, and reports them per
 # accepted request. The end is a markdown table of medians over the rounds; the raw `RESULT`
 # lines and the wrk and server output are kept in a directory whose path is printed.
@@ -207,6 +208,20 @@ drain() {
     sleep 0.2
   done
 }
+# quiesce: after the drain, waits until wagate is idle (under 5 % of a core over a second):
+# the events its sends produced are still being dispatched when the send queue is empty, and
+# that work belongs to wagate's run, not to the next server's.
+quiesce() {
+  local before after deadline=$((SECONDS + DRAIN_TIMEOUT))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    before=$(cpu_ticks "$WAGATE_PID")
+    sleep 1
+    after=$(cpu_ticks "$WAGATE_PID")
+    [ $((after - before)) -le $((TCK / 20)) ] && return 0
+  done
+  echo "wagate was still busy ${DRAIN_TIMEOUT} s after its drain" >&2
+  exit 1
+}
 now() { date +%s.%N; }
 # calc EXPR: a float expression evaluated by awk, printed with 4 decimals.
 calc() { awk "BEGIN { printf \"%.4f\", $1 }"; }
@@ -227,7 +242,9 @@ run() {
     backlog=$(queue_depth)
     [ "$SEND_DURING" = 1 ] || open_session
     drain
-    cpu2=$(cpu_ticks "$WAGATE_PID"); io2=$(written "$WAGATE_PID"); t2=$(now)
+    quiesce
+    # The drain ended where the last, idle second began.
+    cpu2=$(cpu_ticks "$WAGATE_PID"); io2=$(written "$WAGATE_PID"); t2=$(calc "$(now) - 1")
   fi
   line=$(grep '^RESULT ' "$out") || { echo "wrk gave no RESULT line for $s; see $out" >&2; cat "$out" >&2; exit 1; }
   n=$(sed -E 's/.* requests=([0-9]+).*/\1/' <<<"$line")
