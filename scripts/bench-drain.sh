@@ -43,15 +43,14 @@ api() {
   curl -sSf -m 10 -X "$1" "$URL$2" -H "X-API-Key: $KEY" "${body[@]}"
 }
 depth() { api GET /api/sessions/s1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["queueDepth"])'; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
 written() { awk '/^write_bytes/ {print $2}' "/proc/$PID/io"; }
 
 api POST /api/sessions '{"sessionId":"s1"}' >/dev/null
-c0=$(cpu_ticks); w0=$(written)
+c0=$(cpu_ticks "$PID"); w0=$(written)
 out=$(KEY=$KEY SESSION=s1 wrk -t2 -c"$CONNS" -d"${SECS}s" --timeout 30s -s "$LUA" "$URL/api/messages/text" | grep '^RESULT ')
 echo "$out"
 n=$(grep -o 'requests=[0-9]*' <<<"$out" | cut -d= -f2)
-c1=$(cpu_ticks); w1=$(written)
+c1=$(cpu_ticks "$PID"); w1=$(written)
 # wrk counts the answers it read: the requests in flight when it stopped were accepted too.
 queued=$(depth)
 [ "$queued" -ge "$n" ] || { echo "the queue holds $queued sends, fewer than the $n accepted" >&2; exit 1; }
@@ -63,13 +62,9 @@ while [ "$(depth)" -gt 0 ]; do sleep 0.2; done
 # The sends' `message_sent` events are still being dispatched when the send queue is empty:
 # the drain ends when the process goes idle (under 5 % of a core over a second), where that
 # second began.
-tck=$(getconf CLK_TCK)
-while :; do
-  before=$(cpu_ticks); sleep 1; after=$(cpu_ticks)
-  [ $((after - before)) -gt $((tck / 20)) ] || break
-done
+wait_idle "$PID"
 end=$(python3 -c 'import time; print(time.time() - 1)')
-c2=$(cpu_ticks); w2=$(written)
+c2=$(cpu_ticks "$PID"); w2=$(written)
 wal=$(stat -c %s "$DATA/wagate.db-wal" 2>/dev/null || echo 0)
 python3 - "$n" "$(getconf CLK_TCK)" "$c0" "$c1" "$c2" "$w0" "$w1" "$w2" "$start" "$end" "$wal" <<'EOF'
 import sys

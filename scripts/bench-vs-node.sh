@@ -171,15 +171,6 @@ done
 fresh_session  # without the probe's send
 
 # ---- measuring -------------------------------------------------------------------------------
-# cpu_ticks PID: user + system CPU time of the process (all threads), in clock ticks.
-cpu_ticks() {
-  local stat rest
-  stat=$(<"/proc/$1/stat")
-  rest=${stat##*) }          # the fields after the command name, from field 3 (state) on
-  # shellcheck disable=SC2086
-  set -- $rest
-  echo $(( ${12} + ${13} ))  # fields 14 (utime) and 15 (stime)
-}
 # written PID: bytes the process caused to be written to storage (write_bytes).
 written() {
   awk '$1 == "write_bytes:" { print $2 }' "/proc/$1/io"
@@ -208,20 +199,6 @@ drain() {
     sleep 0.2
   done
 }
-# quiesce: after the drain, waits until wagate is idle (under 5 % of a core over a second):
-# the events its sends produced are still being dispatched when the send queue is empty, and
-# that work belongs to wagate's run, not to the next server's.
-quiesce() {
-  local before after deadline=$((SECONDS + DRAIN_TIMEOUT))
-  while [ "$SECONDS" -lt "$deadline" ]; do
-    before=$(cpu_ticks "$WAGATE_PID")
-    sleep 1
-    after=$(cpu_ticks "$WAGATE_PID")
-    [ $((after - before)) -le $((TCK / 20)) ] && return 0
-  done
-  echo "wagate was still busy ${DRAIN_TIMEOUT} s after its drain" >&2
-  exit 1
-}
 now() { date +%s.%N; }
 # calc EXPR: a float expression evaluated by awk, printed with 4 decimals.
 calc() { awk "BEGIN { printf \"%.4f\", $1 }"; }
@@ -242,8 +219,9 @@ run() {
     backlog=$(queue_depth)
     [ "$SEND_DURING" = 1 ] || open_session
     drain
-    quiesce
-    # The drain ended where the last, idle second began.
+    # Its events are still being dispatched when the send queue is empty; the drain ended
+    # where the last, idle second began.
+    wait_idle "$WAGATE_PID" "$DRAIN_TIMEOUT"
     cpu2=$(cpu_ticks "$WAGATE_PID"); io2=$(written "$WAGATE_PID"); t2=$(calc "$(now) - 1")
   fi
   line=$(grep '^RESULT ' "$out") || { echo "wrk gave no RESULT line for $s; see $out" >&2; cat "$out" >&2; exit 1; }

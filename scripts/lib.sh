@@ -64,6 +64,32 @@ wait_http() {
   done
 }
 
+# cpu_ticks PID: user + system CPU time of the process (all threads), in clock ticks.
+cpu_ticks() {
+  local stat rest
+  stat=$(<"/proc/$1/stat")
+  rest=${stat##*) }          # the fields after the command name, from field 3 (state) on
+  # shellcheck disable=SC2086
+  set -- $rest
+  echo $(( ${12} + ${13} ))  # fields 14 (utime) and 15 (stime)
+}
+
+# wait_idle PID [TIMEOUT]: waits until the process uses under 5 % of a core over a second
+# (its background work done: a benchmark's sends dispatched as webhook events); the idle
+# second is part of the wait. Fails after TIMEOUT seconds (1800).
+wait_idle() {
+  local before after tck deadline=$((SECONDS + ${2:-1800}))
+  tck=$(getconf CLK_TCK)
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    before=$(cpu_ticks "$1")
+    sleep 1
+    after=$(cpu_ticks "$1")
+    [ $((after - before)) -le $((tck / 20)) ] && return 0
+  done
+  echo "process $1 was still busy after ${2:-1800} s" >&2
+  return 1
+}
+
 # ensure_venv VENV PKG...: the venv at VENV (created when missing) with each PKG installed.
 # PKG is a pip requirement ('moto[server]', 'cargo-lambda==1.9.2'); the ones installed are
 # listed in VENV/.wagate-packages, so pip runs only when a requirement is not there yet (a

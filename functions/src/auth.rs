@@ -49,7 +49,7 @@ pub async fn authenticate(
     }
 
     let settings = state.settings.get(state.store.as_ref()).await?;
-    if deferred_rate::defers(req.method(), original_path(&req)) {
+    if deferred_rate::defers(req.method(), original_path(&req), req.headers()) {
         let deferred = DeferredRate::new(policy::rate_charge(&caller.key_id, settings.rate_limit));
         caller.rate = Some(deferred.clone());
         req.extensions_mut().insert(caller.clone());

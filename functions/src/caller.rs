@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use wagate_core::{KeyId, Role, Session, SessionId};
+use wagate_core::{KeyId, Role, Session, SessionId, SessionStatus};
 
 use crate::deferred_rate::DeferredRate;
 use crate::error::{ApiError, ApiResult};
@@ -57,23 +57,20 @@ pub async fn load_session_to_send(
     if !state.intake.checks_sessions() {
         return load_session(state, caller, raw_id).await.map(Arc::new);
     }
-    let id = SessionId::parse(raw_id).map_err(|_| ApiError::session_not_found(raw_id))?;
-    let session = match state.sessions.get(&id) {
-        Some(s) => s,
-        None => match state.store.get_session(&id).await? {
-            Some(s) => {
-                let s = Arc::new(s);
-                state.sessions.put(s.clone());
-                s
-            }
-            None => return Err(ApiError::session_not_found(raw_id)),
-        },
-    };
-    if caller.can_see(&session) {
-        Ok(session)
-    } else {
-        Err(ApiError::session_not_found(raw_id))
+    let cached = SessionId::parse(raw_id)
+        .ok()
+        .and_then(|id| state.sessions.get(&id))
+        .filter(|s| caller.can_see(s));
+    if let Some(s) = cached {
+        return Ok(s);
     }
+    let s = Arc::new(load_session(state, caller, raw_id).await?);
+    // A logged-out session is refused before the intake: not kept, so that linking it again
+    // takes effect at once.
+    if s.status != SessionStatus::LoggedOut {
+        state.sessions.put(s.clone());
+    }
+    Ok(s)
 }
 
 /// The session named by a request, if the caller may use it. Others' sessions and invalid

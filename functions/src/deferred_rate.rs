@@ -2,13 +2,14 @@
 //! the auth middleware before the handler: one trip to the store per accepted message instead
 //! of two. Only the JSON message routes that fetch and store nothing defer it ([`defers`]): a
 //! client over its limit must not get media fetched or uploads stored before its refusal.
-//! A request that ends before the intake (a bad body, a replay) is counted by the middleware
-//! after its handler, so every request still counts once.
+//! Nor do requests with an `Idempotency-Key`, whose claim is written before the intake. A
+//! request that ends before the intake (a bad body) is counted by the middleware after its
+//! handler, so every request still counts once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use axum::http::Method;
+use axum::http::{HeaderMap, Method};
 use wagate_core::policy::{Charge, LimitStatus};
 
 /// The message routes (under `/api`) whose requests leave their rate hit to the intake.
@@ -22,10 +23,13 @@ const DEFERRING: &[&str] = &[
 ];
 
 /// Whether a request to `path` (with or without the `/api` prefix) leaves its rate hit to
-/// the intake.
-pub fn defers(method: &Method, path: &str) -> bool {
+/// the intake. Not with an `Idempotency-Key`: a client over its limit must not get the key's
+/// claim written (kept a day) before its refusal.
+pub fn defers(method: &Method, path: &str, headers: &HeaderMap) -> bool {
     let path = path.strip_prefix("/api").unwrap_or(path);
-    method == Method::POST && DEFERRING.contains(&path)
+    method == Method::POST
+        && DEFERRING.contains(&path)
+        && !headers.contains_key(crate::send::IDEMPOTENCY_HEADER)
 }
 
 /// One request's rate hit, waiting for the acceptance that takes it.
@@ -91,13 +95,18 @@ mod tests {
 
     #[test]
     fn only_the_listed_posts_defer() {
-        assert!(defers(&Method::POST, "/api/messages/text"));
-        assert!(defers(&Method::POST, "/messages/poll"));
-        assert!(!defers(&Method::GET, "/api/messages/text"));
+        let none = HeaderMap::new();
+        assert!(defers(&Method::POST, "/api/messages/text", &none));
+        assert!(defers(&Method::POST, "/messages/poll", &none));
+        assert!(!defers(&Method::GET, "/api/messages/text", &none));
         // Media is fetched or stored before the intake: counted first.
-        assert!(!defers(&Method::POST, "/api/messages/media"));
-        assert!(!defers(&Method::POST, "/api/messages/sticker"));
-        assert!(!defers(&Method::POST, "/api/messages/text/extra"));
+        assert!(!defers(&Method::POST, "/api/messages/media", &none));
+        assert!(!defers(&Method::POST, "/api/messages/sticker", &none));
+        assert!(!defers(&Method::POST, "/api/messages/text/extra", &none));
+        // An idempotency claim is written before the intake: counted first.
+        let mut idem = HeaderMap::new();
+        idem.insert("idempotency-key", "order-1".parse().unwrap());
+        assert!(!defers(&Method::POST, "/api/messages/text", &idem));
     }
 
     #[test]

@@ -23,11 +23,9 @@ pub const MAX_HEADERS: usize = 64;
 
 /// What helmet's defaults set, adjusted for a JSON API with one small page.
 const SECURITY_HEADERS: [(HeaderName, HeaderValue); 12] = [
-    (
-        HeaderName::from_static("content-security-policy"),
-        HeaderValue::from_static(
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; connect-src 'self' *; frame-ancestors 'self'; base-uri 'self'; form-action 'self'; object-src 'none'",
-        ),
+    header_pair(
+        "content-security-policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; connect-src 'self' *; frame-ancestors 'self'; base-uri 'self'; form-action 'self'; object-src 'none'",
     ),
     header_pair("cross-origin-opener-policy", "same-origin"),
     header_pair("cross-origin-resource-policy", "same-origin"),

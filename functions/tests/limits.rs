@@ -11,6 +11,10 @@ use serde_json::json;
 use wagate_core::policy::RateLimit;
 
 const RATE_LIMIT: &str = "/api/admin/ratelimit";
+const THREE_A_MINUTE: RateLimit = RateLimit {
+    window_ms: 60_000,
+    max: 3,
+};
 
 fn text_to(session: &str, to: &str) -> serde_json::Value {
     json!({ "sessionId": session, "to": to, "text": "hello" })
@@ -33,11 +37,7 @@ fn idempotent_send(key: &str, session: &str) -> Request<Body> {
 
 #[tokio::test]
 async fn rate_limit_refuses_with_429_and_headers() {
-    let three_a_minute = RateLimit {
-        window_ms: 60_000,
-        max: 3,
-    };
-    let app = spawn_app_with(|c| c.rate_limit = three_a_minute).await;
+    let app = spawn_app_with(|c| c.rate_limit = THREE_A_MINUTE).await;
     for i in 0..3 {
         let r = app.get("/api/sessions", USER_A).await;
         assert_eq!(r.status, StatusCode::OK, "request {i}");
@@ -64,11 +64,7 @@ async fn rate_limit_refuses_with_429_and_headers() {
 /// intake (a bad body) still counts.
 #[tokio::test]
 async fn texts_count_against_the_rate_limit_like_every_request() {
-    let three_a_minute = RateLimit {
-        window_ms: 60_000,
-        max: 3,
-    };
-    let app = spawn_app_with(|c| c.rate_limit = three_a_minute).await;
+    let app = spawn_app_with(|c| c.rate_limit = THREE_A_MINUTE).await;
     app.create_session(USER_A, "r1").await;
     let sent = send_text(&app, "r1", "628111111111").await;
     assert_eq!(sent.status, StatusCode::ACCEPTED);
@@ -92,6 +88,15 @@ async fn texts_count_against_the_rate_limit_like_every_request() {
     // Counted once per request, whichever way: a sessions listing is now refused too.
     app.expect_get("/api/sessions", USER_A, StatusCode::TOO_MANY_REQUESTS)
         .await;
+    // With an Idempotency-Key (whose claim is written before the intake) the limit is checked
+    // first, as on every other route: refused before its body is even read.
+    let keyed = post_request("/api/messages/text", USER_A, "application/json")
+        .header("idempotency-key", "order-7")
+        .body(Body::from("{}"))
+        .unwrap();
+    let r = app.request(keyed).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.error_code(), "rate_limited");
 }
 
 #[tokio::test]
