@@ -138,3 +138,14 @@ async fn intake_step_by_step_admits_all_or_nothing() {
     ));
     wagate_testkit::contract::intake_admits_all_or_nothing(intake, store, queue, false).await;
 }
+
+#[tokio::test]
+async fn write_batch_one_by_one() {
+    let (store, queue) = (store().await, queue().await);
+    let batch = Arc::new(wagate_core::ports::OneByOne::new(
+        store.clone(),
+        queue.clone(),
+    ));
+    wagate_testkit::contract::write_batch_applies_each_chain_in_order(batch, store, queue, false)
+        .await;
+}

@@ -2,6 +2,7 @@
 //! durable queues, a directory holds the blobs. A restart (or a SIGKILL) loses nothing that
 //! was committed.
 
+mod batch;
 mod blobs;
 mod db;
 mod intake;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+pub use batch::SqliteBatch;
 pub use blobs::FsBlobs;
 pub use db::Db;
 pub use intake::SqliteIntake;
@@ -23,7 +25,7 @@ pub use retention::{SWEEP_BATCH, Swept, job_cutoff};
 pub use store::SqliteStore;
 pub use wal::WAL_LIMIT_BYTES;
 
-use wagate_core::ports::{Blobs, Intake, Queue, Store};
+use wagate_core::ports::{Blobs, Intake, Queue, Store, WriteBatch};
 
 /// How the database file is opened.
 #[derive(Debug, Clone, Default)]
@@ -67,6 +69,12 @@ impl LocalBackend {
     /// Everything an accepted send writes, in one transaction of the database file.
     pub fn intake(&self) -> Arc<dyn Intake> {
         Arc::new(SqliteIntake::new(self.store.clone(), self.queue.clone()))
+    }
+
+    /// Writes of the store and the queues that go together, in one transaction of the
+    /// database file.
+    pub fn batch(&self) -> Arc<dyn WriteBatch> {
+        Arc::new(SqliteBatch::new(self.queue.clone()))
     }
 
     /// The blob directory.

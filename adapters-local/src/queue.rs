@@ -20,6 +20,9 @@ use wagate_core::ports::{PortError, PortResult, Queue, QueueKind, QueueMessage, 
 /// How long an acked message's dedup id is remembered (SQS FIFO: 5 minutes).
 pub(crate) const DEDUP_WINDOW_MS: i64 = 5 * 60 * 1000;
 
+/// Acked messages past the dedup window are purged once every this many acks.
+const PURGE_EVERY_ACKS: u64 = 1024;
+
 /// Whether `queue` exists.
 pub(crate) fn queue_exists(tx: &rusqlite::Connection, queue: &str) -> rusqlite::Result<bool> {
     tx.prepare_cached("SELECT 1 FROM queues WHERE name = ?1")?
@@ -52,6 +55,50 @@ pub(crate) fn push_in(
     Ok(true)
 }
 
+/// The message a receipt names: its `seq`, which the receipt starts with (`{seq}:{token}`).
+/// A receipt not of that shape names no message (0 is never a `seq`).
+fn seq_of(receipt: &str) -> i64 {
+    receipt
+        .split_once(':')
+        .and_then(|(seq, _)| seq.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Acks a received message in the caller's transaction (an unknown receipt is a no-op).
+pub(crate) fn ack_in(
+    tx: &rusqlite::Connection,
+    queue: &str,
+    receipt: &str,
+    now: i64,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached("UPDATE messages SET acked_at = ?1, receipt = NULL WHERE seq = ?4 AND queue = ?2 AND receipt = ?3 AND acked_at IS NULL")?
+        .execute(params![now, queue, receipt, seq_of(receipt)])?;
+    Ok(())
+}
+
+/// Hands a received message back, visible again at `visible_at`, in the caller's transaction.
+pub(crate) fn nack_in(
+    tx: &rusqlite::Connection,
+    queue: &str,
+    receipt: &str,
+    visible_at: i64,
+) -> rusqlite::Result<usize> {
+    tx.prepare_cached("UPDATE messages SET visible_at = ?1, receipt = NULL WHERE seq = ?4 AND queue = ?2 AND receipt = ?3 AND acked_at IS NULL")?
+        .execute(params![visible_at, queue, receipt, seq_of(receipt)])
+}
+
+/// Deletes the acked messages whose dedup window is over.
+pub(crate) fn purge_acked(tx: &rusqlite::Connection, now: i64) -> rusqlite::Result<usize> {
+    tx.prepare_cached("DELETE FROM messages WHERE acked_at IS NOT NULL AND acked_at < ?1")?
+        .execute([now - DEDUP_WINDOW_MS])
+}
+
+/// Whether one of the `n` numbers from `first` on is a multiple of `every`.
+fn passes_multiple(first: u64, n: u64, every: u64) -> bool {
+    let last = first.wrapping_add(n.saturating_sub(1));
+    n > 0 && (first.is_multiple_of(every) || first / every != last / every)
+}
+
 /// What one look at a queue found.
 enum Received {
     Messages(Vec<QueueMessage>),
@@ -80,6 +127,13 @@ impl SqliteQueue {
     /// Wakes this process's long polls of `queue` (after a send committed).
     pub(crate) fn wake(&self, queue: &str) {
         self.waker(queue).notify_waiters();
+    }
+
+    /// Whether one of the next `acks` acks is a 1,024th one since the start: the acked
+    /// messages past the dedup window are purged then.
+    pub(crate) fn purge_due(&self, acks: u64) -> bool {
+        let first = self.acks.fetch_add(acks, Ordering::Relaxed);
+        passes_multiple(first, acks, PURGE_EVERY_ACKS)
     }
 
     fn waker(&self, queue: &str) -> Arc<Notify> {
@@ -268,19 +322,13 @@ impl Queue for SqliteQueue {
 
     async fn ack(&self, queue: &str, receipt: &str) -> PortResult<()> {
         let (q, r) = (queue.to_owned(), receipt.to_owned());
-        let purge = self
-            .acks
-            .fetch_add(1, Ordering::Relaxed)
-            .is_multiple_of(1024);
-        // Ack, nack and extend find their message by its receipt's index: left to itself the
-        // planner walks the queue's whole backlog (`messages_live`) for each of them.
+        let purge = self.purge_due(1);
         self.db
             .write(move |tx| {
                 let now = now_ms();
-                tx.prepare_cached("UPDATE messages INDEXED BY messages_receipt SET acked_at = ?1, receipt = NULL WHERE queue = ?2 AND receipt = ?3 AND acked_at IS NULL")?
-                    .execute(params![now, q, r])?;
+                ack_in(tx, &q, &r, now)?;
                 if purge {
-                    tx.execute("DELETE FROM messages WHERE acked_at IS NOT NULL AND acked_at < ?1", [now - DEDUP_WINDOW_MS])?;
+                    purge_acked(tx, now)?;
                 }
                 Ok(())
             })
@@ -297,10 +345,7 @@ impl Queue for SqliteQueue {
             delay.as_millis() as i64,
         );
         self.db
-            .call(move |c| {
-                c.prepare_cached("UPDATE messages INDEXED BY messages_receipt SET visible_at = ?1, receipt = NULL WHERE queue = ?2 AND receipt = ?3 AND acked_at IS NULL")?
-                    .execute(params![now_ms() + d, q, r])
-            })
+            .call(move |c| nack_in(c, &q, &r, now_ms().saturating_add(d)))
             .await?;
         // A delayed message may come due before what a sleeping long poll waits for.
         self.waker(queue).notify_waiters();
@@ -315,8 +360,8 @@ impl Queue for SqliteQueue {
         );
         self.db
             .call(move |c| {
-                c.prepare_cached("UPDATE messages INDEXED BY messages_receipt SET visible_at = ?1 WHERE queue = ?2 AND receipt = ?3 AND acked_at IS NULL")?
-                    .execute(params![now_ms() + v, q, r])
+                c.prepare_cached("UPDATE messages SET visible_at = ?1 WHERE seq = ?4 AND queue = ?2 AND receipt = ?3 AND acked_at IS NULL")?
+                    .execute(params![now_ms() + v, q, r, seq_of(&r)])
             })
             .await?;
         Ok(())
@@ -347,5 +392,31 @@ impl Queue for SqliteQueue {
                 .optional()
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{passes_multiple, seq_of};
+
+    #[test]
+    fn a_receipt_names_its_message_by_the_seq_it_starts_with() {
+        assert_eq!(seq_of("42:AbC"), 42);
+        assert_eq!(seq_of("7:"), 7);
+        for foreign in ["", "AbC", ":42", "x:1", "-:1", "99999999999999999999:a"] {
+            assert_eq!(seq_of(foreign), 0, "{foreign}");
+        }
+    }
+
+    #[test]
+    fn a_purge_is_due_when_a_run_of_acks_passes_a_multiple() {
+        assert!(passes_multiple(0, 1, 1024));
+        assert!(!passes_multiple(1, 1, 1024));
+        assert!(!passes_multiple(1, 1023, 1024));
+        assert!(passes_multiple(1, 1024, 1024));
+        assert!(passes_multiple(1000, 32, 1024));
+        assert!(passes_multiple(1024, 1, 1024));
+        assert!(!passes_multiple(1025, 32, 1024));
+        assert!(!passes_multiple(5, 0, 1024));
     }
 }

@@ -123,6 +123,46 @@ pub(crate) fn insert_job(
 }
 
 /// Drops counters whose window has ended and idempotency records that have expired.
+/// Updates a job's state in the caller's transaction; `false` when there is no such job.
+pub(crate) fn update_job_in(
+    c: &rusqlite::Connection,
+    id: &JobId,
+    state: JobState,
+    attempts: u32,
+    error: Option<&str>,
+    sent_at: Option<i64>,
+) -> rusqlite::Result<bool> {
+    c.prepare_cached("UPDATE jobs SET state = ?2, attempts = ?3, error = ?4, sent_at = ?5, updated_at = ?6 WHERE id = ?1")?
+        .execute(params![id.as_str(), state.as_str(), attempts, error, sent_at, now_ms()])
+        .map(|n| n > 0)
+}
+
+/// Puts an expiring record in the caller's transaction. The idempotency table is the store's
+/// expiring key-value table; records get their own prefix so no idempotency key can name one.
+pub(crate) fn put_record_in(
+    c: &rusqlite::Connection,
+    key: &str,
+    value: &str,
+    expires_at_ms: i64,
+) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO idempotency (key, value, expires_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+    )?
+    .execute(params![format!("record:{key}"), value, expires_at_ms])?;
+    Ok(())
+}
+
+/// Stores (or replaces) a dead letter in the caller's transaction.
+pub(crate) fn put_dead_letter_in(c: &rusqlite::Connection, d: &DeadLetter) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO dead_letters (id, session_id, body, attempts, last_error, failed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (id) DO UPDATE SET body = excluded.body, attempts = excluded.attempts, last_error = excluded.last_error, failed_at = excluded.failed_at",
+    )?
+    .execute(params![d.id, d.session_id, d.body, d.attempts, d.last_error, d.failed_at])?;
+    Ok(())
+}
+
 pub(crate) fn purge_expired(c: &rusqlite::Connection, now_ms: i64) -> rusqlite::Result<()> {
     c.prepare_cached("DELETE FROM counters WHERE reset_at <= ?1")?
         .execute([now_ms])?;
@@ -344,6 +384,18 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn get_jobs(&self, ids: &[JobId]) -> PortResult<Vec<Option<Job>>> {
+        let ids: Vec<String> = ids.iter().map(|id| id.as_str().to_owned()).collect();
+        self.db
+            .call(move |c| {
+                let mut stmt = c.prepare_cached("SELECT * FROM jobs WHERE id = ?1")?;
+                ids.iter()
+                    .map(|id| stmt.query_row([id], job_from_row).optional())
+                    .collect()
+            })
+            .await
+    }
+
     async fn list_unstarted_jobs(
         &self,
         from_ms: i64,
@@ -362,13 +414,9 @@ impl Store for SqliteStore {
         error: Option<&str>,
         sent_at: Option<i64>,
     ) -> PortResult<bool> {
-        let (id, error) = (id.as_str().to_owned(), error.map(str::to_owned));
+        let (id, error) = (id.clone(), error.map(str::to_owned));
         self.db
-            .call(move |c| {
-                c.prepare_cached("UPDATE jobs SET state = ?2, attempts = ?3, error = ?4, sent_at = ?5, updated_at = ?6 WHERE id = ?1")?
-                    .execute(params![id, state.as_str(), attempts, error, sent_at, now_ms()])
-                    .map(|n| n > 0)
-            })
+            .call(move |c| update_job_in(c, &id, state, attempts, error.as_deref(), sent_at))
             .await
     }
 
@@ -419,18 +467,9 @@ impl Store for SqliteStore {
     }
 
     async fn put_record(&self, key: &str, value: &str, expires_at_ms: i64) -> PortResult<()> {
-        // The idempotency table is the store's expiring key-value table; records get their
-        // own prefix so no idempotency key can name one.
-        let (key, value) = (format!("record:{key}"), value.to_owned());
+        let (key, value) = (key.to_owned(), value.to_owned());
         self.db
-            .write(move |tx| {
-                tx.prepare_cached(
-                    "INSERT INTO idempotency (key, value, expires_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
-                )?
-                .execute(params![key, value, expires_at_ms])?;
-                Ok(())
-            })
+            .call(move |c| put_record_in(c, &key, &value, expires_at_ms))
             .await
     }
 
@@ -516,16 +555,7 @@ impl Store for SqliteStore {
 
     async fn put_dead_letter(&self, dl: &DeadLetter) -> PortResult<()> {
         let d = dl.clone();
-        self.db
-            .call(move |c| {
-                c.execute(
-                    "INSERT INTO dead_letters (id, session_id, body, attempts, last_error, failed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT (id) DO UPDATE SET body = excluded.body, attempts = excluded.attempts, last_error = excluded.last_error, failed_at = excluded.failed_at",
-                    params![d.id, d.session_id, d.body, d.attempts, d.last_error, d.failed_at],
-                )
-            })
-            .await?;
-        Ok(())
+        self.db.call(move |c| put_dead_letter_in(c, &d)).await
     }
 
     async fn list_dead_letters(

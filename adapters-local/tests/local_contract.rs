@@ -579,3 +579,28 @@ async fn intake_step_by_step_admits_all_or_nothing() {
     wagate_testkit::contract::intake_admits_all_or_nothing(steps, b.store(), b.queue(), false)
         .await;
 }
+
+#[tokio::test]
+async fn write_batch_in_one_transaction() {
+    let b = backend();
+    wagate_testkit::contract::write_batch_applies_each_chain_in_order(
+        b.batch(),
+        b.store(),
+        b.queue(),
+        true,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn write_batch_one_by_one() {
+    let b = backend();
+    let one_by_one = Arc::new(wagate_core::ports::OneByOne::new(b.store(), b.queue()));
+    wagate_testkit::contract::write_batch_applies_each_chain_in_order(
+        one_by_one,
+        b.store(),
+        b.queue(),
+        false,
+    )
+    .await;
+}

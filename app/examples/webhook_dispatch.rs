@@ -137,11 +137,13 @@ async fn main() -> anyhow::Result<()> {
         secret: Some(SECRET.to_owned()),
     });
     println!(
-        "dispatcher: concurrency {}, receive batches of up to 10, embedded store in {}",
+        "dispatcher: concurrency {} (each receive's events settled together), embedded store in {}",
         config.concurrency,
         dir.path().display()
     );
-    let dispatcher = Arc::new(Dispatcher::new(backend.store(), queue.clone(), config));
+    let dispatcher = Arc::new(
+        Dispatcher::new(backend.store(), queue.clone(), config).with_batch(backend.batch()),
+    );
     let session = SessionId::parse("bench").context("session id")?;
 
     // Throughput: the backlog is queued before the dispatcher starts.

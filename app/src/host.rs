@@ -28,11 +28,11 @@ pub async fn run(mut config: Config, shutdown: CancellationToken) -> anyhow::Res
         config.host.host_id = format!("host-{}", wagate_core::random_token(8));
     }
     tracing::info!(host_id = %config.host.host_id, connector = ?config.connector, "wagate host starting");
-    let deps = HostDeps {
-        store: ports.store.clone(),
-        queue: ports.queue.clone(),
-        blobs: ports.blobs.clone(),
-    };
+    let deps = HostDeps::new(
+        ports.store.clone(),
+        ports.queue.clone(),
+        ports.blobs.clone(),
+    );
     let (host, _sim) = connector::session_host(&config, deps, &config.data_dir)?;
 
     let mut tasks = Tasks::new(shutdown.clone());

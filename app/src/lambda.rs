@@ -69,22 +69,29 @@ fn queue_message(record: &SqsMessage) -> Option<QueueMessage> {
     })
 }
 
-/// Delivers every event of the batch (concurrently). A delivery to retry has already been
-/// handed back with its backoff delay; it is reported as a failure so Lambda does not delete
-/// it. Delivered, dropped and dead-lettered events were acked by the dispatcher.
+/// Delivers every event of the batch (concurrently, settled together). A delivery to retry
+/// has already been handed back with its backoff delay; it is reported as a failure so Lambda
+/// does not delete it. Delivered, dropped and dead-lettered events were acked by the
+/// dispatcher.
 pub async fn handle_webhook_batch(dispatcher: &Dispatcher, event: SqsEvent) -> SqsBatchResponse {
-    let outcomes = futures::future::join_all(event.records.iter().map(|record| async move {
+    let mut ids = Vec::with_capacity(event.records.len());
+    let mut msgs = Vec::with_capacity(event.records.len());
+    let mut outcomes: Vec<(String, Option<Outcome>)> = Vec::new();
+    for record in &event.records {
         let id = record.message_id.clone().unwrap_or_default();
-        let outcome = match queue_message(record) {
-            Some(msg) => Some(dispatcher.handle(&msg).await),
+        match queue_message(record) {
+            Some(msg) => {
+                ids.push(id);
+                msgs.push(msg);
+            }
             None => {
                 tracing::warn!(message_id = %id, "SQS record without body or receipt handle");
-                None
+                outcomes.push((id, None));
             }
-        };
-        (id, outcome)
-    }))
-    .await;
+        }
+    }
+    let handled = dispatcher.handle_batch(&msgs).await;
+    outcomes.extend(ids.into_iter().zip(handled.into_iter().map(Some)));
     let mut response = SqsBatchResponse::default();
     for (id, outcome) in outcomes {
         if matches!(outcome, None | Some(Outcome::Retry { .. })) {

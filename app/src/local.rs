@@ -84,14 +84,12 @@ pub async fn start(mut cfg: Config) -> anyhow::Result<Running> {
     .with_intake(backend.intake())
     .with_live(live.clone());
     state.bootstrap().await?;
-    let deps = HostDeps {
-        store: backend.store(),
-        queue: backend.queue(),
-        blobs: backend.blobs(),
-    };
+    let deps = HostDeps::new(backend.store(), backend.queue(), backend.blobs())
+        .with_batch(backend.batch());
     let (host, sim) = connector::session_host(&cfg, deps, &data_dir)?;
     let dispatcher = Arc::new(
         Dispatcher::new(backend.store(), backend.queue(), cfg.dispatch.clone())
+            .with_batch(backend.batch())
             .with_tap(live.sender()),
     );
 

@@ -7,20 +7,26 @@
 //! queue's visibility; after `max_attempts` deliveries the event becomes a dead letter that an
 //! admin can replay.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use futures::future::join_all;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::clock::now_ms;
-use crate::ports::{DeadLetter, PortResult, Queue, QueueMessage, QueueSpec, Store, names};
+use crate::ports::{
+    DeadLetter, OneByOne, PortResult, Queue, QueueMessage, QueueSpec, Store, Write, WriteBatch,
+    names,
+};
 use crate::webhook::{self, Target};
-use crate::{Event, EventFilter, random_token};
+use crate::{Event, EventFilter, Session, SessionId, random_token};
 use crate::{job_delivery, measure};
 
 /// The runtime config key holding the default webhook (`{ "url", "secret"? }`).
@@ -99,6 +105,8 @@ pub struct Dispatcher {
     config: DispatchConfig,
     /// Where every event also goes as it is first received (the live channel).
     tap: Option<tokio::sync::broadcast::Sender<Event>>,
+    /// Where a batch's notes and acks go together.
+    batch: Arc<dyn WriteBatch>,
 }
 
 impl Dispatcher {
@@ -106,6 +114,7 @@ impl Dispatcher {
     pub fn new(store: Arc<dyn Store>, queue: Arc<dyn Queue>, config: DispatchConfig) -> Self {
         Self {
             client: webhook::client(config.request_timeout),
+            batch: Arc::new(OneByOne::new(store.clone(), queue.clone())),
             store,
             queue,
             config,
@@ -120,9 +129,48 @@ impl Dispatcher {
         self
     }
 
+    /// Writes each batch's notes and acks through `batch` (by default, the store's and the
+    /// queue's own calls).
+    #[must_use]
+    pub fn with_batch(mut self, batch: Arc<dyn WriteBatch>) -> Self {
+        self.batch = batch;
+        self
+    }
+
     /// Delivers one received event and settles its queue message (ack, or nack with backoff).
     /// Never panics, whatever the message holds.
     pub async fn handle(&self, msg: &QueueMessage) -> Outcome {
+        self.handle_batch(std::slice::from_ref(msg))
+            .await
+            .pop()
+            .unwrap_or(Outcome::Dropped)
+    }
+
+    /// Delivers received events side by side, then settles them together: their delivery
+    /// notes, acks, retries and dead letters in one batch of writes. Each session's webhook
+    /// and the runtime default are read once per batch. Never panics, whatever the messages
+    /// hold; the outcomes are in the order of `msgs`.
+    pub async fn handle_batch(&self, msgs: &[QueueMessage]) -> Vec<Outcome> {
+        let mut targets = Targets::default();
+        let mut plans = Vec::with_capacity(msgs.len());
+        for msg in msgs {
+            plans.push(self.plan(msg, &mut targets).await);
+        }
+        let settled = join_all(plans.into_iter().zip(msgs).map(|(plan, msg)| async move {
+            match plan {
+                Plan::Deliver(event, target) => self.deliver(msg, &event, &target).await,
+                Plan::Done(outcome, writes) => (outcome, writes),
+            }
+        }))
+        .await;
+        let (outcomes, chains): (Vec<Outcome>, Vec<Vec<Write>>) = settled.into_iter().unzip();
+        self.settle(chains).await;
+        outcomes
+    }
+
+    /// What to do with one received message: deliver it, or what became of it without a
+    /// delivery (malformed, no webhook, the webhook not readable now).
+    async fn plan(&self, msg: &QueueMessage, targets: &mut Targets) -> Plan {
         let event: Event = match serde_json::from_str(&msg.body) {
             Ok(e) => e,
             Err(e) => {
@@ -131,9 +179,8 @@ impl Dispatcher {
                     "malformed_{}",
                     &hex::encode(Sha256::digest(&msg.body))[..20]
                 );
-                return self
-                    .dead_letter(msg, id, String::new(), format!("malformed event: {e}"))
-                    .await;
+                let writes = dead_letter(msg, id, String::new(), format!("malformed event: {e}"));
+                return Plan::Done(Outcome::DeadLettered, writes);
             }
         };
         if let Some(tap) = &self.tap
@@ -142,65 +189,97 @@ impl Dispatcher {
             // No listener is not an error.
             let _ = tap.send(event.clone());
         }
-        let target = match self.target(&event).await {
-            Ok(Some(t)) => t,
+        match self.target(&event, targets).await {
+            Ok(Some(t)) => Plan::Deliver(event, t),
             Ok(None) => {
                 tracing::debug!(session_id = %event.session_id, event_id = %event.id, "no webhook configured; event dropped");
                 measure::webhook("dropped", None);
-                self.note(&event, "dropped", msg, None).await;
-                self.ack(msg).await;
-                return Outcome::Dropped;
+                let mut writes = note(&event, "dropped", msg, None);
+                writes.push(ack(msg));
+                Plan::Done(Outcome::Dropped, writes)
             }
             Err(e) => {
                 tracing::warn!(session_id = %event.session_id, error = %e, "could not resolve the webhook; retrying");
-                return self.retry(msg).await;
+                let (outcome, writes) = retry(msg);
+                Plan::Done(outcome, writes)
             }
-        };
+        }
+    }
+
+    /// Delivers one event; what became of it, and the writes that record it.
+    async fn deliver(
+        &self,
+        msg: &QueueMessage,
+        event: &Event,
+        target: &Target,
+    ) -> (Outcome, Vec<Write>) {
         let started = std::time::Instant::now();
-        match webhook::deliver(&self.client, &target, &event).await {
+        match webhook::deliver(&self.client, target, event).await {
             Ok(()) => {
                 measure::webhook("delivered", Some(started.elapsed()));
-                self.note(&event, "delivered", msg, None).await;
                 tracing::info!(session_id = %event.session_id, event_id = %event.id, event = event.kind.as_str(), "webhook delivered");
-                self.ack(msg).await;
-                Outcome::Delivered
+                let mut writes = note(event, "delivered", msg, None);
+                writes.push(ack(msg));
+                (Outcome::Delivered, writes)
             }
             Err(e) if msg.receive_count >= self.config.max_attempts => {
                 tracing::warn!(session_id = %event.session_id, event_id = %event.id, error = %e, attempts = msg.receive_count, "webhook delivery gave up");
                 measure::webhook("dead", None);
-                self.note(&event, "dead", msg, Some(e.to_string())).await;
-                self.dead_letter(
+                let mut writes = note(event, "dead", msg, Some(e.to_string()));
+                writes.extend(dead_letter(
                     msg,
                     event.id.to_string(),
                     event.session_id.to_string(),
                     e.to_string(),
-                )
-                .await
+                ));
+                (Outcome::DeadLettered, writes)
             }
             Err(e) => {
                 tracing::info!(session_id = %event.session_id, event_id = %event.id, error = %e, attempts = msg.receive_count, "webhook delivery failed; will retry");
                 measure::webhook("retry", None);
-                self.note(&event, "retrying", msg, Some(e.to_string()))
-                    .await;
-                self.retry(msg).await
+                let mut writes = note(event, "retrying", msg, Some(e.to_string()));
+                let (outcome, nack) = retry(msg);
+                writes.extend(nack);
+                (outcome, writes)
+            }
+        }
+    }
+
+    /// Applies the batch's writes together. If that fails, each event's writes are tried
+    /// alone; an event whose writes fail again comes back after its visibility timeout and is
+    /// delivered again (same `X-Webhook-Id`).
+    async fn settle(&self, chains: Vec<Vec<Write>>) {
+        let Err(e) = self.batch.apply(chains.clone()).await else {
+            return;
+        };
+        if chains.len() == 1 {
+            tracing::warn!(error = %e, "could not settle an event; it comes back after its visibility timeout");
+            return;
+        }
+        tracing::warn!(error = %e, events = chains.len(), "could not settle a batch of events; settling them one by one");
+        for chain in chains {
+            if let Err(e) = self.batch.apply(vec![chain]).await {
+                tracing::warn!(error = %e, "could not settle an event; it comes back after its visibility timeout");
             }
         }
     }
 
     /// Consumes the events queue until `shutdown` resolves, with up to `concurrency`
-    /// deliveries in flight; deliveries under way when it resolves are finished.
+    /// deliveries in flight (each receive's events delivered side by side and settled
+    /// together); deliveries under way when it resolves are finished.
     pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         self.queue
             .create(names::EVENTS, QueueSpec::STANDARD)
             .await
             .context("creating the events queue")?;
         tokio::pin!(shutdown);
-        let mut inflight: JoinSet<Outcome> = JoinSet::new();
-        let concurrency = self.config.concurrency.max(1);
+        let mut inflight: JoinSet<()> = JoinSet::new();
+        let concurrency = self.config.concurrency.clamp(1, Semaphore::MAX_PERMITS);
+        let slots = Arc::new(Semaphore::new(concurrency));
         tracing::info!(concurrency, "webhook dispatcher started");
         loop {
             while inflight.try_join_next().is_some() {}
-            let room = concurrency.saturating_sub(inflight.len());
+            let room = slots.available_permits();
             if room == 0 {
                 tokio::select! {
                     () = &mut shutdown => break,
@@ -211,17 +290,22 @@ impl Dispatcher {
                 () = &mut shutdown => break,
                 r = self.queue.receive(
                     names::EVENTS,
-                    room.min(10),
+                    room,
                     self.config.visibility,
                     self.config.poll_wait,
                 ) => r,
             };
             match received {
+                Ok(msgs) if msgs.is_empty() => {}
                 Ok(msgs) => {
-                    for msg in msgs {
-                        let me = self.clone();
-                        inflight.spawn(async move { me.handle(&msg).await });
-                    }
+                    // Nothing else takes slots, so the `room` free ones are still free.
+                    let n = u32::try_from(msgs.len().min(room)).unwrap_or(u32::MAX);
+                    let held = slots.clone().try_acquire_many_owned(n).ok();
+                    let me = self.clone();
+                    inflight.spawn(async move {
+                        me.handle_batch(&msgs).await;
+                        drop(held);
+                    });
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "events queue receive failed; retrying in 1 s");
@@ -240,8 +324,15 @@ impl Dispatcher {
     /// Where the event goes: the session's webhook, the runtime default, the configured
     /// default, or nowhere.
     /// An event the session's filter (`enabled`, `events`) leaves out goes nowhere.
-    async fn target(&self, event: &Event) -> PortResult<Option<Target>> {
-        let session = self.store.get_session(&event.session_id).await?;
+    async fn target(&self, event: &Event, read: &mut Targets) -> PortResult<Option<Target>> {
+        let session = match read.sessions.get(&event.session_id) {
+            Some(s) => s.clone(),
+            None => {
+                let s = self.store.get_session(&event.session_id).await?;
+                read.sessions.insert(event.session_id.clone(), s.clone());
+                s
+            }
+        };
         let allowed = match &session {
             Some(s) => s.events.allows_event(event),
             None => EventFilter::default().allows_event(event),
@@ -257,68 +348,94 @@ impl Dispatcher {
                 secret: s.webhook_secret,
             }));
         }
-        if let Some(v) = self.store.get_config(DEFAULT_WEBHOOK_KEY).await? {
-            match serde_json::from_value::<WebhookSetting>(v) {
-                Ok(w) if !w.url.trim().is_empty() => {
-                    return Ok(Some(Target {
-                        url: w.url,
-                        secret: w.secret.filter(|s| !s.is_empty()),
-                    }));
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "ignoring a malformed defaultWebhook setting"),
+        if read.default.is_none() {
+            read.default = Some(self.runtime_default().await?);
+        }
+        Ok(read
+            .default
+            .clone()
+            .flatten()
+            .or_else(|| self.config.default_target.clone()))
+    }
+
+    /// The default webhook admins set at runtime, if any.
+    async fn runtime_default(&self) -> PortResult<Option<Target>> {
+        let Some(v) = self.store.get_config(DEFAULT_WEBHOOK_KEY).await? else {
+            return Ok(None);
+        };
+        match serde_json::from_value::<WebhookSetting>(v) {
+            Ok(w) if !w.url.trim().is_empty() => Ok(Some(Target {
+                url: w.url,
+                secret: w.secret.filter(|s| !s.is_empty()),
+            })),
+            Ok(_) => Ok(None),
+            Err(e) => {
+                tracing::warn!(error = %e, "ignoring a malformed defaultWebhook setting");
+                Ok(None)
             }
         }
-        Ok(self.config.default_target.clone())
     }
+}
 
-    /// Notes what became of a job's event beside the job (see `job_delivery`).
-    async fn note(&self, event: &Event, outcome: &str, msg: &QueueMessage, error: Option<String>) {
-        let now = now_ms();
-        let attempts = msg.receive_count;
-        job_delivery::note(self.store.as_ref(), event, outcome, attempts, error, now).await;
+/// What the dispatcher read of the webhooks while handling one batch.
+#[derive(Default)]
+struct Targets {
+    sessions: HashMap<SessionId, Option<Session>>,
+    /// The runtime default, once read.
+    default: Option<Option<Target>>,
+}
+
+/// What to do with a received message.
+enum Plan {
+    Deliver(Event, Target),
+    /// Nothing to deliver: its outcome and the writes that record it.
+    Done(Outcome, Vec<Write>),
+}
+
+/// The note of what became of a job's event beside the job (see `job_delivery`); none for
+/// other events.
+fn note(event: &Event, outcome: &str, msg: &QueueMessage, error: Option<String>) -> Vec<Write> {
+    job_delivery::write(event, outcome, msg.receive_count, error, now_ms())
+        .into_iter()
+        .collect()
+}
+
+fn ack(msg: &QueueMessage) -> Write {
+    Write::Ack {
+        queue: names::EVENTS.to_owned(),
+        receipt: msg.receipt.clone(),
     }
+}
 
-    async fn ack(&self, msg: &QueueMessage) {
-        if let Err(e) = self.queue.ack(names::EVENTS, &msg.receipt).await {
-            tracing::warn!(error = %e, "could not ack an event; it will be delivered again");
-        }
-    }
+/// Hands the event back, to be delivered again after its backoff.
+fn retry(msg: &QueueMessage) -> (Outcome, Vec<Write>) {
+    let delay = crate::backoff::backoff(msg.receive_count);
+    let nack = Write::Nack {
+        queue: names::EVENTS.to_owned(),
+        receipt: msg.receipt.clone(),
+        delay,
+    };
+    (Outcome::Retry { delay }, vec![nack])
+}
 
-    async fn retry(&self, msg: &QueueMessage) -> Outcome {
-        let delay = crate::backoff::backoff(msg.receive_count);
-        if let Err(e) = self.queue.nack(names::EVENTS, &msg.receipt, delay).await {
-            tracing::warn!(error = %e, "could not hand an event back; it returns after its visibility timeout");
-        }
-        Outcome::Retry { delay }
-    }
-
-    async fn dead_letter(
-        &self,
-        msg: &QueueMessage,
-        id: String,
-        session_id: String,
-        last_error: String,
-    ) -> Outcome {
-        let dl = DeadLetter {
+/// Stores the message as a dead letter, then acks it.
+fn dead_letter(
+    msg: &QueueMessage,
+    id: String,
+    session_id: String,
+    last_error: String,
+) -> Vec<Write> {
+    vec![
+        Write::DeadLetter(DeadLetter {
             id,
             session_id,
             body: msg.body.clone(),
             attempts: msg.receive_count,
             last_error,
             failed_at: now_ms(),
-        };
-        match self.store.put_dead_letter(&dl).await {
-            Ok(()) => {
-                self.ack(msg).await;
-                Outcome::DeadLettered
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "could not store a dead letter; retrying the event");
-                self.retry(msg).await
-            }
-        }
-    }
+        }),
+        ack(msg),
+    ]
 }
 
 /// Puts a dead letter's event back on the events queue (with a fresh dedup id, so a recent

@@ -1,12 +1,12 @@
 //! What became of a job's webhook: the dispatcher notes each attempt at a job's event
 //! (`message_sent`, `message_failed`, `action_done`, `action_failed`) beside the job, so
 //! `GET /api/jobs/:id` follows a message from its request to its delivery. A store record
-//! (`delivery:<job>`, kept as long as action results), no schema change.
+//! (`delivery:<job>`, kept as long as action results) written with the event's ack or retry.
 
 use serde::{Deserialize, Serialize};
 
 use crate::Event;
-use crate::ports::Store;
+use crate::ports::{Store, Write};
 
 /// How long a delivery note is kept.
 pub const KEEP_MS: i64 = 30 * 24 * 3600 * 1000;
@@ -35,18 +35,15 @@ pub fn job_of(event: &Event) -> Option<&str> {
     event.data.get("jobId").and_then(|v| v.as_str())
 }
 
-/// Notes an attempt at `event` (best effort: a note that fails to save loses nothing).
-pub async fn note(
-    store: &dyn Store,
+/// The note of an attempt at `event`, as a write; `None` for an event that is no job's.
+pub fn write(
     event: &Event,
     outcome: &str,
     attempts: u32,
     error: Option<String>,
     now_ms: i64,
-) {
-    let Some(job) = job_of(event) else {
-        return;
-    };
+) -> Option<Write> {
+    let job = job_of(event)?;
     let d = JobDelivery {
         event: event.kind.as_str().to_owned(),
         event_id: event.id.to_string(),
@@ -55,13 +52,11 @@ pub async fn note(
         at: now_ms,
         error,
     };
-    let body = serde_json::to_string(&d).unwrap_or_default();
-    if let Err(e) = store
-        .put_record(&key(job), &body, now_ms.saturating_add(KEEP_MS))
-        .await
-    {
-        tracing::debug!(job_id = job, error = %e, "could not note a job's delivery");
-    }
+    Some(Write::Record {
+        key: key(job),
+        value: serde_json::to_string(&d).unwrap_or_default(),
+        expires_at_ms: now_ms.saturating_add(KEEP_MS),
+    })
 }
 
 /// The last noted attempt at the webhook of job `job_id`.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use wagate_core::clock::now_ms;
-use wagate_core::ports::{PortResult, Queue, names};
+use wagate_core::ports::{PortResult, Queue, Write, names};
 use wagate_core::{
     Account, ActionResult, Event, EventId, EventKind, InboundAction, Job, SessionId,
 };
@@ -20,6 +20,15 @@ use crate::connector::{
 pub async fn emit(queue: &dyn Queue, event: &Event) -> PortResult<()> {
     let body = serde_json::to_string(event).map_err(anyhow::Error::from)?;
     queue.send(names::EVENTS, event.id.as_str(), &body).await
+}
+
+/// The write that puts `event` on the events queue, for a [`wagate_core::ports::WriteBatch`].
+pub fn queued(event: &Event) -> PortResult<Write> {
+    Ok(Write::Send {
+        queue: names::EVENTS.to_owned(),
+        dedup_id: event.id.to_string(),
+        body: serde_json::to_string(event).map_err(anyhow::Error::from)?,
+    })
 }
 
 /// `qr`: `{ qr }`.

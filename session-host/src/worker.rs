@@ -8,7 +8,9 @@
 //! redelivers the message; the job is then sent again under the same WhatsApp id, which
 //! WhatsApp deduplicates, so the recipient sees one message. The `message_sent` event goes
 //! out before the job is marked sent, so a crash cannot lose it (its id is derived from the
-//! job, so emitting it twice is deduplicated downstream).
+//! job, so emitting it twice is deduplicated downstream). The writes of each step go through a
+//! [`WriteBatch`]: on the embedded store the event, the mark and the ack of a whole batch are
+//! one transaction; elsewhere they are made in that order.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -16,22 +18,22 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::FutureExt;
-use futures::future::join_all;
 use rand::Rng;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
-use wagate_core::backoff::backoff;
-use wagate_core::clock::now_ms;
-use wagate_core::measure;
-use wagate_core::ports::{PortError, Queue, QueueMessage, Store, names};
+use wagate_core::ports::{
+    OneByOne, PortError, Queue, QueueMessage, Store, Write, WriteBatch, names,
+};
 use wagate_core::{ActionResult, Job, JobId, JobState, SessionId};
 
 use crate::config::HostConfig;
 use crate::connector::{ChatState, Connection, SendError, SendReceipt};
-use crate::events;
+
+mod settle;
+
+use settle::job_write;
 
 /// The session's connection while it is open, `None` otherwise. The runner publishes it; the
 /// worker sends only while it is `Some`.
@@ -53,11 +55,6 @@ struct Ready {
     job: Job,
     /// Its attempts, this one included.
     attempts: u32,
-}
-
-/// The first error of steps run side by side, once all of them are done.
-fn all_ok<E>(results: Vec<Result<(), E>>) -> Result<(), E> {
-    results.into_iter().collect()
 }
 
 /// What one step of the worker did.
@@ -120,6 +117,8 @@ pub struct SendWorker {
     queue_name: String,
     store: Arc<dyn Store>,
     queue: Arc<dyn Queue>,
+    /// Where a batch's writes go together.
+    batch: Arc<dyn WriteBatch>,
     link: LinkRx,
     config: WorkerConfig,
     shutdown: CancellationToken,
@@ -151,6 +150,7 @@ impl SendWorker {
             queue_name: names::send(&session),
             gauge: crate::queue_gauge::QueueGauge::new(session.as_str()),
             session,
+            batch: Arc::new(OneByOne::new(store.clone(), queue.clone())),
             store,
             queue,
             link,
@@ -158,6 +158,14 @@ impl SendWorker {
             shutdown,
             last_send: None,
         }
+    }
+
+    /// Writes each batch's steps through `batch` (by default, the store's and the queue's own
+    /// calls).
+    #[must_use]
+    pub fn with_batch(mut self, batch: Arc<dyn WriteBatch>) -> Self {
+        self.batch = batch;
+        self
     }
 
     fn connection(&self) -> Option<Arc<dyn Connection>> {
@@ -237,57 +245,55 @@ impl SendWorker {
         }
     }
 
-    async fn ack(&self, msg: &QueueMessage) -> anyhow::Result<()> {
-        self.queue.ack(&self.queue_name, &msg.receipt).await?;
-        Ok(())
-    }
-
-    /// Sees a batch through. Each step of the batch's jobs is issued together, so on the
-    /// embedded store the jobs share each commit: loading, marking `sending`, then (after the
-    /// sends, one by one in queue order, paced) their events, their `sent` marks and their acks.
-    /// A crash before the acks sends the batch's jobs again under the same WhatsApp ids.
+    /// Sees a batch through. The jobs are loaded together, marked `sending` (and the stale
+    /// messages acked) in one batch of writes, sent one by one in queue order (paced), and
+    /// settled in one batch of writes: each job's event, its state and its ack (or its retry),
+    /// and the unsent jobs put back in line. A crash before that last batch sends the batch's
+    /// jobs again under the same WhatsApp ids.
     async fn process(&mut self, msgs: Vec<QueueMessage>) -> anyhow::Result<Outcome> {
-        let store = self.store.as_ref();
-        let loaded = join_all(msgs.iter().map(|msg| {
-            let id = JobId::from_string(msg.body.trim());
-            async move { store.get_job(&id).await }
-        }))
-        .await;
+        let ids: Vec<JobId> = msgs
+            .iter()
+            .map(|msg| JobId::from_string(msg.body.trim()))
+            .collect();
+        let loaded = self.store.get_jobs(&ids).await?;
         let mut live = Vec::with_capacity(msgs.len());
         let mut stale = Vec::new();
         for (msg, job) in msgs.into_iter().zip(loaded) {
-            match self.triage(job?) {
+            match self.triage(job) {
                 Some(job) => live.push((msg, job)),
                 None => stale.push(msg),
             }
         }
-        all_ok(join_all(stale.iter().map(|msg| self.ack(msg))).await)?;
+        let attempts: Vec<u32> = live
+            .iter()
+            .map(|(_, job)| job.attempts.saturating_add(1))
+            .collect();
+        let mut marks: Vec<Vec<Write>> = live
+            .iter()
+            .zip(&attempts)
+            .map(|((_, job), &attempts)| vec![job_write(job, JobState::Sending, attempts, None)])
+            .collect();
+        marks.extend(stale.iter().map(|msg| vec![self.ack_write(msg)]));
+        let found = self.batch.apply(marks).await?;
         let Some((_, head)) = live.first() else {
             return Ok(Outcome::Processed);
         };
         self.gauge
             .took(self.queue.as_ref(), &self.queue_name, head.created_at)
             .await;
-
-        let marked = join_all(live.iter().map(|(_, job)| {
-            let attempts = job.attempts.saturating_add(1);
-            self.store
-                .update_job(&job.id, JobState::Sending, attempts, None, None)
-                .map(move |r| r.map(|found| found.then_some(attempts)))
-        }))
-        .await;
         let mut ready = Vec::with_capacity(live.len());
         let mut vanished = Vec::new();
-        for ((msg, job), marked) in live.into_iter().zip(marked) {
-            match marked? {
-                Some(attempts) => ready.push(Ready { msg, job, attempts }),
-                None => {
-                    tracing::warn!(job_id = %job.id, "job record vanished before the send; dropping it");
-                    vanished.push(msg);
-                }
+        for (((msg, job), attempts), found) in live.into_iter().zip(attempts).zip(found) {
+            if found {
+                ready.push(Ready { msg, job, attempts });
+            } else {
+                tracing::warn!(job_id = %job.id, "job record vanished before the send; dropping it");
+                vanished.push(vec![self.ack_write(&msg)]);
             }
         }
-        all_ok(join_all(vanished.iter().map(|msg| self.ack(msg))).await)?;
+        if !vanished.is_empty() {
+            self.batch.apply(vanished).await?;
+        }
 
         let receipts: Vec<&str> = ready.iter().map(|r| r.msg.receipt.as_str()).collect();
         let mut sent: Vec<(Ready, Result<Done, SendError>)> = Vec::with_capacity(ready.len());
@@ -311,27 +317,30 @@ impl SendWorker {
             }
             sent.push((r.clone(), result));
         }
-        let this = &*self;
-        let settled = join_all(sent.into_iter().map(|(r, result)| this.settle(r, result))).await;
+
+        let mut chains = Vec::with_capacity(sent.len() + unsent.len());
+        let mut settled = Vec::with_capacity(sent.len());
+        for (r, result) in sent {
+            let (chain, outcome) = self.settlement(&r, result).await?;
+            chains.push(chain);
+            settled.push((r, outcome));
+        }
         // Back in line as they were, not counted as attempts.
-        join_all(unsent.iter().map(|r| async move {
-            if let Err(e) = this
-                .store
-                .update_job(
-                    &r.job.id,
+        chains.extend(unsent.iter().map(|r| {
+            vec![
+                job_write(
+                    &r.job,
                     JobState::Queued,
                     r.job.attempts,
-                    r.job.error.as_deref(),
-                    None,
-                )
-                .await
-            {
-                tracing::warn!(job_id = %r.job.id, error = %e, "could not put a job back in line");
-            }
-            this.give_back(&r.msg).await;
-        }))
-        .await;
-        all_ok(settled)?;
+                    r.job.error.clone(),
+                ),
+                self.nack_write(&r.msg, Duration::ZERO),
+            ]
+        }));
+        self.batch.apply(chains).await?;
+        for (r, outcome) in &settled {
+            self.report(r, outcome);
+        }
         Ok(if stopped {
             Outcome::NotReady
         } else {
@@ -387,90 +396,6 @@ impl SendWorker {
         };
         self.last_send = Some(Instant::now());
         Some(result)
-    }
-
-    /// Records a send's result: event, job state, then the ack (or a nack to retry later).
-    #[tracing::instrument(skip_all, fields(
-        session_id = %self.session,
-        job_id = %r.job.id,
-        request_id = r.job.request_id.as_deref(),
-    ))]
-    async fn settle(&self, r: Ready, result: Result<Done, SendError>) -> anyhow::Result<()> {
-        let Ready { msg, job, attempts } = r;
-        match result {
-            Ok(done) => {
-                self.finish(&job, &done).await?;
-                self.store
-                    .update_job(&job.id, JobState::Sent, attempts, None, Some(now_ms()))
-                    .await?;
-                self.ack(&msg).await?;
-                measure::job_finished(job.message.kind(), "sent");
-                tracing::info!(attempts, "job done");
-            }
-            Err(SendError::Permanent(reason)) => self.fail(&job, &msg, attempts, &reason).await?,
-            Err(SendError::Transient(reason)) if attempts >= self.config.max_attempts => {
-                let reason = format!("{reason} (gave up after {attempts} attempts)");
-                // Parked before it is marked failed: a crash in between sends it once more
-                // rather than leaving a failed job no admin can find.
-                wagate_core::dead_sends::park(self.store.as_ref(), self.queue.as_ref(), &job)
-                    .await?;
-                self.fail(&job, &msg, attempts, &reason).await?;
-            }
-            Err(SendError::Transient(reason)) => {
-                let delay = backoff(attempts);
-                tracing::info!(attempts, error = %reason, retry_in_ms = delay.as_millis() as u64, "transient send failure; retrying later");
-                self.store
-                    .update_job(&job.id, JobState::Queued, attempts, Some(&reason), None)
-                    .await?;
-                self.queue
-                    .nack(&self.queue_name, &msg.receipt, delay)
-                    .await?;
-                measure::job_finished(job.message.kind(), "retried");
-            }
-        }
-        Ok(())
-    }
-
-    /// Records what a job produced and tells the webhooks, before the job is marked done: a
-    /// crash in between does it again (same event id, same result).
-    async fn finish(&self, job: &Job, done: &Done) -> anyhow::Result<()> {
-        let event = match done {
-            Done::Sent(receipt) => events::message_sent(job, receipt),
-            Done::Action(result) => {
-                let body = serde_json::to_string(result)?;
-                let expires = now_ms().saturating_add(ACTION_RESULT_TTL_MS);
-                self.store
-                    .put_record(&ActionResult::key(job.id.as_str()), &body, expires)
-                    .await?;
-                if job
-                    .message
-                    .action()
-                    .is_some_and(wagate_core::Action::needs_group)
-                {
-                    crate::queries::forget_group(self.store.as_ref(), &self.session, &job.to).await;
-                }
-                events::action_done(job, result)
-            }
-        };
-        events::emit(self.queue.as_ref(), &event).await?;
-        Ok(())
-    }
-
-    async fn fail(
-        &self,
-        job: &Job,
-        msg: &QueueMessage,
-        attempts: u32,
-        reason: &str,
-    ) -> anyhow::Result<()> {
-        events::emit(self.queue.as_ref(), &events::job_failed(job, reason)).await?;
-        self.store
-            .update_job(&job.id, JobState::Failed, attempts, Some(reason), None)
-            .await?;
-        self.ack(msg).await?;
-        measure::job_finished(job.message.kind(), "failed");
-        tracing::info!(attempts, error = %reason, "job failed");
-        Ok(())
     }
 
     /// Sleeps until this job may go, holding its message. False when shutdown came or the

@@ -23,8 +23,10 @@ async fn spawn_receiver() -> (String, WebhookReceiver) {
     (r.base().to_owned(), r)
 }
 
+/// The dispatcher as `wagate local` runs it: a batch's writes in one transaction.
 fn dispatcher(world: &World, config: DispatchConfig) -> Dispatcher {
     Dispatcher::new(world.store.clone(), world.queue.clone(), config)
+        .with_batch(world.backend.batch())
 }
 
 fn config() -> DispatchConfig {
@@ -335,5 +337,89 @@ async fn run_delivers_queued_events_concurrently_until_shutdown() {
     assert_eq!(
         texts,
         (0..5).map(|n| format!("event {n}")).collect::<Vec<_>>()
+    );
+}
+
+/// A job's `message_sent` event for `session`.
+async fn emit_job_event(world: &World, session: &SessionId, job: &str) -> Event {
+    let event = Event::new(
+        session.clone(),
+        EventKind::MessageSent,
+        json!({ "jobId": job, "status": "sent" }),
+        now_ms(),
+    );
+    wagate_host::events::emit(world.queue.as_ref(), &event)
+        .await
+        .expect("emit");
+    event
+}
+
+#[tokio::test]
+async fn a_received_batch_is_delivered_side_by_side_and_settled_together() {
+    let world = World::new().await;
+    let (base, receiver) = spawn_receiver().await;
+    let shop = session_with_webhook(&world, &format!("{base}/hook")).await;
+    let down = world.session("down").await;
+    world
+        .store
+        .set_session_webhook(&down, Some(&receiver.failing_url()), Some(SECRET))
+        .await
+        .unwrap();
+    // No webhook of its own and no default: its events are dropped.
+    let mute = world.session("mute").await;
+    let sent = [
+        emit_job_event(&world, &shop, "msg_shop1").await,
+        emit_job_event(&world, &down, "msg_down1").await,
+        emit_job_event(&world, &mute, "msg_mute1").await,
+        emit(&world, &shop, "second").await,
+    ];
+    let msgs = world
+        .queue
+        .receive(names::EVENTS, 10, Duration::from_secs(30), Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(msgs.len(), 4);
+
+    let outcomes = dispatcher(&world, config()).handle_batch(&msgs).await;
+    let outcome_of = |e: &Event| {
+        let i = msgs
+            .iter()
+            .position(|m| m.body.contains(e.id.as_str()))
+            .unwrap();
+        outcomes[i].clone()
+    };
+    assert_eq!(outcome_of(&sent[0]), Outcome::Delivered);
+    assert!(matches!(outcome_of(&sent[1]), Outcome::Retry { .. }));
+    assert_eq!(outcome_of(&sent[2]), Outcome::Dropped);
+    assert_eq!(outcome_of(&sent[3]), Outcome::Delivered);
+    let mut ids: Vec<String> = receiver.received().into_iter().map(|r| r.id).collect();
+    ids.sort();
+    let mut want = vec![sent[0].id.to_string(), sent[3].id.to_string()];
+    want.sort();
+    assert_eq!(ids, want);
+    assert_eq!(receiver.failed(), 1);
+
+    // Settled: the delivered and dropped events acked, the failed one handed back for later,
+    // and each job's event noted beside its job.
+    assert_eq!(events_depth(&world).await, 1);
+    let noted = |job: &'static str| {
+        let store = world.store.clone();
+        async move {
+            wagate_core::job_delivery::load(store.as_ref(), job, now_ms())
+                .await
+                .map(|d| (d.outcome, d.attempts))
+        }
+    };
+    assert_eq!(noted("msg_shop1").await, Some(("delivered".into(), 1)));
+    assert_eq!(noted("msg_down1").await, Some(("retrying".into(), 1)));
+    assert_eq!(noted("msg_mute1").await, Some(("dropped".into(), 1)));
+    assert!(
+        world
+            .queue
+            .receive(names::EVENTS, 10, Duration::from_secs(30), Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the retried event waits out its backoff"
     );
 }

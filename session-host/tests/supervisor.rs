@@ -51,11 +51,12 @@ impl Host {
     }
 
     fn start_with(world: &World, config: HostConfig) -> Self {
-        let deps = HostDeps {
-            store: world.store.clone(),
-            queue: world.queue.clone(),
-            blobs: world.blobs.clone(),
-        };
+        let deps = HostDeps::new(
+            world.store.clone(),
+            world.queue.clone(),
+            world.blobs.clone(),
+        )
+        .with_batch(world.backend.batch());
         let host = SessionHost::new(deps, config, world.sim.clone(), Some(world.sim.clone()));
         let stop = CancellationToken::new();
         let task = tokio::spawn(host.run(stop.clone()));

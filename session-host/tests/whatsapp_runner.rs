@@ -43,11 +43,12 @@ async fn an_unreachable_whatsapp_gives_closed_and_growing_backoff_then_a_clean_s
     options.version = Some((2, 3000, 1_000_000_000));
     let connector: Arc<dyn Connector> =
         Arc::new(WhatsAppConnector::new(world.blobs.clone(), options));
-    let deps = HostDeps {
-        store: world.store.clone(),
-        queue: world.queue.clone(),
-        blobs: world.blobs.clone(),
-    };
+    let deps = HostDeps::new(
+        world.store.clone(),
+        world.queue.clone(),
+        world.blobs.clone(),
+    )
+    .with_batch(world.backend.batch());
     let config = HostConfig {
         session_start_spacing: Duration::ZERO,
         poll_wait: Duration::from_millis(50),

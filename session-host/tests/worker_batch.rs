@@ -48,6 +48,7 @@ impl Rig {
         }
     }
 
+    /// A worker as `wagate local` runs it: each step's writes in one transaction.
     fn worker(&self, config: WorkerConfig) -> SendWorker {
         SendWorker::new(
             self.session.clone(),
@@ -57,6 +58,7 @@ impl Rig {
             config,
             self.shutdown.clone(),
         )
+        .with_batch(self.world.backend.batch())
     }
 
     async fn enqueue(&self, to: &str, text: &str) -> Job {

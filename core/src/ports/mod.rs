@@ -2,11 +2,13 @@
 //! (`adapters::local`) and the AWS adapters implement the same traits and pass the same
 //! contract suite.
 
+mod batch;
 mod blobs;
 mod intake;
 mod queue;
 mod store;
 
+pub use batch::{OneByOne, Write, WriteBatch};
 pub use blobs::{BlobStream, BlobWriter, Blobs, PresignedGet, PresignedPut, check_blob_key};
 pub use intake::{Admission, Admitted, Intake, Sequential, SessionCheck, Verdict};
 pub use queue::{

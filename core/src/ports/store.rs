@@ -158,6 +158,13 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     /// Inserts the job unless one with the same id exists; returns whether it did.
     async fn create_job(&self, job: &Job) -> PortResult<bool>;
     async fn get_job(&self, id: &JobId) -> PortResult<Option<Job>>;
+    /// Several jobs at once, in the order of `ids` (`None` where there is no such job).
+    async fn get_jobs(&self, ids: &[JobId]) -> PortResult<Vec<Option<Job>>> {
+        futures::future::join_all(ids.iter().map(|id| self.get_job(id)))
+            .await
+            .into_iter()
+            .collect()
+    }
     /// Jobs created in `[from_ms, to_ms)` and never updated since (no worker has started
     /// them, nothing failed them), by creation time then id, `limit` at most, after `after`.
     /// See `unstarted`.

@@ -185,7 +185,8 @@ impl Runner {
             self.link.subscribe(),
             WorkerConfig::from(&self.ctx.config),
             self.worker_stop.clone(),
-        );
+        )
+        .with_batch(self.ctx.deps.batch.clone());
         self.worker = Some(tokio::spawn(worker.run()));
 
         let mut failures = 0u32;

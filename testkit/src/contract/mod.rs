@@ -3,6 +3,7 @@
 //! Each case is a public async function; [`port_contract_tests!`] expands them into one
 //! `#[tokio::test]` each, given an expression per port that makes a fresh adapter.
 
+pub mod batch;
 pub mod blobs;
 pub mod intake;
 pub mod queue;
@@ -21,6 +22,7 @@ fn text_job_at(session: &wagate_core::SessionId, at: i64) -> wagate_core::Job {
     Job::new(session.clone(), KeyId::from_string("key_owner"), to, hi, at)
 }
 
+pub use batch::*;
 pub use blobs::*;
 pub use intake::*;
 pub use queue::*;

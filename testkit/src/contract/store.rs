@@ -7,7 +7,7 @@ use serde_json::json;
 use wagate_core::clock::now_ms;
 use wagate_core::ports::{CounterHit, DeadLetter, Store};
 use wagate_core::{
-    Account, ApiKey, ApiKeyRecord, EventFilter, EventKind, Jid, Job, JobState, KeyId, Role,
+    Account, ApiKey, ApiKeyRecord, EventFilter, EventKind, Jid, Job, JobId, JobState, KeyId, Role,
     Session, SessionId, SessionStatus, random_token,
 };
 
@@ -283,6 +283,21 @@ pub async fn store_job_create_is_conditional_and_updates_state(store: Arc<dyn St
         (JobState::Failed, 2, Some("not on WhatsApp"))
     );
     assert_eq!(got.wa_message_id, job.wa_message_id);
+
+    // Several at once, in the order asked, a missing one as `None`.
+    let other = text_job(&sid());
+    assert!(store.create_job(&other).await.unwrap());
+    let missing = JobId::from_string(format!("msg_gone{}", random_token(8)));
+    let got = store
+        .get_jobs(&[other.id.clone(), missing, job.id.clone()])
+        .await
+        .unwrap();
+    let ids: Vec<Option<&str>> = got
+        .iter()
+        .map(|j| j.as_ref().map(|j| j.id.as_str()))
+        .collect();
+    assert_eq!(ids, [Some(other.id.as_str()), None, Some(job.id.as_str())]);
+    assert_eq!(got[2].as_ref().unwrap().state, JobState::Failed);
 }
 
 pub async fn store_idempotency_returns_the_first_value_until_it_expires(store: Arc<dyn Store>) {
