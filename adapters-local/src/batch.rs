@@ -10,7 +10,7 @@ use wagate_core::clock::now_ms;
 use wagate_core::ports::{PortError, PortResult, Write, WriteBatch};
 
 use crate::queue::{SqliteQueue, ack_in, nack_in, purge_acked, push_in, queue_exists};
-use crate::store::{put_dead_letter_in, put_record_in, update_job_in};
+use crate::store::{put_dead_letter_in, put_delivery_in, put_record_in, update_job_in};
 
 #[derive(Debug, Clone)]
 pub struct SqliteBatch {
@@ -35,7 +35,10 @@ impl WriteBatch for SqliteBatch {
                     acks += 1;
                     queue
                 }
-                Write::Job { .. } | Write::Record { .. } | Write::DeadLetter(_) => continue,
+                Write::Job { .. }
+                | Write::Record { .. }
+                | Write::Delivery { .. }
+                | Write::DeadLetter(_) => continue,
             };
             if !touched.contains(q) {
                 touched.push(q.clone());
@@ -104,6 +107,7 @@ fn apply_in(tx: &rusqlite::Connection, w: &Write, now: i64) -> rusqlite::Result<
             value,
             expires_at_ms,
         } => put_record_in(tx, key, value, *expires_at_ms)?,
+        Write::Delivery { job_id, note, .. } => put_delivery_in(tx, job_id, note)?,
         Write::Send {
             queue,
             dedup_id,

@@ -153,6 +153,17 @@ pub(crate) fn put_record_in(
     Ok(())
 }
 
+/// Sets a job's delivery note in the caller's transaction; a job that is gone gets none.
+pub(crate) fn put_delivery_in(
+    c: &rusqlite::Connection,
+    job_id: &str,
+    note: &str,
+) -> rusqlite::Result<()> {
+    c.prepare_cached("UPDATE jobs SET delivery = ?2 WHERE id = ?1")?
+        .execute(params![job_id, note])?;
+    Ok(())
+}
+
 /// Stores (or replaces) a dead letter in the caller's transaction.
 pub(crate) fn put_dead_letter_in(c: &rusqlite::Connection, d: &DeadLetter) -> rusqlite::Result<()> {
     c.prepare_cached(
@@ -485,6 +496,26 @@ impl Store for SqliteStore {
                 .optional()
             })
             .await?)
+    }
+
+    async fn put_delivery(&self, job_id: &str, note: &str, _expires_at_ms: i64) -> PortResult<()> {
+        let (job_id, note) = (job_id.to_owned(), note.to_owned());
+        self.db
+            .call(move |c| put_delivery_in(c, &job_id, &note))
+            .await
+    }
+
+    async fn get_delivery(&self, job_id: &str, _now_ms: i64) -> PortResult<Option<String>> {
+        let job_id = job_id.to_owned();
+        Ok(self
+            .db
+            .call(move |c| {
+                c.prepare_cached("SELECT delivery FROM jobs WHERE id = ?1")?
+                    .query_row([job_id], |r| r.get::<_, Option<String>>(0))
+                    .optional()
+            })
+            .await?
+            .flatten())
     }
 
     async fn hit_counter(

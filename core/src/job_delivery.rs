@@ -1,7 +1,9 @@
 //! What became of a job's webhook: the dispatcher notes each attempt at a job's event
 //! (`message_sent`, `message_failed`, `action_done`, `action_failed`) beside the job, so
-//! `GET /api/jobs/:id` follows a message from its request to its delivery. A store record
-//! (`delivery:<job>`, kept as long as action results) written with the event's ack or retry.
+//! `GET /api/jobs/:id` follows a message from its request to its delivery. Written with the
+//! event's ack or retry through [`Store::put_delivery`]: on DynamoDB a record
+//! (`delivery:<job>`, kept as long as action results), on SQLite a column of the job's row
+//! (no table and indexes of its own to rewrite for every event dispatched).
 
 use serde::{Deserialize, Serialize};
 
@@ -52,15 +54,15 @@ pub fn write(
         at: now_ms,
         error,
     };
-    Some(Write::Record {
-        key: key(job),
-        value: serde_json::to_string(&d).unwrap_or_default(),
+    Some(Write::Delivery {
+        job_id: job.to_owned(),
+        note: serde_json::to_string(&d).unwrap_or_default(),
         expires_at_ms: now_ms.saturating_add(KEEP_MS),
     })
 }
 
 /// The last noted attempt at the webhook of job `job_id`.
 pub async fn load(store: &dyn Store, job_id: &str, now_ms: i64) -> Option<JobDelivery> {
-    let raw = store.get_record(&key(job_id), now_ms).await.ok()??;
+    let raw = store.get_delivery(job_id, now_ms).await.ok()??;
     serde_json::from_str(&raw).ok()
 }

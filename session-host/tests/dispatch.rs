@@ -340,8 +340,11 @@ async fn run_delivers_queued_events_concurrently_until_shutdown() {
     );
 }
 
-/// A job's `message_sent` event for `session`.
-async fn emit_job_event(world: &World, session: &SessionId, job: &str) -> Event {
+/// A job of `session` (stored) and its `message_sent` event (queued).
+async fn emit_job_event(world: &World, session: &SessionId) -> (String, Event) {
+    let job = common::text_job(session, "628123456789", "hi");
+    assert!(world.store.create_job(&job).await.unwrap());
+    let job = job.id.to_string();
     let event = Event::new(
         session.clone(),
         EventKind::MessageSent,
@@ -351,7 +354,7 @@ async fn emit_job_event(world: &World, session: &SessionId, job: &str) -> Event 
     wagate_host::events::emit(world.queue.as_ref(), &event)
         .await
         .expect("emit");
-    event
+    (job, event)
 }
 
 #[tokio::test]
@@ -367,10 +370,13 @@ async fn a_received_batch_is_delivered_side_by_side_and_settled_together() {
         .unwrap();
     // No webhook of its own and no default: its events are dropped.
     let mute = world.session("mute").await;
+    let (shop_job, shop_event) = emit_job_event(&world, &shop).await;
+    let (down_job, down_event) = emit_job_event(&world, &down).await;
+    let (mute_job, mute_event) = emit_job_event(&world, &mute).await;
     let sent = [
-        emit_job_event(&world, &shop, "msg_shop1").await,
-        emit_job_event(&world, &down, "msg_down1").await,
-        emit_job_event(&world, &mute, "msg_mute1").await,
+        shop_event,
+        down_event,
+        mute_event,
         emit(&world, &shop, "second").await,
     ];
     let msgs = world
@@ -402,17 +408,17 @@ async fn a_received_batch_is_delivered_side_by_side_and_settled_together() {
     // Settled: the delivered and dropped events acked, the failed one handed back for later,
     // and each job's event noted beside its job.
     assert_eq!(events_depth(&world).await, 1);
-    let noted = |job: &'static str| {
+    let noted = |job: String| {
         let store = world.store.clone();
         async move {
-            wagate_core::job_delivery::load(store.as_ref(), job, now_ms())
+            wagate_core::job_delivery::load(store.as_ref(), &job, now_ms())
                 .await
                 .map(|d| (d.outcome, d.attempts))
         }
     };
-    assert_eq!(noted("msg_shop1").await, Some(("delivered".into(), 1)));
-    assert_eq!(noted("msg_down1").await, Some(("retrying".into(), 1)));
-    assert_eq!(noted("msg_mute1").await, Some(("dropped".into(), 1)));
+    assert_eq!(noted(shop_job).await, Some(("delivered".into(), 1)));
+    assert_eq!(noted(down_job).await, Some(("retrying".into(), 1)));
+    assert_eq!(noted(mute_job).await, Some(("dropped".into(), 1)));
     assert!(
         world
             .queue

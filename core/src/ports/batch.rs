@@ -32,6 +32,12 @@ pub enum Write {
         value: String,
         expires_at_ms: i64,
     },
+    /// [`Store::put_delivery`].
+    Delivery {
+        job_id: String,
+        note: String,
+        expires_at_ms: i64,
+    },
     /// [`Queue::send`].
     Send {
         queue: String,
@@ -99,6 +105,11 @@ impl OneByOne {
                 value,
                 expires_at_ms,
             } => store.put_record(&key, &value, expires_at_ms).await?,
+            Write::Delivery {
+                job_id,
+                note,
+                expires_at_ms,
+            } => store.put_delivery(&job_id, &note, expires_at_ms).await?,
             Write::Send {
                 queue: q,
                 dedup_id,

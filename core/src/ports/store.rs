@@ -204,6 +204,21 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     /// The value under `key`, unless it expired by `now_ms`.
     async fn get_record(&self, key: &str, now_ms: i64) -> PortResult<Option<String>>;
 
+    // --- a job's webhook delivery note (see `job_delivery`)
+    /// Stores the note of job `job_id`'s latest webhook attempt, replacing the one before. By
+    /// default a record (`delivery:<job>`) until `expires_at_ms`; a store that keeps it on the
+    /// job's own row (SQLite) keeps it as long as the job and writes nothing for a job it no
+    /// longer has.
+    async fn put_delivery(&self, job_id: &str, note: &str, expires_at_ms: i64) -> PortResult<()> {
+        self.put_record(&crate::job_delivery::key(job_id), note, expires_at_ms)
+            .await
+    }
+    /// The note [`Store::put_delivery`] stored for job `job_id`.
+    async fn get_delivery(&self, job_id: &str, now_ms: i64) -> PortResult<Option<String>> {
+        self.get_record(&crate::job_delivery::key(job_id), now_ms)
+            .await
+    }
+
     // --- counters (rate limit, quota, cooldown)
     /// Atomically counts one hit on `key` unless `limit` hits were counted in the current
     /// window. A window starts at the first hit after the previous one ended and lasts

@@ -75,6 +75,11 @@ pub async fn write_batch_applies_each_chain_in_order(
                 queue: sends.clone(),
                 receipt: got[0].receipt.clone(),
             },
+            Write::Delivery {
+                job_id: jobs[0].id.to_string(),
+                note: "dropped".into(),
+                expires_at_ms: now + 60_000,
+            },
         ],
         vec![
             Write::Job {
@@ -118,6 +123,18 @@ pub async fn write_batch_applies_each_chain_in_order(
     assert_eq!(
         store.get_record(&record, now).await.unwrap().as_deref(),
         Some("done")
+    );
+    assert_eq!(
+        store
+            .get_delivery(jobs[0].id.as_str(), now)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("dropped")
+    );
+    assert_eq!(
+        store.get_delivery(jobs[1].id.as_str(), now).await.unwrap(),
+        None
     );
     let listed = store.list_dead_letters(None, 100).await.unwrap();
     assert!(listed.items.contains(&dl), "the dead letter is stored");

@@ -8,6 +8,7 @@ pub mod blobs;
 pub mod intake;
 pub mod queue;
 pub mod store;
+pub mod store_delivery;
 pub mod store_paging;
 pub mod unstarted;
 
@@ -27,6 +28,7 @@ pub use blobs::*;
 pub use intake::*;
 pub use queue::*;
 pub use store::*;
+pub use store_delivery::*;
 pub use store_paging::*;
 pub use unstarted::*;
 
@@ -50,7 +52,7 @@ macro_rules! port_contract_tests {
                 store_sessions_page_without_owner_and_keys_page, store_dead_letters_page_in_time_order,
                 store_parked_sends_page_in_time_order_and_are_removed,
                 store_unstarted_jobs_are_listed_by_creation_until_their_first_update,
-                store_records_are_replaced_and_expire);
+                store_records_are_replaced_and_expire, store_delivery_notes_are_kept_per_job);
         }
         mod queue_suite {
             use super::*;
