@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use wagate_core::clock::now_ms;
 use wagate_core::ports::{PortError, PortResult, Write, WriteBatch};
 
-use crate::queue::{SqliteQueue, ack_in, nack_in, purge_acked, push_in, queue_exists};
+use crate::queue::{SqliteQueue, ack_in, nack_in, push_in, queue_exists};
 use crate::store::{put_dead_letter_in, put_delivery_in, put_record_in, update_job_in};
 
 #[derive(Debug, Clone)]
@@ -27,14 +27,11 @@ impl SqliteBatch {
 impl WriteBatch for SqliteBatch {
     async fn apply(&self, chains: Vec<Vec<Write>>) -> PortResult<Vec<bool>> {
         let mut touched: Vec<String> = Vec::new();
-        let mut acks = 0u64;
         for w in chains.iter().flatten() {
             let q = match w {
-                Write::Send { queue, .. } | Write::Nack { queue, .. } => queue,
-                Write::Ack { queue, .. } => {
-                    acks += 1;
-                    queue
-                }
+                Write::Send { queue, .. }
+                | Write::Nack { queue, .. }
+                | Write::Ack { queue, .. } => queue,
                 Write::Job { .. }
                 | Write::Record { .. }
                 | Write::Delivery { .. }
@@ -47,7 +44,6 @@ impl WriteBatch for SqliteBatch {
         if chains.iter().all(Vec::is_empty) {
             return Ok(vec![true; chains.len()]);
         }
-        let purge = self.queue.purge_due(acks);
         let found = self
             .queue
             .db
@@ -74,9 +70,6 @@ impl WriteBatch for SqliteBatch {
                             .try_fold(true, |found, w| Ok(found & apply_in(tx, w, now)?))
                     })
                     .collect::<rusqlite::Result<Vec<bool>>>()?;
-                if purge {
-                    purge_acked(tx, now)?;
-                }
                 Ok(Ok(found))
             })
             .await?;
@@ -114,9 +107,9 @@ fn apply_in(tx: &rusqlite::Connection, w: &Write, now: i64) -> rusqlite::Result<
             body,
         } => {
             // Its queue exists: checked at the start of the transaction.
-            push_in(tx, queue, queue, dedup_id, body, now)?;
+            push_in(tx, queue, queue, dedup_id, body)?;
         }
-        Write::Ack { queue, receipt } => ack_in(tx, queue, receipt, now)?,
+        Write::Ack { queue, receipt } => ack_in(tx, queue, receipt)?,
         Write::Nack {
             queue,
             receipt,

@@ -204,6 +204,33 @@ UPDATE jobs SET delivery = d.value
     WHERE jobs.id = d.job;
 DELETE FROM idempotency WHERE key >= 'record:delivery:' AND key < 'record:delivery;';
 "#,
+    // 15: an ack deletes its message (no acked rows kept for a dedup window, no index of them,
+    // no purge), messages of a standard queue have no dedup id (SQS does not deduplicate
+    // them either), and a message sent visible at once is out of `messages_held`
+    // (`visible_at` 0). Acked messages are dropped; the others keep their `seq`, so receipts
+    // in flight still name them.
+    r#"
+CREATE TABLE messages_new (
+    seq INTEGER PRIMARY KEY,
+    queue TEXT NOT NULL,
+    grp TEXT NOT NULL DEFAULT '',
+    dedup_id TEXT,
+    body TEXT NOT NULL,
+    visible_at INTEGER NOT NULL,
+    receipt TEXT,
+    receive_count INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO messages_new (seq, queue, grp, dedup_id, body, visible_at, receipt, receive_count)
+    SELECT m.seq, m.queue, m.grp, CASE WHEN q.fifo = 0 THEN NULL ELSE m.dedup_id END,
+           m.body, m.visible_at, m.receipt, m.receive_count
+    FROM messages m LEFT JOIN queues q ON q.name = m.queue
+    WHERE m.acked_at IS NULL;
+DROP TABLE messages;
+ALTER TABLE messages_new RENAME TO messages;
+CREATE UNIQUE INDEX messages_dedup ON messages(queue, dedup_id) WHERE dedup_id IS NOT NULL;
+CREATE INDEX messages_live ON messages(queue, seq);
+CREATE INDEX messages_held ON messages(queue, visible_at) WHERE visible_at > 0;
+"#,
 ];
 
 type Finish = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
@@ -211,6 +238,13 @@ type Task = Box<dyn FnOnce(&Connection) -> Finish + Send>;
 
 /// Most operations one commit may carry.
 const MAX_BATCH: usize = 256;
+
+/// The page size of a new database file. A commit writes every page it changed whole to the
+/// WAL, and the checkpoint writes it again; most commits change a few rows in each of a dozen
+/// b-trees, so smaller pages write less: per message sent and dispatched, 10.4 KiB at 4 KiB
+/// pages, 7.8 at 2 KiB, 6.5 at 1 KiB (`scripts/bench-drain.sh`, docs/benchmarks.md), for a
+/// little more CPU (deeper trees, more frames).
+pub(crate) const PAGE_SIZE: i64 = 1024;
 /// How often the database thread looks for commits made through other connections to the file
 /// (another handle, another process): one cheap `PRAGMA data_version` per handle, so a long
 /// poll in this handle needs no polling of its own to see their sends.
@@ -245,6 +279,8 @@ impl Db {
         let mut conn =
             Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Takes effect on a new file only (a file keeps the page size it was made with).
+        conn.pragma_update(None, "page_size", PAGE_SIZE)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(
             None,
@@ -504,4 +540,4 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
 }
 
 #[cfg(test)]
-mod migration_tests;
+mod tests;

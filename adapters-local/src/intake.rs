@@ -7,7 +7,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension};
 use wagate_core::SessionStatus;
-use wagate_core::clock::now_ms;
 use wagate_core::policy::{Charge, LimitStatus};
 use wagate_core::ports::{Admission, Admitted, Intake, PortError, PortResult, Verdict, names};
 
@@ -127,7 +126,6 @@ fn admit_jobs_in(
         }
         return Ok(Admitted::CoolingDown(st));
     }
-    let enqueued_at = now_ms();
     for (job, message) in a.jobs.iter().zip(messages) {
         insert_job(tx, job, message)?;
         push_in(
@@ -136,7 +134,6 @@ fn admit_jobs_in(
             &names::recipient_group(job.to.as_str()),
             job.id.as_str(),
             job.id.as_str(),
-            enqueued_at,
         )?;
     }
     Ok(Admitted::Queued { quota })

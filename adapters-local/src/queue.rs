@@ -3,9 +3,14 @@
 //! or an ack in this handle wakes it, the database thread sees another connection commit, or
 //! the queue's next hidden message comes due: an idle queue costs nothing, however many
 //! sessions wait on theirs.
+//!
+//! An ack deletes its message. A FIFO queue refuses a dedup id while a message with it is
+//! still in the queue (moto's behaviour; SQS remembers it five minutes from the send, and the
+//! port promises no more than this); a standard queue does not deduplicate, as on SQS. So a
+//! message costs one row and two index entries (three on a FIFO queue), written when it is
+//! sent, received and acked, and nothing is left to purge.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,41 +22,36 @@ use super::Db;
 use wagate_core::clock::now_ms;
 use wagate_core::ports::{PortError, PortResult, Queue, QueueKind, QueueMessage, QueueSpec};
 
-/// How long an acked message's dedup id is remembered (SQS FIFO: 5 minutes).
-pub(crate) const DEDUP_WINDOW_MS: i64 = 5 * 60 * 1000;
-
-/// Acked messages past the dedup window are purged once every this many acks.
-const PURGE_EVERY_ACKS: u64 = 1024;
+/// Whether `queue` is FIFO; `None` when it does not exist.
+pub(crate) fn queue_fifo(tx: &rusqlite::Connection, queue: &str) -> rusqlite::Result<Option<bool>> {
+    tx.prepare_cached("SELECT fifo FROM queues WHERE name = ?1")?
+        .query_row([queue], |r| r.get(0))
+        .optional()
+}
 
 /// Whether `queue` exists.
 pub(crate) fn queue_exists(tx: &rusqlite::Connection, queue: &str) -> rusqlite::Result<bool> {
-    tx.prepare_cached("SELECT 1 FROM queues WHERE name = ?1")?
-        .query_row([queue], |_| Ok(()))
-        .optional()
-        .map(|r| r.is_some())
+    queue_fifo(tx, queue).map(|f| f.is_some())
 }
 
 /// Appends a message to `queue` in the caller's transaction; `false` when the queue does not
-/// exist. A dedup id seen within the window is not added again.
+/// exist. On a FIFO queue, a dedup id still in the queue is not added again. The message is
+/// visible at once: `visible_at` 0, which keeps it out of the `messages_held` index.
 pub(crate) fn push_in(
     tx: &rusqlite::Connection,
     queue: &str,
     group: &str,
     dedup_id: &str,
     body: &str,
-    now: i64,
 ) -> rusqlite::Result<bool> {
-    if !queue_exists(tx, queue)? {
+    let Some(fifo) = queue_fifo(tx, queue)? else {
         return Ok(false);
-    }
+    };
     tx.prepare_cached(
-        "DELETE FROM messages WHERE queue = ?1 AND dedup_id = ?2 AND acked_at IS NOT NULL AND acked_at < ?3",
+        "INSERT INTO messages (queue, grp, dedup_id, body, visible_at) VALUES (?1, ?2, ?3, ?4, 0) \
+         ON CONFLICT (queue, dedup_id) WHERE dedup_id IS NOT NULL DO NOTHING",
     )?
-    .execute(params![queue, dedup_id, now - DEDUP_WINDOW_MS])?;
-    tx.prepare_cached(
-        "INSERT INTO messages (queue, grp, dedup_id, body, visible_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (queue, dedup_id) DO NOTHING",
-    )?
-    .execute(params![queue, group, dedup_id, body, now])?;
+    .execute(params![queue, group, fifo.then_some(dedup_id), body])?;
     Ok(true)
 }
 
@@ -64,15 +64,15 @@ fn seq_of(receipt: &str) -> i64 {
         .unwrap_or(0)
 }
 
-/// Acks a received message in the caller's transaction (an unknown receipt is a no-op).
+/// Acks (deletes) a received message in the caller's transaction (an unknown receipt is a
+/// no-op).
 pub(crate) fn ack_in(
     tx: &rusqlite::Connection,
     queue: &str,
     receipt: &str,
-    now: i64,
 ) -> rusqlite::Result<()> {
-    tx.prepare_cached("UPDATE messages SET acked_at = ?1, receipt = NULL WHERE seq = ?4 AND queue = ?2 AND receipt = ?3 AND acked_at IS NULL")?
-        .execute(params![now, queue, receipt, seq_of(receipt)])?;
+    tx.prepare_cached("DELETE FROM messages WHERE seq = ?3 AND queue = ?1 AND receipt = ?2")?
+        .execute(params![queue, receipt, seq_of(receipt)])?;
     Ok(())
 }
 
@@ -83,20 +83,8 @@ pub(crate) fn nack_in(
     receipt: &str,
     visible_at: i64,
 ) -> rusqlite::Result<usize> {
-    tx.prepare_cached("UPDATE messages SET visible_at = ?1, receipt = NULL WHERE seq = ?4 AND queue = ?2 AND receipt = ?3 AND acked_at IS NULL")?
+    tx.prepare_cached("UPDATE messages SET visible_at = ?1, receipt = NULL WHERE seq = ?4 AND queue = ?2 AND receipt = ?3")?
         .execute(params![visible_at, queue, receipt, seq_of(receipt)])
-}
-
-/// Deletes the acked messages whose dedup window is over.
-pub(crate) fn purge_acked(tx: &rusqlite::Connection, now: i64) -> rusqlite::Result<usize> {
-    tx.prepare_cached("DELETE FROM messages WHERE acked_at IS NOT NULL AND acked_at < ?1")?
-        .execute([now - DEDUP_WINDOW_MS])
-}
-
-/// Whether one of the `n` numbers from `first` on is a multiple of `every`.
-fn passes_multiple(first: u64, n: u64, every: u64) -> bool {
-    let last = first.wrapping_add(n.saturating_sub(1));
-    n > 0 && (first.is_multiple_of(every) || first / every != last / every)
 }
 
 /// What one look at a queue found.
@@ -112,7 +100,6 @@ enum Received {
 pub struct SqliteQueue {
     pub(crate) db: Db,
     wakers: Mutex<HashMap<String, Arc<Notify>>>,
-    acks: AtomicU64,
 }
 
 impl SqliteQueue {
@@ -120,20 +107,12 @@ impl SqliteQueue {
         Self {
             db,
             wakers: Mutex::new(HashMap::new()),
-            acks: AtomicU64::new(0),
         }
     }
 
     /// Wakes this process's long polls of `queue` (after a send committed).
     pub(crate) fn wake(&self, queue: &str) {
         self.waker(queue).notify_waiters();
-    }
-
-    /// Whether one of the next `acks` acks is a 1,024th one since the start: the acked
-    /// messages past the dedup window are purged then.
-    pub(crate) fn purge_due(&self, acks: u64) -> bool {
-        let first = self.acks.fetch_add(acks, Ordering::Relaxed);
-        passes_multiple(first, acks, PURGE_EVERY_ACKS)
     }
 
     fn waker(&self, queue: &str) -> Arc<Notify> {
@@ -147,8 +126,11 @@ impl SqliteQueue {
         Ok(self
             .db
             .call(|c| {
-                c.execute("UPDATE messages SET visible_at = 0, receipt = NULL WHERE acked_at IS NULL AND receipt IS NOT NULL", [])
-                    .map(|n| n as u64)
+                c.execute(
+                    "UPDATE messages SET visible_at = 0, receipt = NULL WHERE receipt IS NOT NULL",
+                    [],
+                )
+                .map(|n| n as u64)
             })
             .await?)
     }
@@ -164,11 +146,7 @@ impl SqliteQueue {
         self.db
             .write(move |tx| {
                 let now = now_ms();
-                let fifo: Option<bool> = tx
-                    .prepare_cached("SELECT fifo FROM queues WHERE name = ?1")?
-                    .query_row([&queue], |r| r.get(0))
-                    .optional()?;
-                let Some(fifo) = fifo else { return Ok(None) };
+                let Some(fifo) = queue_fifo(tx, &queue)? else { return Ok(None) };
                 let mut picked: Vec<(i64, String, u32)> = Vec::new();
                 if fifo {
                     // Order per group: a visible message goes unless a message of its group is
@@ -177,8 +155,8 @@ impl SqliteQueue {
                     // (left to itself the planner sorts every visible message on each receive);
                     // the held groups come from the small `messages_held` index.
                     let mut stmt = tx.prepare_cached(
-                        "SELECT seq, body, receive_count FROM messages INDEXED BY messages_live WHERE queue = ?1 AND acked_at IS NULL AND visible_at <= ?2 \
-                         AND grp NOT IN (SELECT grp FROM messages WHERE queue = ?1 AND acked_at IS NULL AND visible_at > ?2) \
+                        "SELECT seq, body, receive_count FROM messages INDEXED BY messages_live WHERE queue = ?1 AND visible_at <= ?2 \
+                         AND grp NOT IN (SELECT grp FROM messages INDEXED BY messages_held WHERE queue = ?1 AND visible_at > 0 AND visible_at > ?2) \
                          ORDER BY seq LIMIT ?3",
                     )?;
                     let rows = stmt.query_map(params![queue, now, max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
@@ -187,7 +165,7 @@ impl SqliteQueue {
                     }
                 } else {
                     let mut stmt = tx.prepare_cached(
-                        "SELECT seq, body, receive_count FROM messages INDEXED BY messages_live WHERE queue = ?1 AND acked_at IS NULL AND visible_at <= ?2 ORDER BY seq LIMIT ?3",
+                        "SELECT seq, body, receive_count FROM messages INDEXED BY messages_live WHERE queue = ?1 AND visible_at <= ?2 ORDER BY seq LIMIT ?3",
                     )?;
                     let rows = stmt.query_map(params![queue, now, max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
                     for row in rows {
@@ -198,7 +176,7 @@ impl SqliteQueue {
                     // When a hidden message (in flight, or delayed) comes due: the moment this
                     // queue can next have something to deliver without a send or an ack.
                     let due: Option<i64> = tx
-                        .prepare_cached("SELECT MIN(visible_at) FROM messages INDEXED BY messages_held WHERE queue = ?1 AND acked_at IS NULL AND visible_at > ?2")?
+                        .prepare_cached("SELECT MIN(visible_at) FROM messages INDEXED BY messages_held WHERE queue = ?1 AND visible_at > 0 AND visible_at > ?2")?
                         .query_row(params![queue, now], |r| r.get(0))?;
                     return Ok(Some(Received::Nothing { due }));
                 }
@@ -266,10 +244,7 @@ impl Queue for SqliteQueue {
             dedup_id.to_owned(),
             body.to_owned(),
         );
-        let exists = self
-            .db
-            .write(move |tx| push_in(tx, &q, &g, &d, &b, now_ms()))
-            .await?;
+        let exists = self.db.write(move |tx| push_in(tx, &q, &g, &d, &b)).await?;
         if !exists {
             return Err(PortError::NotFound(format!("queue {queue}")));
         }
@@ -322,17 +297,7 @@ impl Queue for SqliteQueue {
 
     async fn ack(&self, queue: &str, receipt: &str) -> PortResult<()> {
         let (q, r) = (queue.to_owned(), receipt.to_owned());
-        let purge = self.purge_due(1);
-        self.db
-            .write(move |tx| {
-                let now = now_ms();
-                ack_in(tx, &q, &r, now)?;
-                if purge {
-                    purge_acked(tx, now)?;
-                }
-                Ok(())
-            })
-            .await?;
+        self.db.write(move |tx| ack_in(tx, &q, &r)).await?;
         // The next message of a FIFO queue may be deliverable now.
         self.waker(queue).notify_waiters();
         Ok(())
@@ -360,7 +325,7 @@ impl Queue for SqliteQueue {
         );
         self.db
             .call(move |c| {
-                c.prepare_cached("UPDATE messages SET visible_at = ?1 WHERE seq = ?4 AND queue = ?2 AND receipt = ?3 AND acked_at IS NULL")?
+                c.prepare_cached("UPDATE messages SET visible_at = ?1 WHERE seq = ?4 AND queue = ?2 AND receipt = ?3")?
                     .execute(params![now_ms() + v, q, r, seq_of(&r)])
             })
             .await?;
@@ -371,11 +336,9 @@ impl Queue for SqliteQueue {
         let q = queue.to_owned();
         self.db
             .call(move |c| {
-                c.prepare_cached(
-                    "SELECT COUNT(*) FROM messages WHERE queue = ?1 AND acked_at IS NULL",
-                )?
-                .query_row([q], |r| r.get::<_, i64>(0))
-                .map(|n| n as u64)
+                c.prepare_cached("SELECT COUNT(*) FROM messages WHERE queue = ?1")?
+                    .query_row([q], |r| r.get::<_, i64>(0))
+                    .map(|n| n as u64)
             })
             .await
     }
@@ -384,12 +347,9 @@ impl Queue for SqliteQueue {
         let q = queue.to_owned();
         self.db
             .call(move |c| {
-                c.prepare_cached(
-                    "SELECT body FROM messages WHERE queue = ?1 AND acked_at IS NULL
-                     ORDER BY seq LIMIT 1",
-                )?
-                .query_row([q], |r| r.get::<_, String>(0))
-                .optional()
+                c.prepare_cached("SELECT body FROM messages WHERE queue = ?1 ORDER BY seq LIMIT 1")?
+                    .query_row([q], |r| r.get::<_, String>(0))
+                    .optional()
             })
             .await
     }
@@ -397,7 +357,7 @@ impl Queue for SqliteQueue {
 
 #[cfg(test)]
 mod tests {
-    use super::{passes_multiple, seq_of};
+    use super::seq_of;
 
     #[test]
     fn a_receipt_names_its_message_by_the_seq_it_starts_with() {
@@ -406,17 +366,5 @@ mod tests {
         for foreign in ["", "AbC", ":42", "x:1", "-:1", "99999999999999999999:a"] {
             assert_eq!(seq_of(foreign), 0, "{foreign}");
         }
-    }
-
-    #[test]
-    fn a_purge_is_due_when_a_run_of_acks_passes_a_multiple() {
-        assert!(passes_multiple(0, 1, 1024));
-        assert!(!passes_multiple(1, 1, 1024));
-        assert!(!passes_multiple(1, 1023, 1024));
-        assert!(passes_multiple(1, 1024, 1024));
-        assert!(passes_multiple(1000, 32, 1024));
-        assert!(passes_multiple(1024, 1, 1024));
-        assert!(!passes_multiple(1025, 32, 1024));
-        assert!(!passes_multiple(5, 0, 1024));
     }
 }

@@ -1,9 +1,8 @@
 //! Retention: what the database keeps per send is deleted once it is no longer needed, so a
 //! busy `wagate local` does not grow its file forever. Jobs in a final state (`sent`, `failed`)
 //! go after `JOB_TTL_DAYS` (as DynamoDB's TTL does in the cloud, by creation time); expired
-//! idempotency records and rate-limit counters, and queue messages acked longer ago than their
-//! deduplication window, go as soon as they are found. Queued and sending jobs are never
-//! deleted.
+//! idempotency records and rate-limit counters go as soon as they are found (an acked queue
+//! message is deleted by its ack). Queued and sending jobs are never deleted.
 //!
 //! Deletes run in batches of at most [`SWEEP_BATCH`] rows, each its own operation on the
 //! database thread, with a pause between two, so a sweep through a large backlog never holds
@@ -13,8 +12,7 @@ use std::time::Duration;
 
 use rusqlite::params;
 
-use super::queue::DEDUP_WINDOW_MS;
-use super::{LocalBackend, SqliteQueue, SqliteStore};
+use super::{LocalBackend, SqliteStore};
 use wagate_core::clock::now_ms;
 use wagate_core::ports::PortResult;
 
@@ -33,8 +31,6 @@ pub struct Swept {
     pub jobs: u64,
     /// Expired idempotency records and rate-limit counters.
     pub expired: u64,
-    /// Acked queue messages past their deduplication window.
-    pub acked: u64,
 }
 
 /// The instant before which a job was created (and last updated) to be past `ttl` at `now_ms`;
@@ -87,27 +83,6 @@ impl SqliteStore {
     }
 }
 
-impl SqliteQueue {
-    /// Deletes up to `max` messages acked before `now_ms` minus the deduplication window.
-    pub async fn delete_acked(&self, now_ms: i64, max: usize) -> PortResult<u64> {
-        let (max, before) = (
-            i64::try_from(max).unwrap_or(i64::MAX),
-            now_ms.saturating_sub(DEDUP_WINDOW_MS),
-        );
-        self.db
-            .call(move |c| {
-                c.prepare_cached(
-                    "DELETE FROM messages WHERE seq IN (
-                        SELECT seq FROM messages WHERE acked_at IS NOT NULL AND acked_at < ?1
-                        LIMIT ?2)",
-                )?
-                .execute(params![before, max])
-                .map(|n| n as u64)
-            })
-            .await
-    }
-}
-
 /// Runs `batch` until it deletes less than a full batch; returns the total.
 async fn in_batches<F>(mut batch: impl FnMut() -> F) -> PortResult<u64>
 where
@@ -126,15 +101,14 @@ where
 
 impl LocalBackend {
     /// One retention sweep (see the module): final jobs older than `job_ttl`, expired
-    /// idempotency records and counters, acked queue messages past their window.
+    /// idempotency records and counters.
     pub async fn sweep(&self, job_ttl: Duration) -> PortResult<Swept> {
         let now = now_ms();
         let cutoff = job_cutoff(now, job_ttl);
-        let (store, queue) = (&self.store, &self.queue);
+        let store = &self.store;
         Ok(Swept {
             jobs: in_batches(|| store.delete_final_jobs(cutoff, SWEEP_BATCH)).await?,
             expired: in_batches(|| store.delete_expired(now, SWEEP_BATCH)).await?,
-            acked: in_batches(|| queue.delete_acked(now, SWEEP_BATCH)).await?,
         })
     }
 }

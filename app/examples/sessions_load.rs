@@ -89,7 +89,7 @@ fn send_depth(db: &Path) -> anyhow::Result<u64> {
     let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     c.busy_timeout(Duration::from_secs(5))?;
     Ok(c.query_row(
-        "SELECT COUNT(*) FROM messages WHERE acked_at IS NULL AND queue LIKE 'send-%'",
+        "SELECT COUNT(*) FROM messages WHERE queue LIKE 'send-%'",
         [],
         |r| r.get::<_, i64>(0),
     )? as u64)

@@ -102,7 +102,7 @@ fn depths(db: &Path) -> anyhow::Result<(u64, u64)> {
     c.busy_timeout(Duration::from_secs(5))?;
     Ok(c.query_row(
         "SELECT COALESCE(SUM(queue LIKE 'send-%'), 0), COALESCE(SUM(queue = 'events'), 0) \
-         FROM messages WHERE acked_at IS NULL",
+         FROM messages",
         [],
         |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
     )?)

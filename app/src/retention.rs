@@ -55,7 +55,6 @@ pub async fn sweep_records(
                 Ok(s) => tracing::info!(
                     jobs = s.jobs,
                     expired = s.expired,
-                    acked = s.acked,
                     "retention: deleted old jobs and expired records"
                 ),
                 Err(e) => tracing::warn!(error = %e, "job retention sweep failed"),

@@ -6,8 +6,10 @@
 //! The session host sweeps for such jobs: every [`EVERY`] it enqueues again each job never
 //! updated since its creation (no worker has started it) that was created between [`WINDOW`]
 //! and [`SETTLE`] ago, under the job id as deduplication id, as the acceptance did. A job that
-//! did reach its queue is not queued twice: both queues drop a repeated id for five minutes
-//! (SQS counts from the first send), which the window stays well inside, and the window is
+//! did reach its queue is not queued twice: both queues drop a repeated id while the first
+//! message is still queued (SQS for five minutes from the first send, which the window stays
+//! well inside), and once a worker has received it the job is updated, so no sweep takes it
+//! any more (the worker marks it `sending` before its message is acked). The window is
 //! short so that a backlog waiting for its turn is looked at two or three times, not every
 //! sweep for as long as it waits. At start the host sweeps the last [`AT_START`], for jobs cut
 //! off while no host was running; on SQS one of those still waiting after five minutes gets a

@@ -111,9 +111,9 @@ pub trait Queue: std::fmt::Debug + Send + Sync + 'static {
     async fn delete(&self, queue: &str) -> PortResult<()>;
     /// Appends a message to `group` (see [`QueueKind::Fifo`]; standard queues ignore it). On a
     /// FIFO queue a second send with the same `dedup_id` while the first is still in the
-    /// queue is a no-op (the embedded queue also remembers acked ids for five minutes; SQS
-    /// counts five minutes from the send). Standard queues may deliver duplicates. Sending to
-    /// a missing queue is `PortError::NotFound`.
+    /// queue is a no-op (SQS also remembers an acked id until five minutes from the send; the
+    /// embedded queue and moto forget it at the ack). Standard queues do not deduplicate and
+    /// may deliver duplicates. Sending to a missing queue is `PortError::NotFound`.
     async fn send_in_group(
         &self,
         queue: &str,
