@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Upload throughput and the server's peak RSS growth for 1, 10 and 100 MiB multipart uploads:
-# `wagate local` (files on disk) and the `api` bootstrap (the binary the upload function runs)
-# outside Lambda on S3 in moto (multipart upload in 8 MiB parts). Peak RSS is the kernel's
+# `wagate local` (files on disk) and the `api` bootstrap (the same upload route as the `upload`
+# function, and the session routes the run needs) outside Lambda on S3 in moto (multipart upload in 8 MiB parts). Peak RSS is the kernel's
 # high-water mark (VmHWM), reset through /proc/PID/clear_refs before each upload.
 # Usage: bash scripts/bench-upload.sh
 set -euo pipefail

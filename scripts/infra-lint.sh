@@ -49,7 +49,7 @@ expect() { # function, features, binary
     || { echo "sam build did not build $1 as expected; calls:" >&2; cat "$DRY/calls" >&2; exit 1; }
 }
 expect api aws api
-expect upload aws,images api
+expect upload aws,images upload
 expect webhooks aws webhooks
 for f in ApiFunction UploadFunction WebhooksFunction; do
   [ -s "$DRY/build/$f/bootstrap" ] || { echo "no bootstrap for $f" >&2; exit 1; }

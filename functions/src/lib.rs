@@ -96,6 +96,27 @@ pub fn app(state: AppState) -> Router {
             )
         }),
     );
+    finish(router, &state)
+}
+
+/// What the `upload` Lambda function serves: the two routes API Gateway sends it,
+/// `POST /api/messages/media/file` and `POST /api/messages/sticker`, behind the same layers
+/// (key, rate limit, body limits) as in [`app`]; any other path is `route_not_found`. Only
+/// these handlers are linked into its bootstrap, which is what keeps it under 10 MB with the
+/// image codecs.
+pub fn upload_app(state: AppState) -> Router {
+    let messages = upload_route(&state.config).merge(routes::messages::sticker_router());
+    let api = authenticated(
+        OpenApiRouter::new().nest("/messages", messages),
+        &state.config,
+        Some(&state),
+    );
+    let (router, _) = OpenApiRouter::new().nest("/api", api).split_for_parts();
+    finish(router, &state)
+}
+
+/// The fallback, the route metrics, the state and the outer layers of a served router.
+fn finish(router: Router<AppState>, state: &AppState) -> Router {
     let router = router
         .fallback(route_not_found)
         .route_layer(middleware::from_fn(metrics::note_route))
@@ -122,15 +143,11 @@ pub fn openapi_spec() -> utoipa::openapi::OpenApi {
 /// simulated network's `/api/dev` controls are left out of the spec). Without a state (the
 /// spec alone) the layers that need one are left off: they change no route.
 fn documented(config: &ApiConfig, state: Option<&AppState>) -> OpenApiRouter<AppState> {
-    let upload = OpenApiRouter::new()
-        .routes(routes!(routes::file_upload::media_file))
-        .layer(DefaultBodyLimit::max(config.max_upload_bytes));
-
     let mut api = OpenApiRouter::new()
         .nest("/sessions", routes::sessions::router())
         .nest(
             "/messages",
-            upload
+            upload_route(config)
                 .merge(routes::messages::router())
                 .merge(routes::actions::message_actions()),
         )
@@ -150,20 +167,7 @@ fn documented(config: &ApiConfig, state: Option<&AppState>) -> OpenApiRouter<App
     if config.dev_routes {
         api = api.nest("/dev", OpenApiRouter::from(routes::dev::router()));
     }
-    // Layer order: authentication (and the rate limit) runs before any handler, the
-    // fallback included, so no path under /api is answered without a key; the JSON body
-    // limit applies to every route but the upload one, which set its own above.
-    let api = api
-        .route_layer(middleware::from_fn(metrics::note_route))
-        .fallback(route_not_found);
-    let api = match state {
-        Some(state) => api.layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::authenticate,
-        )),
-        None => api,
-    }
-    .layer(DefaultBodyLimit::max(config.max_json_bytes));
+    let api = authenticated(api, config, state);
 
     // Authorised by its signature, not an API key: outside the authenticated router.
     let direct_upload = OpenApiRouter::new()
@@ -185,6 +189,35 @@ fn documented(config: &ApiConfig, state: Option<&AppState>) -> OpenApiRouter<App
         .merge(scrape)
         .merge(direct_upload)
         .merge(routes::health::router())
+}
+
+/// The multipart and raw upload route, with its own body limit.
+fn upload_route(config: &ApiConfig) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(routes::file_upload::media_file))
+        .layer(DefaultBodyLimit::max(config.max_upload_bytes))
+}
+
+/// The layers of the routes under `/api`. Order: authentication (and the rate limit) runs
+/// before any handler, the fallback included, so no path under /api is answered without a
+/// key; the JSON body limit applies to every route but the upload one, which set its own.
+/// Without a state (the spec alone) the key check is left off: it changes no route.
+fn authenticated(
+    api: OpenApiRouter<AppState>,
+    config: &ApiConfig,
+    state: Option<&AppState>,
+) -> OpenApiRouter<AppState> {
+    let api = api
+        .route_layer(middleware::from_fn(metrics::note_route))
+        .fallback(route_not_found);
+    match state {
+        Some(state) => api.layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        )),
+        None => api,
+    }
+    .layer(DefaultBodyLimit::max(config.max_json_bytes))
 }
 
 async fn route_not_found() -> error::ApiError {

@@ -211,6 +211,27 @@ async fn a_sticker_url_is_converted_to_a_512_webp() {
     assert_eq!(r.error_code(), "sticker_conversion_failed");
 }
 
+/// The `upload` Lambda function's router converts a sticker as the whole API does.
+#[cfg(feature = "images")]
+#[tokio::test]
+async fn the_upload_function_converts_a_sticker_url() {
+    let (srv, _) = media_server().await;
+    let mut app = trusting_app().await;
+    app.create_session(USER_A, "m").await;
+    app.router = wagate_functions::upload_app(app.state.clone());
+    let photo = json!({ "imageUrl": format!("http://{srv}/photo.png") });
+    let sticker = accepted(&app, STICKER, photo).await;
+    let MessageContent::Sticker {
+        source: MediaSource::Blob { key, .. },
+    } = sticker
+    else {
+        panic!("{sticker:?}")
+    };
+    let webp = app.state.blobs.get(&key).await.unwrap().unwrap();
+    let img = image::load_from_memory_with_format(&webp, image::ImageFormat::WebP).unwrap();
+    assert_eq!((img.width(), img.height()), (512, 512));
+}
+
 /// Built as the `api` Lambda function is, without image processing: a sticker by URL is a
 /// clear refusal, nothing is fetched or stored, and other media still go through.
 #[cfg(not(feature = "images"))]

@@ -221,3 +221,45 @@ async fn more_than_a_hundred_files_is_413_and_leaves_nothing() {
     let fields: Vec<Part> = (0..300).map(|_| field("note", "n")).collect();
     assert_refused_whole(&app, fields, "too_many_fields").await;
 }
+
+/// The `upload` Lambda function's router: the upload route with its own body limit and the
+/// sticker route with the JSON one, both behind the key check; every other path is
+/// `route_not_found`, and nothing is queued by what it refuses.
+#[tokio::test]
+async fn the_upload_function_serves_its_two_routes_behind_the_key_and_nothing_else() {
+    let mut app = spawn_app_with(|c| c.max_json_bytes = 1024).await;
+    app.create_session(USER_A, "up").await;
+    app.router = wagate_functions::upload_app(app.state.clone());
+
+    let file = ("file", Some(("a.png", "image/png")), png(4096));
+    let r = app.request(upload_to("up", vec![file])).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["queued"], 1);
+
+    let unkeyed = Request::post("/api/messages/media/file")
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(Body::from(multipart(&[field("sessionId", "up")])))
+        .unwrap();
+    app.request(unkeyed)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "missing_api_key");
+
+    let big = serde_json::json!({ "sessionId": "up", "to": "628123456789", "imageUrl": "x".repeat(4096) });
+    let r = app.post("/api/messages/sticker", USER_A, big).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{:?}", r.body);
+
+    let text = serde_json::json!({ "sessionId": "up", "to": "628123456789", "text": "hi" });
+    app.post("/api/messages/text", USER_A, text)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "route_not_found");
+    app.get("/api/sessions", USER_A)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "route_not_found");
+    app.get("/health", USER_A)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "route_not_found");
+    assert_eq!(app.queued("up").await, 1);
+}

@@ -1,6 +1,6 @@
-//! The `api` Lambda function: every route (auth, limits, validation, uploads, enqueue), the
-//! same router as `wagate local`, behind API Gateway. The template's `upload` function runs
-//! this binary too, with more memory and a longer timeout.
+//! The `api` Lambda function: every route (auth, limits, validation, enqueue), the same router
+//! as `wagate local`, behind API Gateway. The upload and sticker routes are sent to the
+//! `upload` function instead (`bin/upload.rs`).
 
 use lambda_http::Error;
 use wagate::{Config, api, lambda, telemetry};

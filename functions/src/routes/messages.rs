@@ -40,6 +40,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(job))
 }
 
+/// The sticker route alone: the `upload` Lambda function's share of this file
+/// ([`crate::upload_app`]).
+pub fn sticker_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(sticker))
+}
+
 /// Fields every message body has.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
